@@ -1,0 +1,25 @@
+"""scalargrad: an exact scalar reverse-mode autodiff engine for learning and checking backprop.
+
+The public API::
+
+    from scalargrad import Value, DomainError
+    w, a, b, y = Value(0.5, "w^(L)"), Value(0.7, "a^(L-1)"), Value(0.1, "b^(L)"), Value(1.0, "y")
+    cost = ((w * a + b).sigmoid() - y).square()
+    cost.backward()
+    w.grad  # = 2(a^(L) − y)·σ'(z^(L))·a^(L−1)
+"""
+
+from .engine import Value, sum_values, topological_order
+from .rules import RULES, DomainError, Rule
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "RULES",
+    "DomainError",
+    "Rule",
+    "Value",
+    "__version__",
+    "sum_values",
+    "topological_order",
+]

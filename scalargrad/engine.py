@@ -1,0 +1,362 @@
+"""The :class:`Value` node, its operators, topological order and ``backward``.
+
+A ``Value`` is one number in a computation graph. An operation on Values
+creates a new node that records, as plain data, which rule made it (``op``),
+its ``inputs`` (a tuple, duplicates kept) and its ``local_grads``: the numbers
+``∂node/∂inputs[i]`` computed once, at forward time, by the rule table in
+:mod:`scalargrad.rules`. ``backward`` then only multiplies and adds:
+
+    grad(input) += grad(node) · local_grad
+
+which is the chain rule of the notes. When a node feeds several consumers
+(``a_k^(L-1)`` feeds every ``z_j^(L)``), their contributions add up in its
+``grad``: that is the sum over ``j``.
+
+Nodes hold no closures and point only at their inputs, so a finished graph has
+no reference cycles and is freed by reference counting alone. Nothing here
+recurses: a chain a million nodes deep goes backward at the default recursion
+limit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from numbers import Real
+from typing import Union
+
+from .rules import CONSTANT, RULES, DomainError, Rule, pow_rule
+
+__all__ = ["Number", "Value", "sum_values", "topological_order"]
+
+Number = Union[int, float]
+
+_ADD = RULES["add"]
+_SUB = RULES["sub"]
+_MUL = RULES["mul"]
+_DIV = RULES["div"]
+_NEG = RULES["neg"]
+_SQUARE = RULES["square"]
+_SIGMOID = RULES["sigmoid"]
+_TANH = RULES["tanh"]
+_RELU = RULES["relu"]
+_EXP = RULES["exp"]
+_LOG = RULES["log"]
+_SUM = RULES["sum"]
+
+
+def _check_number(data: object, what: str) -> float:
+    """Converts a plain number to float, or raises a clear error."""
+    if isinstance(data, bool) or not isinstance(data, Real):
+        raise TypeError(
+            f"{what} must be an int or a float, not {type(data).__name__} ({data!r})"
+        )
+    x = float(data)
+    if not math.isfinite(x):
+        raise ValueError(f"{what} must be finite, got {x!r}")
+    return x
+
+
+class Value:
+    """A scalar in a computation graph, with its gradient.
+
+    Args:
+        data: The number (an int or a float; stored as a float).
+        label: A name in the notes' notation, e.g. ``"w^(L)"``, used by
+            ``repr``, steps, explanations and drawings.
+
+    Attributes:
+        data: The forward value.
+        grad: ``∂root/∂self`` accumulated by :meth:`backward` (0.0 at start).
+        label: The node's name ("" when unnamed).
+        inputs: The nodes this one was computed from, in order, duplicates
+            kept (``a * a`` has ``(a, a)``). Empty for leaves.
+        local_grads: ``∂self/∂inputs[i]`` at the forward values, one float per
+            input.
+
+    Raises:
+        TypeError: ``data`` is not an int or a float (e.g. a str, None, a
+            complex number or a bool).
+        ValueError: ``data`` is NaN or infinite.
+
+    Example:
+        >>> w, a, b = Value(0.5, "w"), Value(1.5, "a"), Value(0.1, "b")
+        >>> z = w * a + b
+        >>> z.backward()
+        >>> w.grad, a.grad, b.grad
+        (1.5, 0.5, 1.0)
+    """
+
+    __slots__ = ("data", "grad", "label", "inputs", "local_grads", "_rule", "__weakref__")
+
+    data: float
+    grad: float
+    label: str
+    inputs: tuple[Value, ...]
+    local_grads: tuple[float, ...]
+    _rule: Rule | None
+
+    def __init__(self, data: Number, label: str = "") -> None:
+        if data.__class__ is not float:
+            data = _check_number(data, "Value data")
+        elif data - data != 0.0:  # NaN or ±inf
+            raise ValueError(f"Value data must be finite, got {data!r}")
+        if not isinstance(label, str):
+            raise TypeError(f"Value label must be a str, not {type(label).__name__}")
+        self.data = data
+        self.grad = 0.0
+        self.label = label
+        self.inputs = ()
+        self.local_grads = ()
+        self._rule = None
+
+    # --- what made this node ------------------------------------------------
+
+    @property
+    def op(self) -> str:
+        """The name of the rule that made this node ("" for a leaf)."""
+        r = self._rule
+        return "" if r is None else r.name  # CONSTANT's name is "" too
+
+    @property
+    def rule(self) -> Rule | None:
+        """The :class:`~scalargrad.rules.Rule` that made this node (None for a leaf)."""
+        r = self._rule
+        return None if r is CONSTANT else r
+
+    @property
+    def is_constant(self) -> bool:
+        """True for a leaf the engine made from a plain number (the 2 in ``2 * x``)."""
+        return self._rule is CONSTANT
+
+    def __repr__(self) -> str:
+        name = f"{self.label!r}, " if self.label else ""
+        op = f", op={self.op!r}" if self.inputs else ""
+        return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g}{op})"
+
+    # --- building nodes -----------------------------------------------------
+
+    def _apply(self, rule: Rule, inputs: tuple[Value, ...]) -> Value:
+        """Records ``rule`` applied to ``inputs`` as a new node."""
+        try:
+            data, grads = rule.forward(*[v.data for v in inputs])
+        except DomainError as err:
+            raise DomainError(f"{err} [{_describe(inputs)}]") from None
+        if data - data != 0.0:  # NaN or ±inf: never let one through silently
+            raise DomainError(
+                f"{rule.name}: result {data!r} is not a finite float [{_describe(inputs)}]"
+            )
+        out = Value.__new__(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out.inputs = inputs
+        out.local_grads = grads
+        out._rule = rule
+        return out
+
+    def _binary(self, rule: Rule, other: object, reflected: bool) -> Value:
+        if other.__class__ is not Value:
+            if isinstance(other, Value):
+                pass
+            elif isinstance(other, bool) or not isinstance(other, Real):
+                return NotImplemented
+            else:
+                other = _constant(_check_number(other, f"the number in {rule.name}"))
+        assert isinstance(other, Value)
+        return self._apply(rule, (other, self) if reflected else (self, other))
+
+    def __add__(self, other: Value | Number) -> Value:
+        """``self + other``; ∂/∂self = 1, ∂/∂other = 1."""
+        return self._binary(_ADD, other, False)
+
+    def __radd__(self, other: Number) -> Value:
+        return self._binary(_ADD, other, True)  # other + self
+
+    def __sub__(self, other: Value | Number) -> Value:
+        """``self − other``; ∂/∂self = 1, ∂/∂other = −1."""
+        return self._binary(_SUB, other, False)
+
+    def __rsub__(self, other: Number) -> Value:
+        return self._binary(_SUB, other, True)  # other - self
+
+    def __mul__(self, other: Value | Number) -> Value:
+        """``self · other``; ∂/∂self = other, ∂/∂other = self."""
+        return self._binary(_MUL, other, False)
+
+    def __rmul__(self, other: Number) -> Value:
+        return self._binary(_MUL, other, True)  # other * self
+
+    def __truediv__(self, other: Value | Number) -> Value:
+        """``self / other``; ∂/∂self = 1/other, ∂/∂other = −self/other²."""
+        return self._binary(_DIV, other, False)
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return self._binary(_DIV, other, True)  # other / self
+
+    def __pow__(self, exponent: Number) -> Value:
+        """``self ** c`` for a constant number ``c``; ∂/∂self = c·self^(c−1)."""
+        if isinstance(exponent, Value):
+            raise TypeError(
+                "pow: the exponent must be a plain number, not a Value "
+                "(write exp(c * log(x)) to differentiate with respect to the exponent)"
+            )
+        if isinstance(exponent, bool) or not isinstance(exponent, Real):
+            return NotImplemented
+        c = _check_number(exponent, "pow exponent")
+        return self._apply(pow_rule(c), (self,))
+
+    def __neg__(self) -> Value:
+        """``−self``; ∂/∂self = −1."""
+        return self._apply(_NEG, (self,))
+
+    def __pos__(self) -> Value:
+        return self
+
+    def square(self) -> Value:
+        """``self²`` (the notes' cost ``(a − y)²``); ∂/∂self = 2·self."""
+        return self._apply(_SQUARE, (self,))
+
+    def sigmoid(self) -> Value:
+        """``σ(self) = 1/(1 + e^−self)``; ∂/∂self = σ(self)(1 − σ(self)).
+
+        Stable for every finite input: ``Value(-1000).sigmoid()`` is 0.0.
+        """
+        return self._apply(_SIGMOID, (self,))
+
+    def tanh(self) -> Value:
+        """``tanh(self)``; ∂/∂self = 1 − tanh(self)². Stable for every finite input."""
+        return self._apply(_TANH, (self,))
+
+    def relu(self) -> Value:
+        """``max(0, self)``; ∂/∂self = 1 if self > 0 else 0 (0 at the kink, as PyTorch)."""
+        return self._apply(_RELU, (self,))
+
+    def exp(self) -> Value:
+        """``e^self``; ∂/∂self = e^self. Raises DomainError on overflow (self > 709.78)."""
+        return self._apply(_EXP, (self,))
+
+    def log(self) -> Value:
+        """Natural log; ∂/∂self = 1/self. Raises DomainError for self ≤ 0."""
+        return self._apply(_LOG, (self,))
+
+    def label_as(self, label: str) -> Value:
+        """Sets the label and returns self, for chaining: ``(w * a + b).label_as("z")``."""
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, not {type(label).__name__}")
+        self.label = label
+        return self
+
+    # --- gradients ----------------------------------------------------------
+
+    def backward(self) -> None:
+        """Adds ``∂self/∂v`` to ``v.grad`` for every node ``v`` in the graph.
+
+        The root is seeded with 1.0 and nodes are processed in reverse
+        topological order, each sending ``grad · local_grad`` to its inputs.
+        Only this pass's gradients are propagated: what an earlier pass left
+        on a node is kept and added to, never re-sent, so a second call
+        without :meth:`zero_grad` exactly doubles every grad (as in PyTorch).
+        """
+        order = topological_order(self)
+        saved = [v.grad for v in order]
+        for v in order:
+            v.grad = 0.0
+        self.grad = 1.0
+        for v in order:
+            g = v.grad
+            if g:
+                for child, local in zip(v.inputs, v.local_grads):
+                    child.grad += g * local
+        for v, before in zip(order, saved):
+            if before:
+                v.grad += before
+
+    def zero_grad(self) -> None:
+        """Sets ``grad`` to 0.0 on every node of this node's graph."""
+        for v in topological_order(self):
+            v.grad = 0.0
+
+
+def _constant(x: float) -> Value:
+    """A leaf for a plain number used in an operator (already checked finite)."""
+    out = Value.__new__(Value)
+    out.data = x
+    out.grad = 0.0
+    out.label = ""
+    out.inputs = ()
+    out.local_grads = ()
+    out._rule = CONSTANT
+    return out
+
+
+def _describe(inputs: Iterable[Value]) -> str:
+    parts = []
+    for i, v in enumerate(inputs):
+        name = repr(v.label) if v.label else ("constant" if v.is_constant else "unlabelled")
+        parts.append(f"input {i}: {name} = {v.data!r}")
+    return "; ".join(parts)
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Returns every node below ``root`` once, root first, consumers before inputs.
+
+    This is the order backward processes nodes in. It is Kahn's algorithm: a
+    node is released only when every consumer has been released, i.e. when
+    all of them have sent their share of its gradient. It uses no recursion
+    and is deterministic (it depends only on the order of ``inputs``).
+
+    Args:
+        root: The node to start from (usually the cost).
+
+    Returns:
+        The nodes, ``order[0] is root``.
+    """
+    # Pass 1: count, for every node, how many edges come into it from consumers.
+    pending = {id(root): 0}
+    stack = [root]
+    while stack:
+        for child in stack.pop().inputs:
+            key = id(child)
+            if key in pending:
+                pending[key] += 1
+            else:
+                pending[key] = 1
+                stack.append(child)
+    # Pass 2: release a node once all its consumers have been released.
+    order = []
+    ready = [root]
+    while ready:
+        v = ready.pop()
+        order.append(v)
+        for child in reversed(v.inputs):
+            key = id(child)
+            left = pending[key] - 1
+            pending[key] = left
+            if left == 0:
+                ready.append(child)
+    return order
+
+
+def sum_values(values: Iterable[Value | Number], label: str = "") -> Value:
+    """Adds many values in one ``sum`` node: ∂(Σ x_i)/∂x_i = 1 for each i.
+
+    One n-ary node instead of a chain of ``+`` nodes: ``z_j = Σ_k w_jk a_k + b_j``
+    is a single node, as in the notes.
+
+    Args:
+        values: Values or plain numbers (at least one).
+        label: The new node's label.
+
+    Returns:
+        The sum node.
+    """
+    items = tuple(
+        v if isinstance(v, Value) else _constant(_check_number(v, "a number in sum_values"))
+        for v in values
+    )
+    if not items:
+        raise ValueError("sum_values needs at least one value")
+    out = items[0]._apply(_SUM, items)
+    out.label = label
+    return out

@@ -1,0 +1,292 @@
+"""The one table of operations: forward value, local derivatives, formula text.
+
+Every op that a :class:`~scalargrad.engine.Value` can record is a :class:`Rule`
+in :data:`RULES`. A rule's ``forward`` receives the input numbers and returns
+the output number together with the tuple of local derivatives
+``∂out/∂input_i``, evaluated at those numbers. The engine stores both on the
+node; backward, the step-through, the explanations, the drawings and the
+compiler all read them from there. Nothing else in the package re-derives a
+derivative.
+
+Each rule also carries, written once, the text of each local derivative
+(``formulas``, plain text in the notes' notation, and ``latex``) and of the
+forward expression (``expr``). Placeholders are ``{x}`` and ``{y}`` for the
+first and second input, ``{out}`` for the output and ``{c}`` for the constant
+exponent of ``pow``; :meth:`Rule.render` fills them in.
+
+Domain errors raise :class:`DomainError`, naming the op and the operands; the
+engine adds the node labels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["CONSTANT", "RULES", "DomainError", "Rule", "pow_rule", "rule"]
+
+Forward = Callable[..., tuple[float, tuple[float, ...]]]
+
+_ONE = (1.0,)
+_ONES2 = (1.0, 1.0)
+_SUB_GRADS = (1.0, -1.0)
+_NEG_GRAD = (-1.0,)
+# exp(x) overflows a float above this (math.log(sys.float_info.max)).
+_EXP_MAX = 709.782712893384
+
+
+class DomainError(ValueError):
+    """An op was applied outside its domain (log of 0, division by 0, ...).
+
+    The message names the op, the operand value(s) and, when the engine raised
+    it, the labels of the nodes involved.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One differentiable operation.
+
+    Attributes:
+        name: The op name stored on nodes (``Value.op``), e.g. ``"mul"``.
+        symbol: Short symbol for drawings, e.g. ``"×"`` or ``"σ"``.
+        arity: Number of inputs, or ``None`` for any number (``sum``).
+        forward: ``forward(*xs) -> (out, local_grads)``.
+        expr: Plain-text template of the forward expression.
+        formulas: Plain-text template of ``∂out/∂input_i``, one per input
+            (one shared template when ``arity`` is ``None``).
+        latex: LaTeX templates of the same derivatives.
+        expr_latex: LaTeX template of the forward expression.
+        exponent: The constant exponent of a ``pow`` rule, else ``None``.
+    """
+
+    name: str
+    symbol: str
+    arity: int | None
+    forward: Forward = field(repr=False)
+    expr: str
+    formulas: tuple[str, ...]
+    latex: tuple[str, ...]
+    expr_latex: str
+    exponent: float | None = None
+
+    def formula(self, i: int, latex: bool = False) -> str:
+        """Returns the template of ``∂out/∂input_i`` (text or LaTeX)."""
+        table = self.latex if latex else self.formulas
+        return table[0] if self.arity is None else table[i]
+
+    def render(self, template: str, inputs: Sequence[str], out: str = "out") -> str:
+        """Fills a template with input names, the output name and the exponent.
+
+        Names that are not atoms (they contain a space) are parenthesised, so
+        ``2{x}`` with ``x = "a^(L) − y"`` reads ``2(a^(L) − y)``.
+
+        Args:
+            template: One of this rule's templates.
+            inputs: Display names of the inputs, in order.
+            out: Display name of the output.
+
+        Returns:
+            The filled-in text.
+        """
+        text = template
+        if self.exponent is not None:
+            c = self.exponent
+            text = text.replace("{c-1}", _num(c - 1)).replace("{c}", _num(c))
+        if self.arity is None:
+            return text.replace("{all}", " + ".join(inputs)).replace("{out}", _wrap(out))
+        for key, name in zip(("{x}", "{y}"), inputs):
+            text = text.replace(key, _wrap(name))
+        return text.replace("{out}", _wrap(out))
+
+
+def _wrap(name: str) -> str:
+    return f"({name})" if " " in name else name
+
+
+def _num(c: float) -> str:
+    return str(int(c)) if c == int(c) else repr(c)
+
+
+def _domain(op: str, message: str) -> DomainError:
+    return DomainError(f"{op}: {message}")
+
+
+# --- forward functions: (inputs) -> (output, local derivatives) -------------
+
+
+def _add(x: float, y: float) -> tuple[float, tuple[float, ...]]:
+    # d(x + y)/dx = 1, d(x + y)/dy = 1
+    return x + y, _ONES2
+
+
+def _sub(x: float, y: float) -> tuple[float, tuple[float, ...]]:
+    # d(x - y)/dx = 1, d(x - y)/dy = -1
+    return x - y, _SUB_GRADS
+
+
+def _mul(x: float, y: float) -> tuple[float, tuple[float, ...]]:
+    # d(xy)/dx = y, d(xy)/dy = x
+    return x * y, (y, x)
+
+
+def _div(x: float, y: float) -> tuple[float, tuple[float, ...]]:
+    # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y²
+    if y == 0.0:
+        raise _domain("div", f"division by zero ({x!r} / {y!r})")
+    inv = 1.0 / y
+    out = x * inv
+    return out, (inv, -out * inv)
+
+
+def _neg(x: float) -> tuple[float, tuple[float, ...]]:
+    # d(-x)/dx = -1
+    return -x, _NEG_GRAD
+
+
+def _square(x: float) -> tuple[float, tuple[float, ...]]:
+    # d(x²)/dx = 2x
+    return x * x, (2.0 * x,)
+
+
+def _sigmoid(x: float) -> tuple[float, tuple[float, ...]]:
+    # dσ(x)/dx = σ(x)(1 - σ(x)); the branch keeps exp's argument ≤ 0.
+    if x >= 0.0:
+        s = 1.0 / (1.0 + math.exp(-x))
+    else:
+        e = math.exp(x)
+        s = e / (1.0 + e)
+    return s, (s * (1.0 - s),)
+
+
+def _tanh(x: float) -> tuple[float, tuple[float, ...]]:
+    # d tanh(x)/dx = 1 - tanh(x)²; math.tanh saturates without overflow.
+    t = math.tanh(x)
+    return t, (1.0 - t * t,)
+
+
+def _relu(x: float) -> tuple[float, tuple[float, ...]]:
+    # d relu(x)/dx = 1 if x > 0 else 0 (0 at the kink x = 0, as in PyTorch)
+    return (x, _ONE) if x > 0.0 else (0.0, (0.0,))
+
+
+def _exp(x: float) -> tuple[float, tuple[float, ...]]:
+    # d exp(x)/dx = exp(x)
+    if x > _EXP_MAX:
+        raise _domain("exp", f"overflow: exp({x!r}) is larger than the largest float")
+    e = math.exp(x)
+    return e, (e,)
+
+
+def _log(x: float) -> tuple[float, tuple[float, ...]]:
+    # d log(x)/dx = 1/x
+    if x <= 0.0:
+        raise _domain("log", f"log of {x!r} is undefined (log needs x > 0)")
+    return math.log(x), (1.0 / x,)
+
+
+def _sum(*xs: float) -> tuple[float, tuple[float, ...]]:
+    # d(x_0 + ... + x_n)/dx_i = 1
+    return math.fsum(xs), (1.0,) * len(xs)
+
+
+def _make_pow(c: float) -> Forward:
+    def forward(x: float) -> tuple[float, tuple[float, ...]]:
+        # d(x^c)/dx = c·x^(c-1)
+        if x == 0.0 and c < 0.0:
+            raise _domain("pow", f"0 ** {c!r} is undefined (zero to a negative power)")
+        if x < 0.0 and c != int(c):
+            raise _domain("pow", f"{x!r} ** {c!r} is not real (negative base, non-integer power)")
+        try:
+            out = x**c
+            grad = c * x ** (c - 1.0) if c != 0.0 else 0.0
+        except OverflowError:
+            raise _domain("pow", f"overflow: {x!r} ** {c!r} is larger than the largest float") from None
+        return out, (grad,)
+
+    return forward
+
+
+def _rule(
+    name: str, symbol: str, arity: int | None, forward: Forward,
+    expr: str, formulas: tuple[str, ...], latex: tuple[str, ...], expr_latex: str,
+) -> Rule:
+    return Rule(name, symbol, arity, forward, expr, formulas, latex, expr_latex)
+
+
+RULES: dict[str, Rule] = {
+    r.name: r
+    for r in (
+        _rule("add", "+", 2, _add, "{x} + {y}", ("1", "1"), ("1", "1"), "{x} + {y}"),
+        _rule("sub", "−", 2, _sub, "{x} − {y}", ("1", "−1"), ("1", "-1"), "{x} - {y}"),
+        _rule("mul", "×", 2, _mul, "{x}·{y}", ("{y}", "{x}"), ("{y}", "{x}"), "{x} \\cdot {y}"),
+        _rule("div", "÷", 2, _div, "{x}/{y}", ("1/{y}", "−{x}/{y}²"),
+              ("\\frac{1}{{y}}", "-\\frac{{x}}{{y}^2}"), "\\frac{{x}}{{y}}"),
+        _rule("neg", "−", 1, _neg, "−{x}", ("−1",), ("-1",), "-{x}"),
+        _rule("square", "²", 1, _square, "{x}²", ("2{x}",), ("2{x}",), "{x}^2"),
+        _rule("sigmoid", "σ", 1, _sigmoid, "σ({x})", ("σ'({x})",), ("\\sigma'({x})",),
+              "\\sigma({x})"),
+        _rule("tanh", "tanh", 1, _tanh, "tanh({x})", ("1 − {out}²",), ("1 - {out}^2",),
+              "\\tanh({x})"),
+        _rule("relu", "relu", 1, _relu, "relu({x})", ("[{x} > 0]",), ("[{x} > 0]",),
+              "\\mathrm{relu}({x})"),
+        _rule("exp", "exp", 1, _exp, "exp({x})", ("exp({x})",), ("e^{{x}}",), "e^{{x}}"),
+        _rule("log", "log", 1, _log, "log({x})", ("1/{x}",), ("\\frac{1}{{x}}",),
+              "\\log({x})"),
+        _rule("sum", "Σ", None, _sum, "{all}", ("1",), ("1",), "{all}"),
+    )
+}
+
+def _no_forward(*xs: float) -> tuple[float, tuple[float, ...]]:
+    raise TypeError("a constant has no forward rule")
+
+
+CONSTANT = Rule("", "", 0, _no_forward, "", (), (), "")
+"""Marks a leaf that the engine made from a plain number (the 2 in ``2 * x``).
+
+Its name is "", like every leaf's ``op``; it is not in :data:`RULES`.
+"""
+
+_POW_CACHE: dict[float, Rule] = {}
+
+
+def pow_rule(c: float) -> Rule:
+    """Returns the rule for ``x ** c`` with a constant exponent ``c``.
+
+    ``d(x^c)/dx = c·x^(c−1)``. Rules are cached per exponent, so every node
+    raised to the same power shares one rule object.
+
+    Args:
+        c: The constant exponent (a finite number).
+
+    Returns:
+        A :class:`Rule` named ``"pow"`` whose ``exponent`` is ``c``.
+    """
+    c = float(c)
+    found = _POW_CACHE.get(c)
+    if found is None:
+        found = Rule(
+            "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}", ("{c}·{x}^{c-1}",),
+            ("{c}{x}^{{c-1}}",), "{x}^{{c}}", exponent=c,
+        )
+        _POW_CACHE[c] = found
+    return found
+
+
+def rule(name: str) -> Rule:
+    """Looks up a rule by op name.
+
+    Args:
+        name: An op name such as ``"mul"`` or ``"sigmoid"``.
+
+    Returns:
+        The rule.
+
+    Raises:
+        KeyError: The name is not an op; the message lists the valid names.
+    """
+    try:
+        return RULES[name]
+    except KeyError:
+        raise KeyError(f"unknown op {name!r} (must be one of {sorted(RULES) + ['pow']})") from None
