@@ -30,7 +30,7 @@ def format_number(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _letters() -> "list[str]":
+def _letters() -> list[str]:
     return [chr(c) for c in range(ord("a"), ord("z") + 1)]
 
 
