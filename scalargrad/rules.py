@@ -102,7 +102,22 @@ class Rule:
 
 
 def _wrap(name: str) -> str:
-    return f"({name})" if " " in name else name
+    """Parenthesises a name with a space or an operator outside parentheses.
+
+    ``x·x`` inside ``{x}²`` must read ``(x·x)²``, not ``x·x²``; labels such as
+    ``a^(L-1)`` and calls such as ``σ(z)`` stay as they are.
+    """
+    if " " in name:
+        return f"({name})"
+    depth = 0
+    for i, ch in enumerate(name):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and (ch in "·/+−-²*" or (ch == "^" and name[i + 1:i + 2] != "(")):
+            return f"({name})"
+    return name
 
 
 def _num(c: float) -> str:
