@@ -1,0 +1,504 @@
+"""Backward one step at a time, and the chain rule as a sum over paths.
+
+:func:`backward_steps` performs ``backward`` node by node and yields a
+:class:`Step` for each non-leaf node: its upstream gradient ``∂root/∂node``
+(final at that moment, because every consumer has already sent its share) and
+one :class:`Contribution` per input edge, ``amount = upstream · ∂node/∂input``.
+
+:func:`explain` lists every path from a node up to the root. Each path is a
+product of local derivatives (:class:`Factor`), and the gradient is the sum
+of the products: the notes' ``∂C_0/∂w^(L) = ∂C_0/∂a^(L) · ∂a^(L)/∂z^(L) ·
+∂z^(L)/∂w^(L)`` for one path, the sum over ``j`` for several.
+
+Both read only what the engine stored on each node (``inputs``,
+``local_grads``, the rule's formula text) and name nodes with
+:func:`scalargrad.names.display_names`. Nothing here recurses.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from .engine import Value, topological_order
+from .names import display_names
+
+__all__ = [
+    "Contribution",
+    "Explanation",
+    "Factor",
+    "Path",
+    "Step",
+    "TooManyPathsError",
+    "backward_steps",
+    "explain",
+    "fmt",
+    "latex_name",
+]
+
+# Ops whose local derivatives are identically 1 (folded away in explanations).
+_UNIT_OPS = frozenset({"add", "sub", "sum"})
+_OPERATORS = frozenset(" ·/+−-²×÷*")
+
+
+def fmt(x: float) -> str:
+    """Formats a number for steps and explanations: 4 significant digits, ``0`` not ``-0``."""
+    text = f"{x:.4g}"
+    return "0" if text == "-0" else text
+
+
+def _names(root: Value) -> tuple[dict[int, str], dict[int, str]]:
+    """Returns display names, and the same names ready to stand inside a formula.
+
+    Names that are expressions (``w^(L)·a^(L-1)``) get parentheses, so ``2(w·a)``
+    reads right; names with a space are left to :meth:`Rule.render`, which
+    parenthesises those itself.
+    """
+    names = display_names(root)
+    wrapped = {k: name if " " in name else _atom(name) for k, name in names.items()}
+    return names, wrapped
+
+
+def _atom(name: str) -> str:
+    """A name as it stands after ∂ or inside a product: parenthesised unless one token.
+
+    A name is one token unless an operator appears outside its parentheses
+    (``a^(L) − y``, ``w·a``, ``x^2``, ``-1``); labels such as ``w_jk^(l)`` and
+    calls such as ``σ(z)`` are tokens.
+    """
+    depth = 0
+    for i, ch in enumerate(name):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and (ch in _OPERATORS or (ch == "^" and name[i + 1:i + 2] != "(")):
+            return f"({name})"
+    return name
+
+
+def _formula(node: Value, index: int, wrapped: Mapping[int, str], latex: bool = False) -> str:
+    """The rule's text of ``∂node/∂node.inputs[index]`` with the graph's names."""
+    rule = node.rule
+    assert rule is not None
+    conv = latex_name if latex else str
+    inputs = [conv(wrapped[id(c)]) for c in node.inputs]
+    return rule.render(rule.formula(index, latex=latex), inputs, conv(wrapped[id(node)]))
+
+
+def _is_number_text(text: str, x: float) -> bool:
+    """True when a formula is just the number it evaluates to (``1``, ``−1``)."""
+    try:
+        return float(text.replace("−", "-")) == x
+    except ValueError:
+        return False
+
+
+# --- steps ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """What one step sends down one input edge.
+
+    Attributes:
+        input: The input node (``node.inputs[index]``).
+        index: The input's position in ``node.inputs``.
+        local_grad: ``∂node/∂input``, as stored on the node.
+        amount: ``upstream · local_grad``, added to ``input.grad``.
+        grad_before: ``input.grad`` before this contribution.
+        grad_after: ``input.grad`` after it.
+        name: The input's display name.
+        formula: The rule's text of ``∂node/∂input`` with the graph's names.
+    """
+
+    input: Value
+    index: int
+    local_grad: float
+    amount: float
+    grad_before: float
+    grad_after: float
+    name: str = ""
+    formula: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One node processed by backward.
+
+    Attributes:
+        index: 0 for the root, then 1, 2, … in backward order.
+        node: The node processed.
+        upstream: ``∂root/∂node`` from this pass, final now (all consumers contributed).
+        contributions: One record per input edge, in ``node.inputs`` order.
+        name: The node's display name.
+        root_name: The root's display name.
+    """
+
+    index: int
+    node: Value
+    upstream: float
+    contributions: tuple[Contribution, ...]
+    name: str = ""
+    root_name: str = ""
+
+    def lines(self) -> list[str]:
+        """The step as lines: the upstream gradient, then one line per input edge."""
+        out = [f"∂{_atom(self.root_name)}/∂{_atom(self.name)} = {fmt(self.upstream)}"]
+        for c in self.contributions:
+            local = f"∂{_atom(self.name)}/∂{_atom(c.name)} = {c.formula}"
+            if not _is_number_text(c.formula, c.local_grad):
+                local += f" = {fmt(c.local_grad)}"
+            out.append(
+                f"→ {c.name}: {local}, adds {fmt(c.amount)} "
+                f"({fmt(c.grad_before)} → {fmt(c.grad_after)})"
+            )
+        return out
+
+    def __str__(self) -> str:
+        return "; ".join(self.lines())
+
+
+def backward_steps(root: Value) -> Iterator[Step]:
+    """Runs ``root.backward()`` one node at a time, yielding a :class:`Step` per non-leaf node.
+
+    The order is backward's (reverse topological, deterministic). Each step
+    adds ``upstream · ∂node/∂input`` to every input's ``grad``, the chain
+    rule. Accumulation follows :meth:`Value.backward` exactly: the root gets
+    ``+1``, only this pass's gradients are propagated, and what an earlier
+    pass left on a node is kept and added to. Once the iterator is exhausted
+    every ``grad`` equals what ``backward()`` would give; stopping early
+    leaves exactly the contributions of the steps taken so far.
+
+    Nothing happens until the first ``next()``.
+
+    Args:
+        root: The node to differentiate (usually the cost).
+
+    Returns:
+        An iterator of :class:`Step`.
+
+    Raises:
+        TypeError: ``root`` is not a Value.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward_steps needs a Value, not {type(root).__name__}")
+    return _steps(root)
+
+
+def _steps(root: Value) -> Iterator[Step]:
+    order = topological_order(root)
+    names, wrapped = _names(root)
+    root_name = names[id(root)]
+    saved = {id(v): v.grad for v in order}
+    this_pass: dict[int, float] = {id(v): 0.0 for v in order}
+    this_pass[id(root)] = 1.0
+    root.grad = _plus(1.0, saved[id(root)])
+    index = 0
+    for v in order:
+        if not v.inputs:
+            continue
+        g = this_pass[id(v)]
+        contributions = []
+        for i, (child, local) in enumerate(zip(v.inputs, v.local_grads)):
+            before = child.grad
+            amount = g * local
+            if g:  # as backward(): a zero upstream sends nothing
+                key = id(child)
+                total = this_pass[key] + amount
+                this_pass[key] = total
+                child.grad = _plus(total, saved[key])
+            contributions.append(Contribution(
+                child, i, local, amount, before, child.grad,
+                names[id(child)], _formula(v, i, wrapped),
+            ))
+        yield Step(index, v, g, tuple(contributions), names[id(v)], root_name)
+        index += 1
+
+
+def _plus(this_pass: float, before: float) -> float:
+    """``this_pass + before`` in the same order and with the same zero rule as backward()."""
+    return this_pass + before if before else this_pass
+
+
+# --- explanations ---------------------------------------------------------------------
+
+
+class TooManyPathsError(ValueError):
+    """:func:`explain` was asked for more paths than ``max_paths``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    """One edge of a path: the local derivative ``∂parent/∂child``.
+
+    Attributes:
+        parent: The consumer node.
+        child: The input node (``parent.inputs[index]``).
+        index: The input's position in ``parent.inputs``.
+        local_grad: ``∂parent/∂child`` as stored on the node.
+        formula: The rule's text of ``∂parent/∂child`` with the graph's names.
+        latex: The same in LaTeX.
+        parent_name: The parent's display name.
+        child_name: The child's display name.
+    """
+
+    parent: Value
+    child: Value
+    index: int
+    local_grad: float
+    formula: str
+    latex: str = ""
+    parent_name: str = ""
+    child_name: str = ""
+
+    @property
+    def is_unit(self) -> bool:
+        """True for a factor identically 1: an input of ``+``, ``−`` (first input) or ``Σ``."""
+        return self.parent.op in _UNIT_OPS and self.formula == "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    """One path from the root down to the explained node.
+
+    Attributes:
+        factors: The local derivatives along the path, root-most first (leaf-most last).
+        nodes: The nodes from the root down to the explained node.
+        product: The product of the factors' ``local_grad``.
+    """
+
+    factors: tuple[Factor, ...]
+    nodes: tuple[Value, ...]
+    product: float
+
+
+@dataclass(frozen=True)
+class _Term:
+    top: str
+    bottom: str
+    formula: str
+    latex: str
+    value: float
+
+
+def _terms(path: Path, root_name: str) -> list[_Term]:
+    """The path's factors as the notes write them: factors identically 1 folded away.
+
+    A unit factor ``∂P/∂X = 1`` merges into a neighbour so that an unlabelled
+    node disappears: ``∂z/∂(w·a) · ∂(w·a)/∂w`` becomes ``∂z/∂w``, and
+    ``∂C/∂(a − y) · ∂(a − y)/∂a`` becomes ``∂C/∂a``. Between two labelled
+    nodes (``∂z^(L)/∂b^(L) = 1``) it stays, as in the notes.
+    """
+    terms: list[_Term] = []
+    pending_top = ""
+    last = len(path.factors) - 1
+    for i, f in enumerate(path.factors):
+        top = pending_top or f.parent_name
+        if f.is_unit and not f.child.label and i < last:
+            pending_top = top  # the next factor reads ∂top/∂…
+            continue
+        if f.is_unit and not f.parent.label and terms and not pending_top:
+            prev = terms[-1]
+            terms[-1] = _Term(prev.top, f.child_name, prev.formula, prev.latex, prev.value)
+            continue
+        terms.append(_Term(top, f.child_name, f.formula, f.latex, f.local_grad))
+        pending_top = ""
+    if not terms:  # the explained node is the root
+        terms.append(_Term(root_name, root_name, "1", "1", 1.0))
+    return terms
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """``∂root/∂leaf`` as a sum over paths of products of local derivatives.
+
+    Attributes:
+        root: The differentiated node.
+        leaf: The explained node (usually a leaf, any node of the graph works).
+        paths: Every path from ``root`` down to ``leaf``, in a deterministic order.
+        total: The sum of the paths' products; equals ``leaf.grad`` after
+            ``root.backward()`` (from zero grads), to rounding.
+        root_name: The root's display name.
+        leaf_name: The leaf's display name.
+    """
+
+    root: Value
+    leaf: Value
+    paths: tuple[Path, ...]
+    total: float
+    root_name: str = ""
+    leaf_name: str = ""
+    _terms: tuple[tuple[_Term, ...], ...] = field(default=(), repr=False)
+
+    def _rows(self, latex: bool) -> tuple[str, list[list[str]]]:
+        """The right-hand sides, one row per line of algebra, one entry per path."""
+        if latex:
+            def d(top: str, bottom: str) -> str:
+                return (f"\\frac{{\\partial {latex_name(_atom(top))}}}"
+                        f"{{\\partial {latex_name(_atom(bottom))}}}")
+            dot = " \\cdot "
+        else:
+            def d(top: str, bottom: str) -> str:
+                return f"∂{_atom(top)}/∂{_atom(bottom)}"
+            dot = " · "
+        head = d(self.root_name, self.leaf_name)
+        rows = [
+            [dot.join(d(t.top, t.bottom) for t in ts) for ts in self._terms],
+            [dot.join(t.latex if latex else t.formula for t in ts) for ts in self._terms],
+            [dot.join(fmt(t.value) for t in ts) for ts in self._terms],
+        ]
+        if len(self.paths) > 1:
+            rows.append([" + ".join(fmt(p.product) for p in self.paths)])
+        rows.append([fmt(self.total)])
+        kept: list[list[str]] = []
+        for row in rows:
+            if row != (kept[-1] if kept else [head]):
+                kept.append(row)
+        return head, kept
+
+    def __str__(self) -> str:
+        head, rows = self._rows(latex=False)
+        pad = " " * len(head)
+        lines: list[str] = []
+        for row in rows:
+            for k, text in enumerate(row):
+                lead = head if not lines else pad
+                lines.append(f"{lead} {'+' if k else '='} {text}")
+        return "\n".join(lines)
+
+    def _repr_latex_(self) -> str:
+        head, rows = self._rows(latex=True)
+        lines = []
+        for row in rows:
+            for k, text in enumerate(row):
+                lines.append(("&\\quad + " if k else "&= ") + text)
+        body = " \\\\\n".join(lines)
+        return f"$$\\begin{{aligned}}\n{head} {body}\n\\end{{aligned}}$$"
+
+
+def explain(root: Value, leaf: Value, *, max_paths: int = 1000) -> Explanation:
+    """Lists every path from ``leaf`` up to ``root`` with its local derivatives.
+
+    ``∂root/∂leaf = Σ_paths Π_edges ∂parent/∂child``: the chain rule applied
+    along each path, and the sum over every way ``leaf`` reaches ``root``
+    (the notes' sum over ``j``). ``a * a`` gives two paths through its two
+    edges. Paths are counted first (dynamic programming over the topological
+    order) and enumerated without recursion.
+
+    Args:
+        root: The differentiated node (usually the cost).
+        leaf: The node to explain (usually a weight, bias or input).
+        max_paths: Refuse to enumerate more paths than this.
+
+    Returns:
+        The :class:`Explanation`; ``str()`` gives the text, ``_repr_latex_()`` LaTeX.
+
+    Raises:
+        TypeError: ``root`` or ``leaf`` is not a Value.
+        ValueError: ``leaf`` is not in ``root``'s graph.
+        TooManyPathsError: There are more than ``max_paths`` paths; the
+            message says how many.
+    """
+    for what, v in (("root", root), ("leaf", leaf)):
+        if not isinstance(v, Value):
+            raise TypeError(f"explain: {what} must be a Value, not {type(v).__name__}")
+    order = topological_order(root)
+    names, wrapped = _names(root)
+    if id(leaf) not in names:
+        raise ValueError(
+            f"explain: {leaf.label or repr(leaf)} is not in the graph of "
+            f"{names[id(root)]} (it does not affect it, so its gradient is 0)"
+        )
+    # Count paths root → v (over edges, so a*a counts twice); Python ints never overflow.
+    count = {id(root): 1}
+    for v in order:
+        c = count.get(id(v), 0)
+        for child in v.inputs:
+            count[id(child)] = count.get(id(child), 0) + c
+    n = count[id(leaf)]
+    if n > max_paths:
+        many = str(n) if n < 10**15 else f"about 10^{len(str(n)) - 1}"
+        raise TooManyPathsError(
+            f"explain: there are {many} paths from {names[id(leaf)]} up to "
+            f"{names[id(root)]}, more than max_paths={max_paths}. Pass a larger "
+            f"max_paths to list them all, explain a node nearer the root, or use "
+            f"backward() / backward_steps(), which handle any number of paths in one pass."
+        )
+    # Nodes from which leaf is reachable (inputs first, so children are known first).
+    reaches = {id(leaf)}
+    for v in reversed(order):
+        if any(id(c) in reaches for c in v.inputs):
+            reaches.add(id(v))
+    factor_of: dict[tuple[int, int], Factor] = {}
+
+    def factor(v: Value, i: int) -> Factor:
+        key = (id(v), i)
+        f = factor_of.get(key)
+        if f is None:
+            c = v.inputs[i]
+            f = Factor(v, c, i, v.local_grads[i], _formula(v, i, wrapped),
+                       _formula(v, i, wrapped, latex=True), names[id(v)], names[id(c)])
+            factor_of[key] = f
+        return f
+
+    paths: list[Path] = []
+    # Depth-first with an explicit stack of (node, next input index); input order is kept.
+    stack: list[tuple[Value, int]] = [(root, 0)]
+    trail: list[Factor] = []
+    while stack:
+        v, i = stack.pop()
+        if v is leaf:
+            nodes = (root, *(f.child for f in trail))
+            product = 1.0
+            for f in trail:
+                product *= f.local_grad
+            paths.append(Path(tuple(trail), nodes, product))
+            if trail:
+                trail.pop()
+            continue
+        while i < len(v.inputs) and id(v.inputs[i]) not in reaches:
+            i += 1
+        if i == len(v.inputs):
+            if trail:
+                trail.pop()
+            continue
+        stack.append((v, i + 1))
+        trail.append(factor(v, i))
+        stack.append((v.inputs[i], 0))
+    total = math.fsum(p.product for p in paths)
+    root_name = names[id(root)]
+    terms = tuple(tuple(_terms(p, root_name)) for p in paths)
+    return Explanation(root, leaf, tuple(paths), total, root_name, names[id(leaf)], terms)
+
+
+# --- LaTeX ----------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"([A-Za-z][A-Za-z]*)(?:_([A-Za-z0-9,]+))?(?:\^\(([^()]*)\))?")
+_SYMBOLS = {"−": "-", "·": " \\cdot ", "σ": "\\sigma ", "²": "^2", "δ": "\\delta ",
+            "Σ": "\\Sigma ", "∂": "\\partial "}
+
+
+def latex_name(text: str) -> str:
+    """Converts a display name or formula to LaTeX: ``w_jk^(l)`` → ``w_{jk}^{(l)}``.
+
+    Already-LaTeX text (containing a backslash or braces) is left alone.
+    """
+    if "\\" in text or "{" in text:
+        return text
+
+    def token(m: re.Match[str]) -> str:
+        base, sub, sup = m.group(1), m.group(2), m.group(3)
+        out = base if len(base) == 1 else f"\\mathrm{{{base}}}"
+        if sub:
+            out += f"_{{{sub}}}"
+        if sup is not None:
+            out += f"^{{({sup})}}"
+        return out
+
+    out = _TOKEN.sub(token, text)
+    for k, v in _SYMBOLS.items():
+        out = out.replace(k, v)
+    return out
