@@ -150,9 +150,14 @@ def _div(x: float, y: float) -> tuple[float, tuple[float, ...]]:
     # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y²
     if y == 0.0:
         raise _domain("div", f"division by zero ({x!r} / {y!r})")
+    out = x / y  # x / y, not x·(1/y): the same correctly rounded float as Python's /
+    if out - out != 0.0:
+        raise _domain("div", f"overflow: {x!r} / {y!r} is larger than the largest float")
     inv = 1.0 / y
-    out = x * inv
-    return out, (inv, -out * inv)
+    dy = -out / y
+    if dy - dy != 0.0 or inv - inv != 0.0:  # a finite quotient can still have an inf slope
+        raise _domain("div", f"the derivative of {x!r} / {y!r} overflows (1/y or −x/y² is inf)")
+    return out, (inv, dy)
 
 
 def _neg(x: float) -> tuple[float, tuple[float, ...]]:
@@ -198,7 +203,10 @@ def _log(x: float) -> tuple[float, tuple[float, ...]]:
     # d log(x)/dx = 1/x
     if x <= 0.0:
         raise _domain("log", f"log of {x!r} is undefined (log needs x > 0)")
-    return math.log(x), (1.0 / x,)
+    inv = 1.0 / x
+    if inv - inv != 0.0:  # a subnormal x: log(x) is finite but 1/x is inf
+        raise _domain("log", f"the derivative 1/x of log at {x!r} overflows")
+    return math.log(x), (inv,)
 
 
 def _sum(*xs: float) -> tuple[float, tuple[float, ...]]:
@@ -215,9 +223,19 @@ def _make_pow(c: float) -> Forward:
             raise _domain("pow", f"{x!r} ** {c!r} is not real (negative base, non-integer power)")
         try:
             out = x**c
-            grad = c * x ** (c - 1.0) if c != 0.0 else 0.0
         except OverflowError:
-            raise _domain("pow", f"overflow: {x!r} ** {c!r} is larger than the largest float") from None
+            raise _domain(
+                "pow", f"overflow: {x!r} ** {c!r} is larger than the largest float"
+            ) from None
+        if c == 0.0:
+            return out, (0.0,)
+        try:
+            grad = c * x ** (c - 1.0)
+        except (OverflowError, ZeroDivisionError):  # e.g. x ** 0.5 at x = 0: slope 1/(2√x)
+            grad = math.inf
+        if grad - grad != 0.0:
+            slope = f"{_num(c)}·x^{_num(c - 1.0)}"
+            raise _domain("pow", f"the derivative {slope} of x ** {c!r} at x = {x!r} is not finite")
         return out, (grad,)
 
     return forward
@@ -304,4 +322,4 @@ def rule(name: str) -> Rule:
     try:
         return RULES[name]
     except KeyError:
-        raise KeyError(f"unknown op {name!r} (must be one of {sorted(RULES) + ['pow']})") from None
+        raise KeyError(f"unknown op {name!r} (must be one of {[*sorted(RULES), 'pow']})") from None
