@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 __all__ = ["CONSTANT", "RULES", "DomainError", "Rule", "pow_rule", "rule"]
 
@@ -211,7 +212,14 @@ def _log(x: float) -> tuple[float, tuple[float, ...]]:
 
 def _sum(*xs: float) -> tuple[float, tuple[float, ...]]:
     # d(x_0 + ... + x_n)/dx_i = 1
-    return math.fsum(xs), (1.0,) * len(xs)
+    try:
+        out = math.fsum(xs)
+    except OverflowError:  # a partial sum overflowed; the exact sum may still be finite
+        try:
+            out = float(sum(map(Fraction, xs), Fraction(0)))
+        except OverflowError:
+            raise _domain("sum", "overflow: the sum is larger than the largest float") from None
+    return out, (1.0,) * len(xs)
 
 
 def _make_pow(c: float) -> Forward:
