@@ -172,19 +172,26 @@ def _square(x: float) -> tuple[float, tuple[float, ...]]:
 
 
 def _sigmoid(x: float) -> tuple[float, tuple[float, ...]]:
-    # dσ(x)/dx = σ(x)(1 - σ(x)); the branch keeps exp's argument ≤ 0.
+    # dσ(x)/dx = σ(x)(1 - σ(x)); the branch keeps exp's argument ≤ 0, and 1 - σ is
+    # computed as e·σ or 1/(1 + e) rather than by subtraction, which would round
+    # σ'(x) to 0 for x > 37 (true value e^-x) and lose digits from x ≈ 10.
     if x >= 0.0:
-        s = 1.0 / (1.0 + math.exp(-x))
-    else:
-        e = math.exp(x)
-        s = e / (1.0 + e)
-    return s, (s * (1.0 - s),)
+        e = math.exp(-x)
+        s = 1.0 / (1.0 + e)
+        return s, (s * (e * s),)
+    e = math.exp(x)
+    s = e / (1.0 + e)
+    return s, (s / (1.0 + e),)
 
 
 def _tanh(x: float) -> tuple[float, tuple[float, ...]]:
-    # d tanh(x)/dx = 1 - tanh(x)²; math.tanh saturates without overflow.
+    # d tanh(x)/dx = 1 - tanh(x)²; math.tanh saturates without overflow. Away from 0,
+    # 1 - t² cancels (it is 0 for |x| > 19), so use the equal 4e/(1 + e)², e = e^(-2|x|).
     t = math.tanh(x)
-    return t, (1.0 - t * t,)
+    if -0.5 < x < 0.5:
+        return t, (1.0 - t * t,)
+    e = math.exp(-2.0 * abs(x))
+    return t, (4.0 * e / ((1.0 + e) * (1.0 + e)),)
 
 
 def _relu(x: float) -> tuple[float, tuple[float, ...]]:
