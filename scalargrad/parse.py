@@ -1,0 +1,322 @@
+"""A safe parser for formulas such as ``(sigmoid(w*a + b) - y)**2``.
+
+The text is parsed with Python's :mod:`ast` and every node is checked
+against an allow-list: numbers, variable names, ``+ - * / **``, unary ``-``
+and ``+``, parentheses, and calls of one argument to ``sigmoid tanh relu exp
+log square``. Anything else is refused with a :class:`ParseError` whose
+message points at the offending part (column and a caret line). Nothing is
+ever passed to ``eval``; evaluation walks the tree with an explicit stack,
+building :class:`~scalargrad.engine.Value` nodes, so deeply nested input never
+hits Python's recursion limit. Precedence is Python's: ``-x**2`` is ``-(x**2)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Union
+
+from .engine import Value
+from .rules import RULES, DomainError, pow_rule
+
+__all__ = ["FUNCTIONS", "Expression", "ParseError", "VariableError", "parse"]
+
+FUNCTIONS = ("sigmoid", "tanh", "relu", "exp", "log", "square")
+"""The functions an expression may call, each of one argument."""
+
+_ALLOWED = "numbers, names, + - * / **, unary -, parentheses and " + " ".join(FUNCTIONS)
+_BINOPS: dict[type[ast.operator], str] = {
+    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
+}
+_REFUSED: dict[type[ast.AST], str] = {
+    ast.Attribute: "attribute access (.)",
+    ast.Subscript: "subscripts ([...])",
+    ast.Lambda: "lambda",
+    ast.Compare: "comparisons",
+    ast.BoolOp: "'and' / 'or'",
+    ast.IfExp: "conditional expressions",
+    ast.ListComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "comprehensions",
+    ast.List: "lists",
+    ast.Tuple: "tuples (a comma)",
+    ast.Set: "sets",
+    ast.Dict: "dicts",
+    ast.JoinedStr: "f-strings",
+    ast.NamedExpr: "':='",
+    ast.Starred: "'*' unpacking",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.keyword: "keyword arguments",
+}
+
+Item = Union[Value, float]  # noqa: UP007 (a runtime alias on Python 3.10)
+
+
+class ParseError(ValueError):
+    """The text is not an allowed expression.
+
+    Attributes:
+        text: The text that was parsed.
+        column: 1-based column of the offending part (0 when unknown).
+        line: 1-based line of the offending part.
+    """
+
+    def __init__(self, problem: str, text: str, line: int = 1, column: int = 0,
+                 end_column: int = 0) -> None:
+        self.problem = problem
+        self.text = text
+        self.line = line
+        self.column = column
+        lines = text.splitlines() or [""]
+        where = f" at column {column}" if column else ""
+        if column and len(lines) > 1:
+            where = f" at line {line}, column {column}"
+        message = f"{problem}{where}"
+        if column and 1 <= line <= len(lines):
+            width = max(1, (end_column or column + 1) - column)
+            message += f"\n  {lines[line - 1]}\n  {' ' * (column - 1)}{'^' * width}"
+        super().__init__(message)
+
+
+class VariableError(ValueError):
+    """The values given to :meth:`Expression.evaluate` do not match its variables."""
+
+
+def _position(text: str, node: ast.AST) -> tuple[int, int, int]:
+    """1-based line and character columns (start, end) of a node (ast counts UTF-8 bytes)."""
+    line = getattr(node, "lineno", 1)
+    lines = text.splitlines() or [""]
+    src = lines[line - 1].encode() if line <= len(lines) else b""
+
+    def col(offset: int | None) -> int:
+        return len(src[: offset or 0].decode(errors="replace")) + 1
+
+    start = col(getattr(node, "col_offset", 0))
+    same_line = getattr(node, "end_lineno", line) == line
+    end = col(getattr(node, "end_col_offset", None)) if same_line else len(lines[line - 1]) + 1
+    return line, start, end
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A checked expression, ready to evaluate.
+
+    Attributes:
+        text: The source text.
+        variables: The variable names, in order of first appearance.
+    """
+
+    text: str
+    variables: tuple[str, ...]
+    _tree: ast.expr = field(repr=False, compare=False)
+
+    def evaluate(self, values: Mapping[str, float]) -> tuple[Value, dict[str, Value]]:
+        """Builds the Value graph at the given numbers.
+
+        Args:
+            values: A number for every variable, by name (no extra names).
+
+        Returns:
+            ``(root, leaves)``: the expression's node and each variable's leaf,
+            labelled with its name, in the order of :attr:`variables`.
+
+        Raises:
+            VariableError: A variable has no value, a value names no variable,
+                or a value is not a finite number.
+            DomainError: An operation is outside its domain (``log(0)``, ``1/0``...).
+        """
+        missing = [n for n in self.variables if n not in values]
+        unused = sorted(n for n in values if n not in self.variables)
+        problems = []
+        if missing:
+            problems.append(f"no value for {', '.join(missing)}")
+        if unused:
+            problems.append(f"{', '.join(unused)} not used by the expression")
+        if problems:
+            uses = ", ".join(self.variables) or "no variables"
+            raise VariableError(f"{'; '.join(problems)} (it uses {uses})")
+        leaves = {}
+        for name in self.variables:
+            x = values[name]
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+                raise VariableError(f"{name} must be a finite number, got {x!r}")
+            leaves[name] = Value(x, name)
+        root = _evaluate(self._tree, leaves)
+        return (root if isinstance(root, Value) else Value(root)), leaves
+
+
+def parse(text: str) -> Expression:
+    """Parses and checks an expression; never evaluates Python code.
+
+    Args:
+        text: E.g. ``"(sigmoid(w*a + b) - y)**2"``.
+
+    Returns:
+        The :class:`Expression`.
+
+    Raises:
+        ParseError: The text is not valid syntax, is too deeply nested, or uses
+            anything outside the allow-list; the message points at the part.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse needs a str, not {type(text).__name__}")
+    if not text.strip():
+        raise ParseError("empty expression", text)
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as err:
+        src = text.strip()
+        line = err.lineno or 1
+        offset = err.offset or 0
+        end = err.end_offset if err.end_offset and err.end_lineno == err.lineno else 0
+        msg = err.msg.split(" (<unknown>")[0]
+        if not offset and "null bytes" not in msg:  # Python points nowhere: the text ended early
+            line = len(src.splitlines())
+            offset = len(src.splitlines()[-1]) + 1
+            msg = "the expression ends too early"
+        problem = msg if msg.startswith("invalid syntax") else f"invalid syntax: {msg}"
+        raise ParseError(problem, src, line, offset, end if end > offset else 0) from None
+    except (RecursionError, MemoryError):
+        raise ParseError(
+            "expression is too deeply nested to parse (Python's parser stops near 3,000 "
+            "nested operations or 200 nested parentheses)", text) from None
+    except ValueError as err:  # e.g. integer literals beyond Python's digit limit
+        raise ParseError(f"invalid number: {err}", text) from None
+    src = text.strip()
+    names: list[str] = []
+    _check(tree.body, src, names, in_exponent=False)
+    return Expression(src, tuple(dict.fromkeys(names)), tree.body)
+
+
+def _check(top: ast.expr, text: str, names: list[str], in_exponent: bool) -> None:
+    """Walks the tree (explicit stack, source order) and refuses anything not allowed."""
+    stack: list[tuple[ast.AST, bool]] = [(top, in_exponent)]
+
+    def refuse(node: ast.AST, problem: str) -> ParseError:
+        line, start, end = _position(text, node)
+        return ParseError(problem, text, line, start, end)
+
+    while stack:
+        node, exponent = stack.pop()
+        if isinstance(node, ast.BinOp):
+            if type(node.op) not in _BINOPS:
+                raise refuse(node, f"operator {_op_text(node.op)!r} is not allowed "
+                             "(use + - * / **)")
+            stack.append((node.right, exponent or isinstance(node.op, ast.Pow)))
+            stack.append((node.left, exponent))
+        elif isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, (ast.USub, ast.UAdd)):
+                raise refuse(node, f"unary {_op_text(node.op)!r} is not allowed (only - and +)")
+            stack.append((node.operand, exponent))
+        elif isinstance(node, ast.Constant):
+            x = node.value
+            if isinstance(x, bool) or not isinstance(x, (int, float)):  # str, bytes, complex...
+                kind = "strings" if isinstance(x, (str, bytes)) else f"{type(x).__name__} values"
+                raise refuse(node, f"{kind} are not allowed (only real numbers)")
+            try:
+                finite = math.isfinite(float(x))  # a huge int literal overflows
+            except OverflowError:
+                finite = False
+            if not finite:
+                raise refuse(node, "number too large (not a finite float)")
+        elif exponent and isinstance(node, (ast.Name, ast.Call)):
+            raise refuse(node, "the exponent of ** must be a number (as in x**2 or "
+                         "x**-0.5), not a variable or a call; for a variable exponent write "
+                         "exp(y*log(x))")
+        elif isinstance(node, ast.Name):
+            if node.id in FUNCTIONS:
+                raise refuse(node, f"{node.id} is a function: call it, e.g. {node.id}(x)")
+            names.append(node.id)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if not isinstance(func, ast.Name):
+                raise refuse(func, f"only calls of {' '.join(FUNCTIONS)} are allowed")
+            if func.id not in FUNCTIONS:
+                raise refuse(func, f"unknown function {func.id!r} "
+                             f"(supported: {', '.join(FUNCTIONS)})")
+            if node.keywords:
+                raise refuse(node.keywords[0], f"{func.id} takes no keyword arguments")
+            if len(node.args) != 1:
+                raise refuse(node, f"{func.id} takes exactly one argument, got {len(node.args)}")
+            stack.append((node.args[0], exponent))
+        else:
+            what = _REFUSED.get(type(node), type(node).__name__)
+            raise refuse(node, f"{what} not allowed here (allowed: {_ALLOWED})")
+
+
+def _op_text(op: ast.AST) -> str:
+    return {
+        ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
+        ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^",
+        ast.Not: "not", ast.Invert: "~",
+    }.get(type(op), type(op).__name__)
+
+
+def _fold(op: str, args: list[float], exponent: float = 0.0) -> float:
+    """Applies an op to plain numbers through the rule table (same domain checks)."""
+    rule = pow_rule(exponent) if op == "pow" else RULES[op]
+    out, _ = rule.forward(*args)
+    if not math.isfinite(out):
+        raise DomainError(f"{op}: result {out!r} is not a finite float (arguments {args!r})")
+    return out
+
+
+def _evaluate(top: ast.expr, leaves: Mapping[str, Value]) -> Item:
+    """Evaluates a checked tree bottom-up with an explicit stack (post-order)."""
+    results: list[Item] = []
+    stack: list[tuple[ast.AST, bool]] = [(top, False)]
+    while stack:
+        node, done = stack.pop()
+        if isinstance(node, ast.Constant):
+            number = node.value
+            assert isinstance(number, (int, float))  # the checker allows nothing else
+            results.append(float(number))
+        elif isinstance(node, ast.Name):
+            results.append(leaves[node.id])
+        elif not done:
+            stack.append((node, True))
+            if isinstance(node, ast.BinOp):
+                stack.append((node.right, False))
+                stack.append((node.left, False))
+            elif isinstance(node, ast.UnaryOp):
+                stack.append((node.operand, False))
+            elif isinstance(node, ast.Call):
+                stack.append((node.args[0], False))
+        elif isinstance(node, ast.UnaryOp):
+            x = results.pop()
+            results.append(-x if isinstance(node.op, ast.USub) else x)
+        elif isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            x = results.pop()
+            name = node.func.id
+            results.append(getattr(x, name)() if isinstance(x, Value) else _fold(name, [x]))
+        elif isinstance(node, ast.BinOp):
+            y = results.pop()
+            x = results.pop()
+            op = _BINOPS[type(node.op)]
+            if op == "pow":
+                assert isinstance(y, float)  # the checker allows only numbers in exponents
+                results.append(x**y if isinstance(x, Value) else _fold("pow", [x], y))
+            elif isinstance(x, Value) or isinstance(y, Value):
+                results.append(_binary(op, x, y))
+            else:
+                results.append(_fold(op, [x, y]))
+    return results.pop()
+
+
+def _binary(op: str, x: Item, y: Item) -> Value:
+    if op == "add":
+        out = x + y
+    elif op == "sub":
+        out = x - y
+    elif op == "mul":
+        out = x * y
+    else:
+        out = x / y
+    assert isinstance(out, Value)
+    return out
