@@ -51,7 +51,11 @@ def _check_number(data: object, what: str) -> float:
         raise TypeError(
             f"{what} must be an int or a float, not {type(data).__name__} ({data!r})"
         )
-    x = float(data)
+    try:
+        x = float(data)
+    except OverflowError:  # an int (or Fraction) beyond the float range
+        raise ValueError(f"{what} must be finite, got a {type(data).__name__} too large "
+                         "for a float") from None
     if not math.isfinite(x):
         raise ValueError(f"{what} must be finite, got {x!r}")
     return x
