@@ -1,0 +1,543 @@
+"""Drawings of a Value graph that read like the notes, and backward frames.
+
+:func:`draw` returns a :class:`graphviz.Digraph`: one box per Value (its name
+in the notes' notation, ``data`` and ``grad``) and one small circle per op
+(``+``, ``×``, ``σ``, ``²`` …). The arrow from an input to an op carries the
+local derivative ``∂out/∂in`` that the engine stored on the node, so the
+chain rule can be read off the picture: the grad of a box is the sum, over
+its outgoing arrows, of (arrow's number) × (grad of the box the op makes).
+
+Every label is an HTML-like label built from fully escaped text, so quotes,
+backslashes, ``< > { } |``, newlines and non-ASCII render as written and can
+never inject DOT. Node ids come from the topological order (``n0`` is the
+first input, the root is last), never from labels, so the DOT text is
+deterministic. Numbers are fixed-width in a monospace font, so frames of the
+same graph have identical node positions.
+
+Producing DOT text never needs Graphviz's ``dot`` program; rendering does,
+and :func:`render` says exactly what to install when it is missing.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path as FilePath
+from typing import Any, NamedTuple
+
+import graphviz  # type: ignore[import-untyped]
+
+from .engine import Value
+from .names import display_names
+from .trace import Path, Step, backward_steps
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "ROLE_COLOURS",
+    "DotNotFoundError",
+    "Drawing",
+    "DrawingTooLargeError",
+    "Frames",
+    "draw",
+    "draw_steps",
+    "forward_order",
+    "frames",
+    "html_text",
+    "number_text",
+    "render",
+    "split_svgs",
+    "write_drawing",
+]
+
+DEFAULT_MAX_NODES = 400
+"""Largest graph :func:`draw` accepts by default (``dot`` needs ~1 s per 1,000 values)."""
+
+ROLE_COLOURS = {
+    "input": "#cfe2f3",  # a leaf the user gave: a^(0), x, y
+    "parameter": "#fde7b0",  # a leaf whose label starts with w or b
+    "constant": "#eeeeee",  # a number in the expression (the 2 in 2*x)
+    "intermediate": "#ffffff",
+    "cost": "#f6c9c4",  # the root
+}
+"""Fill colour of a Value box by its role."""
+
+HIGHLIGHT = "#d62728"
+RECEIVER = "#ff9f1c"
+PARTIAL = "#b35900"
+PENDING = "#8a8a8a"
+_LOCAL = "#1f5fa8"
+_SANS = "DejaVu Sans"
+_MONO = "DejaVu Sans Mono"
+_RANKDIRS = ("LR", "RL", "TB", "BT")
+_WIDTH = 10  # characters of every number in a box
+_INSTALL = (
+    "Graphviz's `dot` program was not found on PATH; the Python package `graphviz` alone "
+    "cannot render. Install Graphviz: Debian/Ubuntu `sudo apt-get install graphviz`, "
+    "Fedora `sudo dnf install graphviz`, macOS `brew install graphviz`, conda "
+    "`conda install -c conda-forge graphviz`, Windows `winget install graphviz` (then "
+    "restart the shell). DOT text (`.source`, or a .dot file) needs no Graphviz."
+)
+_NN_LABEL = re.compile(r"([wbza])(?:_[0-9,]+)?\^\(([^()]+)\)")
+_PARAM_LABEL = re.compile(r"[wb](?:$|[_^(0-9\[{'])")
+_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+
+
+class DrawingTooLargeError(ValueError):
+    """The graph has more Values than ``max_nodes``; laying it out would take minutes."""
+
+
+class DotNotFoundError(RuntimeError):
+    """Graphviz's ``dot`` program is not installed (the message says how to install it)."""
+
+
+class Drawing(graphviz.Digraph):  # type: ignore[misc]
+    """A :class:`graphviz.Digraph` that renders through :func:`render`.
+
+    In Jupyter it displays inline as SVG; when ``dot`` is missing the error
+    says what to install, and a layout that runs too long is stopped.
+    """
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **_: Any
+    ) -> dict[str, str]:
+        return {"image/svg+xml": render(self.source, "svg").decode("utf-8")}
+
+    def svg(self, timeout: float = 120.0) -> str:
+        """Renders the drawing with ``dot`` and returns the SVG text."""
+        return render(self.source, "svg", timeout=timeout).decode("utf-8")
+
+
+# --- rendering ------------------------------------------------------------------------
+
+
+def render(source: str, fmt: str = "svg", *, timeout: float = 120.0) -> bytes:
+    """Runs ``dot -T<fmt>`` on DOT text, with a time limit.
+
+    Args:
+        source: DOT text (``drawing.source``); several graphs give several outputs.
+        fmt: A Graphviz output format (``svg``, ``png``, ``pdf``…).
+        timeout: Seconds to wait for ``dot`` (``graphviz``'s ``pipe()`` has none).
+
+    Returns:
+        The rendered bytes.
+
+    Raises:
+        DotNotFoundError: ``dot`` is not installed; the message says what to install.
+        RuntimeError: ``dot`` failed or ran longer than ``timeout``.
+    """
+    try:
+        done = subprocess.run(
+            ["dot", f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
+            timeout=timeout, check=False,
+        )
+    except (FileNotFoundError, graphviz.ExecutableNotFound) as err:
+        raise DotNotFoundError(_INSTALL) from err
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"dot -T{fmt} did not finish within {timeout:g} s; draw a smaller graph "
+            f"(see max_nodes) or pass a larger timeout"
+        ) from None
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"dot -T{fmt} failed (exit {done.returncode}): "
+            f"{done.stderr.decode('utf-8', 'replace').strip()}"
+        )
+    return done.stdout
+
+
+def split_svgs(output: bytes) -> list[str]:
+    """Splits the output of ``dot -Tsvg`` on several graphs into one SVG text per graph."""
+    text = output.decode("utf-8")
+    return ["<?xml" + part for part in text.split("<?xml")[1:]]
+
+
+# --- labels ---------------------------------------------------------------------------
+
+
+def html_text(text: str) -> str:
+    r"""Escapes text for a Graphviz HTML-like label so that it renders as written.
+
+    ``& < > " '`` become entities, newlines become ``<BR/>``, and characters
+    Graphviz cannot take (control characters, lone surrogates) are shown as
+    ``\xNN`` / ``\uNNNN`` escapes instead of breaking the file.
+    """
+    lines = []
+    for line in re.split(r"\r\n|\r|\n", text):
+        chars = []
+        for ch in line:
+            code = ord(ch)
+            if ch == "\t":
+                chars.append("    ")
+            elif unicodedata.category(ch) in ("Cc", "Cs") or code in (0xFFFE, 0xFFFF):
+                chars.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+            else:
+                chars.append(ch)
+        lines.append(html.escape("".join(chars), quote=True))
+    return "<BR/>".join(lines)
+
+
+def _cell(x: float) -> str:
+    """A number in exactly ``_WIDTH`` characters (sign always shown): ``   +0.5000``."""
+    x += 0.0  # -0.0 → 0.0
+    a = abs(x)
+    text = f"{x:+.4f}" if x == 0.0 or 0.01 <= a < 9999.5 else f"{x:+.3e}"
+    return text.rjust(_WIDTH)
+
+
+def number_text(x: float) -> str:
+    """The number as drawings show it (4 decimals or 4 significant digits): ``0.5000``."""
+    return _cell(x).strip().lstrip("+")
+
+
+def _mono(text: str, colour: str = "") -> str:
+    attrs = f' COLOR="{colour}"' if colour else ""
+    body = html_text(text).replace(" ", "&#160;")
+    return f'<FONT FACE="{_MONO}"{attrs}>{body}</FONT>'
+
+
+def _box_label(name: str, data: float, grad: tuple[float, str] | None, show_grad: bool) -> str:
+    rows = [
+        f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="14">{html_text(name)}</FONT></TD></TR>',
+        f'<TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD>'
+        f'<TD ALIGN="RIGHT">{_mono(_cell(data))}</TD></TR>',
+    ]
+    if show_grad:
+        if grad is None:
+            value = _mono("not yet".rjust(_WIDTH), PENDING)
+        else:
+            value = _mono(_cell(grad[0]), PARTIAL if grad[1] == "partial" else "")
+        rows.append(
+            f'<TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD>'
+            f'<TD ALIGN="RIGHT">{value}</TD></TR>'
+        )
+    body = "".join(rows)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{body}</TABLE>>'
+
+
+# --- the graph ------------------------------------------------------------------------
+
+
+def forward_order(root: Value) -> list[Value]:
+    """Every node once, inputs before consumers, reading order (depth first, inputs in order).
+
+    For ``(σ(w·a + b) − y)²`` this is ``w, a, w·a, b, …, y, …, root``: ``n0`` is
+    the first input and the root is last. Iterative, so any depth works.
+    """
+    order: list[Value] = []
+    seen = {id(root)}
+    stack: list[tuple[Value, int]] = [(root, 0)]
+    while stack:
+        v, i = stack[-1]
+        if i < len(v.inputs):
+            stack[-1] = (v, i + 1)
+            child = v.inputs[i]
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append((child, 0))
+        else:
+            stack.pop()
+            order.append(v)
+    return order
+
+
+class _Graph:
+    """What every frame of one graph shares: order, ids, names, roles, layer groups."""
+
+    def __init__(self, root: Value, max_nodes: int | None) -> None:
+        if not isinstance(root, Value):
+            raise TypeError(f"draw needs a Value as root, not {type(root).__name__}")
+        if max_nodes is not None and (isinstance(max_nodes, bool) or
+                                      not isinstance(max_nodes, int) or max_nodes < 1):
+            raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
+        order = forward_order(root)
+        if max_nodes is not None and len(order) > max_nodes:
+            raise DrawingTooLargeError(
+                f"the graph of {root.label or 'this Value'} has {len(order)} Values, more than "
+                f"max_nodes={max_nodes}; dot needs about a second per 1,000 Values and much "
+                f"longer beyond (minutes at 10,000). Draw one example rather than a batch, or "
+                f"pass max_nodes={len(order)} (or max_nodes=None) to draw it anyway."
+            )
+        self.root = root
+        self.order = order
+        self.index = {id(v): i for i, v in enumerate(order)}
+        self.names = display_names(root)
+        self.roles = [self._role(v) for v in order]
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, v in enumerate(order):
+            m = _NN_LABEL.fullmatch(v.label)
+            if m:
+                groups.setdefault((m.group(1), m.group(2)), []).append(i)
+        self.groups = [ids for ids in groups.values() if len(ids) > 1]
+
+    def _role(self, v: Value) -> str:
+        if v is self.root:
+            return "cost"
+        if v.inputs:
+            return "intermediate"
+        if v.is_constant:
+            return "constant"
+        return "parameter" if _PARAM_LABEL.match(v.label) else "input"
+
+    def find(self, v: object, what: str) -> int:
+        if not isinstance(v, Value):
+            raise TypeError(
+                f"highlight: expected a Value, a list of Values, a Step or a Path, got "
+                f"{type(v).__name__} in {what}"
+            )
+        i = self.index.get(id(v))
+        if i is None:
+            raise ValueError(f"highlight: {v!r} is not in the drawn graph")
+        return i
+
+    def highlight(self, hl: object) -> tuple[set[str], set[str], set[str]]:
+        """Returns (highlighted node ids, highlighted edge ids, receiving node ids)."""
+        nodes: set[str] = set()
+        edges: set[str] = set()
+        receivers: set[str] = set()
+        if hl is None:
+            return nodes, edges, receivers
+        if isinstance(hl, Step):
+            i = self.find(hl.node, "the Step")
+            nodes |= {f"n{i}", f"o{i}"}
+            edges.add(f"e{i}")
+            for c in hl.contributions:
+                edges.add(f"e{i}_{c.index}")
+                receivers.add(f"n{self.find(c.input, 'the Step')}")
+        elif isinstance(hl, Path):
+            nodes |= {f"n{self.find(v, 'the Path')}" for v in hl.nodes}
+            for f in hl.factors:
+                i = self.find(f.parent, "the Path")
+                nodes.add(f"o{i}")
+                edges |= {f"e{i}", f"e{i}_{f.index}"}
+        elif isinstance(hl, Value):
+            nodes.add(f"n{self.find(hl, 'highlight')}")
+        elif isinstance(hl, Iterable) and not isinstance(hl, (str, bytes)):
+            for v in hl:
+                nodes.add(f"n{self.find(v, 'the list')}")
+        else:
+            self.find(hl, "highlight")
+        return nodes, edges, receivers - nodes
+
+    def build(
+        self, grads: Mapping[int, tuple[float, str]] | None, hl: object = None, *,
+        rankdir: str = "LR", show_grad: bool = True, show_local_grads: bool = True,
+        title: str | None = None,
+    ) -> Drawing:
+        """Builds the Digraph; ``grads`` maps id(node) → (grad, "final"|"partial")."""
+        if rankdir not in _RANKDIRS:
+            raise ValueError(f"rankdir must be one of {list(_RANKDIRS)}, got {rankdir!r}")
+        hl_nodes, hl_edges, receivers = self.highlight(hl)
+        g = Drawing(name="scalargrad", engine="dot", encoding="utf-8")
+        g.attr("graph", rankdir=rankdir, nodesep="0.25", ranksep="0.35", bgcolor="white",
+               fontname=_SANS, newrank="true")
+        if title is not None:
+            g.attr("graph", label=f"<{html_text(title)}>", labelloc="t", fontsize="16")
+        g.attr("node", fontname=_SANS, fontsize="11")
+        g.attr("edge", fontname=_MONO, fontsize="10", color="#5a5a5a", arrowsize="0.6",
+               fontcolor=_LOCAL)
+        for i, v in enumerate(self.order):
+            nid = f"n{i}"
+            grad = None if grads is None else grads.get(id(v))
+            role = self.roles[i]
+            attrs = {"id": nid, "class": f"value {role}", "shape": "box",
+                     "style": "rounded,filled", "fillcolor": ROLE_COLOURS[role],
+                     "color": "#333333", "margin": "0.06,0.03"}
+            if nid in hl_nodes:
+                attrs.update({"class": f"value {role} highlight", "color": HIGHLIGHT,
+                              "penwidth": "3"})
+            elif nid in receivers:
+                attrs.update({"class": f"value {role} receiver", "color": RECEIVER,
+                              "penwidth": "2.5"})
+            g.node(nid, _box_label(self.names[id(v)], v.data, grad, show_grad), **attrs)
+            if not v.inputs:
+                continue
+            rule = v.rule
+            assert rule is not None
+            oid = f"o{i}"
+            op_attrs = {"id": oid, "class": "op", "shape": "circle", "width": "0.3",
+                        "margin": "0.02", "style": "filled", "fillcolor": "#f2f2f2",
+                        "color": "#555555", "fontsize": "12"}
+            if oid in hl_nodes:
+                op_attrs.update({"class": "op highlight", "color": HIGHLIGHT, "penwidth": "2.5"})
+            g.node(oid, f"<{html_text(rule.symbol)}>", **op_attrs)
+            for k, (child, local) in enumerate(zip(v.inputs, v.local_grads)):
+                eid = f"e{i}_{k}"
+                e_attrs = {"id": eid}
+                if show_local_grads:
+                    e_attrs["label"] = f"<{html_text(number_text(local))}>"
+                if eid in hl_edges:
+                    e_attrs.update({"class": "highlight", "color": HIGHLIGHT, "penwidth": "2.5"})
+                g.edge(f"n{self.index[id(child)]}", oid, **e_attrs)
+            e_attrs = {"id": f"e{i}"}
+            if f"e{i}" in hl_edges:
+                e_attrs.update({"class": "highlight", "color": HIGHLIGHT, "penwidth": "2.5"})
+            g.edge(oid, nid, **e_attrs)
+        for ids in self.groups:
+            with g.subgraph() as s:
+                s.attr(rank="same")
+                for i in ids:
+                    s.node(f"n{i}")
+        return g
+
+
+def _final_grads(graph: _Graph) -> dict[int, tuple[float, str]] | None:
+    if graph.root.grad == 0.0:  # backward has not run (or grads were zeroed)
+        return None
+    return {id(v): (v.grad, "final") for v in graph.order}
+
+
+def draw(
+    root: Value,
+    *,
+    rankdir: str = "LR",
+    show_grad: bool = True,
+    show_local_grads: bool = True,
+    highlight: Value | Sequence[Value] | Step | Path | None = None,
+    grads: Mapping[Value, float] | None = None,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    title: str | None = None,
+) -> Drawing:
+    """Draws ``root``'s graph: a box per Value, a circle per op, local derivatives on arrows.
+
+    Args:
+        root: The node to draw from (usually the cost).
+        rankdir: ``"LR"`` (inputs left, cost right), ``"RL"``, ``"TB"`` or ``"BT"``.
+        show_grad: Show each box's ``grad`` row.
+        show_local_grads: Label each input → op arrow with ``∂out/∂in``.
+        highlight: A Value, a list of Values, a :class:`~scalargrad.trace.Step`
+            (its node, its op and the arrows its gradient flows down; the inputs
+            that receive it get an orange border) or a
+            :class:`~scalargrad.trace.Path` from :func:`~scalargrad.trace.explain`.
+        grads: The grads to show, by node; nodes missing from it show
+            "not yet". By default every node's ``grad`` is shown once backward
+            has run (the root's grad is not 0), and "not yet" before.
+        max_nodes: Refuse graphs with more Values than this (``None``: no limit).
+        title: A caption above the drawing.
+
+    Returns:
+        A :class:`Drawing` (a :class:`graphviz.Digraph`): ``.source`` is the
+        DOT text; it displays inline in Jupyter; see :func:`write_drawing`.
+
+    Raises:
+        DrawingTooLargeError: The graph has more than ``max_nodes`` Values.
+        ValueError: A highlighted node is not in the graph, or a bad ``rankdir``.
+        TypeError: ``root`` or ``highlight`` has the wrong type.
+    """
+    graph = _Graph(root, max_nodes)
+    if grads is None:
+        state = _final_grads(graph)
+    else:
+        state = {id(v): (float(x), "final") for v, x in grads.items()}
+    return graph.build(state, highlight, rankdir=rankdir, show_grad=show_grad,
+                       show_local_grads=show_local_grads, title=title)
+
+
+class Frames(NamedTuple):
+    """Backward as drawings (see :func:`frames`)."""
+
+    before: Drawing
+    steps: list[tuple[Step, Drawing]]
+    final: Drawing
+    grads: list[tuple[str, str, float]]
+    """(node id, display name, grad) for every node, inputs first."""
+
+
+def frames(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES, **options: Any) -> Frames:
+    """Backward as drawings: before, (step, frame) per step, all grads, and the grads.
+
+    The graph's grads are left exactly as they were: the steps are taken
+    from zero grads and the previous grads are restored afterwards.
+
+    Args:
+        root: The node to differentiate (usually the cost).
+        max_nodes: See :func:`draw`.
+        **options: ``rankdir``, ``show_grad``, ``show_local_grads``, ``title``.
+
+    Returns:
+        The frame before backward, one frame per step, the final frame, and
+        ``(node id, name, grad)`` for every node.
+    """
+    graph = _Graph(root, max_nodes)
+    saved = [v.grad for v in graph.order]
+    consumers = [0] * len(graph.order)
+    for v in graph.order:
+        for c in v.inputs:
+            consumers[graph.index[id(c)]] += 1
+    received = [0] * len(graph.order)
+    state: dict[int, tuple[float, str]] = {}
+    out = []
+    try:
+        for v in graph.order:
+            v.grad = 0.0
+        for step in backward_steps(root):
+            state[id(step.node)] = (step.upstream, "final")
+            for sent in step.contributions:
+                i = graph.index[id(sent.input)]
+                received[i] += 1
+                done = received[i] == consumers[i]
+                state[id(sent.input)] = (sent.grad_after, "final" if done else "partial")
+            out.append((step, graph.build(dict(state), step, **options)))
+        final = {id(v): (v.grad, "final") for v in graph.order}
+    finally:
+        for v, g in zip(graph.order, saved):
+            v.grad = g
+    grads = [(f"n{i}", graph.names[id(v)], final[id(v)][0]) for i, v in enumerate(graph.order)]
+    return Frames(graph.build({}, None, **options), out, graph.build(final, None, **options),
+                  grads)
+
+
+def draw_steps(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES,
+               **options: Any) -> list[Drawing]:
+    """One drawing per backward step, then one with every grad.
+
+    Frame ``k`` highlights step ``k``'s node and the arrows its gradient flows
+    down, and shows grads as of that step: final ones in black, partial sums
+    (not every consumer has added its share yet) in orange, "not yet" for
+    nodes no gradient has reached. Node positions are identical from frame to
+    frame. The graph's own grads are left as they were.
+
+    Args:
+        root: The node to differentiate (usually the cost).
+        max_nodes: See :func:`draw`.
+        **options: ``rankdir``, ``show_grad``, ``show_local_grads``, ``title``.
+
+    Returns:
+        ``len(steps) + 1`` drawings.
+    """
+    made = frames(root, max_nodes=max_nodes, **options)
+    return [d for _, d in made.steps] + [made.final]
+
+
+def write_drawing(root: Value, path: str | FilePath, **options: Any) -> FilePath:
+    """Draws ``root`` and writes the drawing; the format comes from the suffix.
+
+    Args:
+        root: The node to draw from.
+        path: Where to write: ``.svg``, ``.png``, ``.pdf``, or ``.dot`` / ``.gv``
+            (DOT text, which needs no Graphviz).
+        **options: Passed to :func:`draw`, plus ``timeout`` (seconds for ``dot``).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: The suffix is not one of the above.
+        DotNotFoundError: ``dot`` is needed and missing.
+    """
+    path = FilePath(path)
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"write_drawing: cannot tell the format from {path.name!r}; "
+            f"use one of the suffixes {sorted(_FORMATS)}"
+        )
+    timeout = float(options.pop("timeout", 120.0))
+    drawing = draw(root, **options)
+    if fmt == "dot":
+        path.write_text(drawing.source, encoding="utf-8")
+    else:
+        path.write_bytes(render(drawing.source, fmt, timeout=timeout))
+    return path
