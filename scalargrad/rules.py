@@ -80,8 +80,10 @@ class Rule:
     def render(self, template: str, inputs: Sequence[str], out: str = "out") -> str:
         """Fills a template with input names, the output name and the exponent.
 
-        Names that are not atoms (they contain a space) are parenthesised, so
-        ``2{x}`` with ``x = "a^(L) − y"`` reads ``2(a^(L) − y)``.
+        Names that are not atoms (a space or an operator outside parentheses)
+        are parenthesised, so ``2{x}`` with ``x = "a^(L) − y"`` reads
+        ``2(a^(L) − y)``; a placeholder the template already parenthesises,
+        ``σ({x})``, gets no second pair.
 
         Args:
             template: One of this rule's templates.
@@ -94,29 +96,31 @@ class Rule:
         text = template
         if self.exponent is not None:
             c = self.exponent
+            if c - 1 == 1:  # 2·x^1 reads 2·x
+                text = text.replace("^{{c-1}}", "").replace("^{c-1}", "")
             text = text.replace("{c-1}", _num(c - 1)).replace("{c}", _num(c))
         if self.arity is None:
-            return text.replace("{all}", " + ".join(inputs)).replace("{out}", _wrap(out))
-        for key, name in zip(("{x}", "{y}"), inputs):
-            text = text.replace(key, _wrap(name))
-        return text.replace("{out}", _wrap(out))
+            text = text.replace("{all}", " + ".join(inputs))
+            return text.replace("({out})", f"({out})").replace("{out}", _wrap(out))
+        for key, name in (*zip(("{x}", "{y}"), inputs), ("{out}", out)):
+            # a placeholder already in parentheses, σ({x}), needs no more
+            text = text.replace(f"({key})", f"({name})").replace(key, _wrap(name))
+        return text
 
 
 def _wrap(name: str) -> str:
-    """Parenthesises a name with a space or an operator outside parentheses.
+    """Parenthesises a name with a space or an operator outside its parentheses.
 
     ``x·x`` inside ``{x}²`` must read ``(x·x)²``, not ``x·x²``; labels such as
     ``a^(L-1)`` and calls such as ``σ(z)`` stay as they are.
     """
-    if " " in name:
-        return f"({name})"
     depth = 0
     for i, ch in enumerate(name):
         if ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
-        elif depth == 0 and (ch in "·/+−-²*" or (ch == "^" and name[i + 1:i + 2] != "(")):
+        elif depth == 0 and (ch in " ·/+−-²*" or (ch == "^" and name[i + 1:i + 2] != "(")):
             return f"({name})"
     return name
 
