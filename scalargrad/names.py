@@ -7,15 +7,16 @@ A node is shown by, in order of preference:
 3. for an unlabelled op node whose inputs all have names, its short expression
    (``"a^(L) − y"``) when that stays within :data:`MAX_EXPR` characters;
 4. otherwise a short letter name ``a, b, c, …, z, a1, b1, …`` given in forward
-   topological order (inputs before consumers), skipping any name already
-   used as a label.
+   topological order (inputs before consumers, left operands first, so two
+   unlabelled leaves added read ``a + b``), skipping any name already used as
+   a label.
 
 Everything depends only on the graph, so the names are deterministic.
 """
 
 from __future__ import annotations
 
-from .engine import Value, topological_order
+from .engine import Value
 
 __all__ = ["MAX_EXPR", "display_names", "format_number"]
 
@@ -34,6 +35,28 @@ def _letters() -> list[str]:
     return [chr(c) for c in range(ord("a"), ord("z") + 1)]
 
 
+def _forward_order(root: Value) -> list[Value]:
+    """Every node once, inputs before consumers, left inputs first (``a + b``, not ``b + a``).
+
+    An iterative depth-first post-order over ``inputs`` in their order.
+    """
+    order: list[Value] = []
+    seen = {id(root)}
+    stack = [(root, 0)]
+    while stack:
+        node, i = stack[-1]
+        if i < len(node.inputs):
+            stack[-1] = (node, i + 1)
+            child = node.inputs[i]
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append((child, 0))
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
 def display_names(root: Value) -> dict[int, str]:
     """Names every node of ``root``'s graph, keyed by ``id(node)``.
 
@@ -43,8 +66,7 @@ def display_names(root: Value) -> dict[int, str]:
     Returns:
         A dict from ``id(node)`` to its display name.
     """
-    order = topological_order(root)
-    order.reverse()  # inputs first
+    order = _forward_order(root)
     taken = {v.label for v in order if v.label}
     names: dict[int, str] = {}
     letters = _letters()
