@@ -50,15 +50,13 @@ def fmt(x: float) -> str:
 
 
 def _names(root: Value) -> tuple[dict[int, str], dict[int, str]]:
-    """Returns display names, and the same names ready to stand inside a formula.
+    """Returns display names twice: as they are, and as they go into formulas.
 
-    Names that are expressions (``w^(L)·a^(L-1)``) get parentheses, so ``2(w·a)``
-    reads right; names with a space are left to :meth:`Rule.render`, which
-    parenthesises those itself.
+    :meth:`Rule.render` parenthesises names that are expressions itself, so
+    both are the same; the pair keeps one place to change that.
     """
     names = display_names(root)
-    wrapped = {k: name if " " in name else _atom(name) for k, name in names.items()}
-    return names, wrapped
+    return names, names
 
 
 def _atom(name: str) -> str:

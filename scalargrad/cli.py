@@ -1,0 +1,255 @@
+"""The ``scalargrad`` command: ``demo``, ``grad`` and ``step``.
+
+Examples::
+
+    scalargrad grad "(sigmoid(w*a + b) - y)**2" w=0.5 a=0.71 b=0.1 y=1 --explain w
+    scalargrad step "square(sigmoid(w*a + b) - y)" w=0.5 a=0.71 b=0.1 y=1
+    scalargrad demo --out figures/
+
+``step`` reads single key presses in a terminal (the terminal is put in
+cbreak mode with :mod:`termios`/:mod:`tty` and restored afterwards): Enter,
+space or ``n`` shows the next step, ``b`` goes back, ``q`` quits. When
+standard input is not a terminal it prints every step and exits.
+
+Exit status: 0 success, 1 a domain error or another failure while computing
+(the engine's message, no traceback), 2 a usage error (bad arguments, an
+expression the parser refuses, missing or unused variables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from .engine import Value
+from .parse import ParseError, VariableError, parse
+from .rules import DomainError
+from .trace import Step, TooManyPathsError, backward_steps, explain
+
+__all__ = ["main"]
+
+_EPILOG = (
+    "Expressions use numbers, names, + - * / **, unary -, parentheses and sigmoid tanh relu "
+    'exp log square. Put -- before an expression that starts with "-": '
+    'scalargrad grad -- "-x**2" x=3. Exit status: 0 ok, 1 domain error, 2 usage error.'
+)
+
+
+class _UsageError(Exception):
+    """A problem with the command line (exit status 2)."""
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    parser = argparse.ArgumentParser(
+        prog="scalargrad",
+        description="Step through backpropagation on your own expression, one chain-rule "
+        "term at a time.",
+        epilog=_EPILOG,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{demo,grad,step}", required=True)
+    demo = sub.add_parser("demo", help="the notes' worked chain, checked against hand formulas")
+    demo.add_argument("--out", metavar="DIR", help="where the demo writes its files")
+    grad = sub.add_parser("grad", help="value and gradients of an expression", epilog=_EPILOG)
+    step = sub.add_parser("step", help="walk the backward pass one key press at a time",
+                          epilog=_EPILOG)
+    for p in (grad, step):
+        p.add_argument("expr", metavar="EXPR", help='e.g. "(sigmoid(w*a + b) - y)**2"')
+        p.add_argument("assignments", metavar="NAME=VALUE", nargs="*",
+                       help="a number for every variable, e.g. w=0.5")
+    grad.add_argument("--steps", action="store_true", help="print every backward step")
+    grad.add_argument("--explain", metavar="NAME", help="explain ∂f/∂NAME as a sum over paths")
+    grad.add_argument("--max-paths", type=int, default=1000, metavar="N",
+                      help="refuse to explain more paths than this (default 1000)")
+    grad.add_argument("--draw", metavar="FILE", help="draw the graph (.svg .png .pdf .dot)")
+    grad.add_argument("--html", metavar="FILE", help="write a step-through HTML page")
+    return parser, {"demo": demo, "grad": grad, "step": step}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status.
+
+    Args:
+        argv: The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 on success, 1 on a domain or computing error, 2 on a usage error.
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser, subs = _parser()
+    try:
+        if args_list and args_list[0] in subs and "--" not in args_list:
+            # Intermixed: options may come before, between or after NAME=VALUE pairs
+            # (argparse's intermixed mode mishandles "--", so that case parses plainly).
+            args = subs[args_list[0]].parse_intermixed_args(args_list[1:])
+            args.command = args_list[0]
+        else:
+            args = parser.parse_args(args_list)
+    except SystemExit as stop:  # argparse's --help (0) and usage errors (2)
+        return stop.code if isinstance(stop.code, int) else 2
+    prog = f"scalargrad {args.command}"
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        return _grad(args) if args.command == "grad" else _step(args)
+    except (_UsageError, ParseError, VariableError) as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    except (DomainError, TooManyPathsError) as err:
+        print(f"{prog}: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. piped into head
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from . import demo  # imported lazily: the CLI starts fast
+
+    return demo.run_demo(out_dir=args.out, stream=sys.stdout)
+
+
+def _assignments(items: Sequence[str]) -> dict[str, float]:
+    """Parses ``NAME=VALUE`` arguments into numbers."""
+    values: dict[str, float] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not eq or not name.isidentifier():
+            raise _UsageError(f"{item!r} is not NAME=VALUE (e.g. w=0.5)")
+        try:
+            x = float(text)
+        except ValueError:
+            raise _UsageError(f"{name}={text!r}: the value is not a number") from None
+        if not math.isfinite(x):
+            raise _UsageError(f"{name}={text}: the value must be a finite number")
+        if name in values:
+            raise _UsageError(f"{name} is given twice")
+        values[name] = x
+    return values
+
+
+def _build(args: argparse.Namespace) -> tuple[Value, dict[str, Value], str]:
+    """Parses, evaluates and names the root; returns (root, leaves, root name)."""
+    expression = parse(args.expr)
+    root, leaves = expression.evaluate(_assignments(args.assignments))
+    if not root.label:
+        taken = set(leaves)
+        root.label = next(n for n in ("f", "out", "result", "f_0", "f_1") if n not in taken)
+    explain_name = getattr(args, "explain", None)
+    if explain_name is not None and explain_name not in leaves:
+        raise _UsageError(f"--explain {explain_name}: no such variable "
+                          f"(variables: {', '.join(leaves) or 'none'})")
+    print(f"{root.label} = {expression.text}")
+    print(f"{' ' * len(root.label)} = {root.data:.10g}")
+    return root, leaves, root.label
+
+
+def _print_grads(root_name: str, leaves: dict[str, Value], out: TextIO) -> None:
+    if not leaves:
+        print("(no variables)", file=out)
+    for name, leaf in leaves.items():
+        print(f"∂{root_name}/∂{name} = {leaf.grad:.10g}", file=out)
+
+
+def _print_step(step: Step, total: int, out: TextIO) -> None:
+    first, *rest = step.lines()
+    print(f"step {step.index + 1}/{total}: {first}", file=out)
+    for line in rest:
+        print(f"    {line}", file=out)
+
+
+def _grad(args: argparse.Namespace) -> int:
+    root, leaves, name = _build(args)
+    if args.steps:
+        steps = list(backward_steps(root))  # this is the backward pass
+    else:
+        root.backward()
+    _print_grads(name, leaves, sys.stdout)
+    if args.steps:
+        print("\nbackward, step by step:")
+        for s in steps:
+            _print_step(s, len(steps), sys.stdout)
+    if args.explain is not None:
+        print(f"\nchain rule for ∂{name}/∂{args.explain}:")
+        print(explain(root, leaves[args.explain], max_paths=args.max_paths))
+    for option, writer in (("draw", "write_drawing"), ("html", "save_steps_html")):
+        target = getattr(args, option)
+        if target is not None:
+            try:
+                from . import viz  # imported lazily: graphviz is not needed for text
+
+                write = getattr(viz, writer)
+            except (ImportError, AttributeError) as err:
+                print(f"scalargrad grad: --{option} is not available: {err}", file=sys.stderr)
+                return 1
+            try:
+                path = write(root, target)
+            except (ValueError, TypeError) as err:
+                raise _UsageError(f"--{option} {target}: {err}") from None
+            except (OSError, RuntimeError) as err:  # unwritable path, dot missing or failing
+                print(f"scalargrad grad: --{option} {target}: {err}", file=sys.stderr)
+                return 1
+            print(f"wrote {path}")
+    return 0
+
+
+def _step(args: argparse.Namespace) -> int:
+    root, leaves, name = _build(args)
+    steps = list(backward_steps(root))  # the whole pass, replayed one step at a time
+    if not steps:
+        print(f"{name} is a leaf: there is nothing to step through.")
+        _print_grads(name, leaves, sys.stdout)
+        return 0
+    if not sys.stdin.isatty():
+        for s in steps:
+            _print_step(s, len(steps), sys.stdout)
+        print()
+        _print_grads(name, leaves, sys.stdout)
+        return 0
+    return _interactive(steps, name, leaves)
+
+
+def _interactive(steps: list[Step], root_name: str, leaves: dict[str, Value]) -> int:
+    """Shows one step per key press: Enter/space/n next, b back, q quit."""
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    out = sys.stdout
+    i = 0
+    print(f"{len(steps)} backward steps. Keys: Enter next, b back, q quit.\n", file=out)
+    try:
+        tty.setcbreak(fd)
+        _print_step(steps[i], len(steps), out)
+        while True:
+            print("[Enter] next  [b] back  [q] quit ", end="", file=out, flush=True)
+            key = os.read(fd, 1)
+            print(file=out)
+            if key in (b"\r", b"\n", b" ", b"n"):
+                if i + 1 == len(steps):
+                    print("backward done.", file=out)
+                    _print_grads(root_name, leaves, out)
+                    return 0
+                i += 1
+                _print_step(steps[i], len(steps), out)
+            elif key == b"b":
+                if i == 0:
+                    print("(this is the first step)", file=out)
+                else:
+                    i -= 1
+                    _print_step(steps[i], len(steps), out)
+            elif key in (b"q", b"\x04", b""):  # q, Ctrl-D, end of input
+                print("quit.", file=out)
+                return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted.", file=out)
+        return 130
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        out.flush()
