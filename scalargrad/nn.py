@@ -242,6 +242,8 @@ class MLP:
         rng: random.Random | None = None,
     ) -> None:
         _check_width("nin", nin)
+        if not isinstance(nouts, Sequence) or isinstance(nouts, str):
+            raise ValueError(f"nouts must be a list of layer widths, got {nouts!r}")
         widths = [nin, *(_check_width("layer width", n) for n in nouts)]
         if len(widths) < 2:
             raise ValueError("an MLP needs at least one layer (nouts is empty)")
@@ -380,13 +382,16 @@ def sgd_step(params: Sequence[Value], lr: float) -> None:
     """
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
         raise ValueError(f"sgd_step: learning rate must be a positive finite number, got {lr!r}")
-    for p in params:
-        new = p.data - lr * p.grad
+    params = list(params)  # checked in full before anything changes
+    new_data = [p.data - lr * p.grad for p in params]
+    for p, new in zip(params, new_data):
         if new - new != 0.0:
             raise ValueError(
                 f"sgd_step: parameter {p.label or '(unlabelled)'} would become {new!r} "
-                f"(data {p.data!r}, grad {p.grad!r}, lr {lr!r}); lower the learning rate"
+                f"(data {p.data!r}, grad {p.grad!r}, lr {lr!r}); lower the learning rate "
+                f"(no parameter was changed)"
             )
+    for p, new in zip(params, new_data):
         p.data = new
 
 
