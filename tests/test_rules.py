@@ -1,0 +1,285 @@
+"""Tests of :mod:`scalargrad.rules`: the table's names, lookups, formula text and raw forwards.
+
+Expected texts and numbers are written out by hand here; the engine-level checks
+of every op's value and derivative are in ``test_engine.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import scalargrad
+from scalargrad.rules import CONSTANT, RULES, DomainError, Rule, pow_rule, rule
+
+ALL_OPS = {
+    "add", "sub", "mul", "div", "neg", "square", "sigmoid", "tanh", "relu", "exp", "log", "sum",
+}
+ARITY = {
+    "add": 2, "sub": 2, "mul": 2, "div": 2, "neg": 1, "square": 1, "sigmoid": 1, "tanh": 1,
+    "relu": 1, "exp": 1, "log": 1, "sum": None,
+}
+PLACEHOLDERS = ("{x}", "{y}", "{out}", "{c}", "{c-1}", "{all}")
+
+
+def every_rule() -> list[Rule]:
+    return [*RULES.values(), pow_rule(2), pow_rule(0.5), pow_rule(-1)]
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def test_rule_names() -> None:
+    assert set(RULES) == ALL_OPS
+    for name, r in RULES.items():
+        assert r.name == name
+        assert isinstance(r, Rule)
+        assert r.symbol  # something to draw
+        assert r.exponent is None
+    assert scalargrad.RULES is RULES
+
+
+@pytest.mark.parametrize("name", sorted(ALL_OPS))
+def test_arity(name: str) -> None:
+    assert RULES[name].arity == ARITY[name]
+
+
+@pytest.mark.parametrize("r", every_rule(), ids=lambda r: f"{r.name}{r.exponent or ''}")
+def test_one_formula_per_input(r: Rule) -> None:
+    expected = 1 if r.arity is None else r.arity  # sum: one template shared by all inputs
+    assert len(r.formulas) == expected
+    assert len(r.latex) == expected
+    n = 5 if r.arity is None else r.arity
+    for i in range(n):
+        assert r.formula(i) == r.formulas[0 if r.arity is None else i]
+        assert r.formula(i, latex=True) == r.latex[0 if r.arity is None else i]
+    assert r.expr and r.expr_latex
+
+
+@pytest.mark.parametrize("r", every_rule(), ids=lambda r: f"{r.name}{r.exponent or ''}")
+def test_templates_render_without_leftover_placeholders(r: Rule) -> None:
+    names = ["p", "q", "s"] if r.arity is None else ["p", "q"][: r.arity]
+    for template in (r.expr, r.expr_latex, *r.formulas, *r.latex):
+        text = r.render(template, names, "o")
+        assert not any(key in text for key in PLACEHOLDERS), (template, text)
+
+
+def test_rule_lookup() -> None:
+    assert rule("mul") is RULES["mul"]
+    assert rule("sigmoid") is RULES["sigmoid"]
+
+
+def test_unknown_rule_lists_the_valid_names() -> None:
+    with pytest.raises(KeyError) as info:
+        rule("sigmod")
+    msg = str(info.value)
+    assert "'sigmod'" in msg
+    for name in [*ALL_OPS, "pow"]:
+        assert f"'{name}'" in msg
+
+
+def test_rules_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        RULES["add"].name = "plus"  # type: ignore[misc]
+
+
+def test_constant_marker() -> None:
+    assert CONSTANT not in RULES.values()
+    assert CONSTANT.name == "" and CONSTANT.arity == 0
+    assert CONSTANT.formulas == ()
+    with pytest.raises(TypeError, match="constant"):
+        CONSTANT.forward()
+
+
+def test_domain_error_is_a_value_error() -> None:
+    assert issubclass(DomainError, ValueError)
+    assert scalargrad.DomainError is DomainError
+
+
+# --------------------------------------------------------------------------- formula text
+
+EXPR = {
+    "add": "x + y", "sub": "x − y", "mul": "x·y", "div": "x/y", "neg": "−x", "square": "x²",
+    "sigmoid": "σ(x)", "tanh": "tanh(x)", "relu": "relu(x)", "exp": "exp(x)", "log": "log(x)",
+}
+# ∂out/∂input_i written by hand, with inputs named x, y and the output named out.
+FORMULAS = {
+    "add": ("1", "1"), "sub": ("1", "−1"), "mul": ("y", "x"), "div": ("1/y", "−x/y²"),
+    "neg": ("−1",), "square": ("2x",), "sigmoid": ("σ'(x)",), "tanh": ("1 − out²",),
+    "relu": ("[x > 0]",), "exp": ("exp(x)",), "log": ("1/x",),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPR))
+def test_expression_text(name: str) -> None:
+    r = RULES[name]
+    assert r.render(r.expr, ["x", "y"][: r.arity]) == EXPR[name]
+
+
+@pytest.mark.parametrize("name", sorted(FORMULAS))
+def test_derivative_text(name: str) -> None:
+    r = RULES[name]
+    rendered = tuple(r.render(f, ["x", "y"][: r.arity], "out") for f in r.formulas)
+    assert rendered == FORMULAS[name]
+
+
+def test_sum_text() -> None:
+    r = RULES["sum"]
+    names = ["w_00^(1)·a_0^(0)", "w_01^(1)·a_1^(0)", "b_0^(1)"]
+    assert r.render(r.expr, names) == "w_00^(1)·a_0^(0) + w_01^(1)·a_1^(0) + b_0^(1)"
+    assert r.render(r.formula(2), names) == "1"
+
+
+def test_render_parenthesises_compound_names() -> None:
+    square, mul, sub = RULES["square"], RULES["mul"], RULES["sub"]
+    # The notes' ∂C_0/∂a^(L) = 2(a^(L) − y).
+    assert square.render(square.formulas[0], ["a^(L) − y"]) == "2(a^(L) − y)"
+    assert square.render(square.expr, ["a^(L) − y"]) == "(a^(L) − y)²"
+    assert square.render(square.expr, ["x·x"]) == "(x·x)²"
+    assert mul.render(mul.expr, ["x + y", "z"]) == "(x + y)·z"
+    assert sub.render(sub.expr, ["x", "y − z"]) == "x − (y − z)"
+    assert RULES["div"].render(RULES["div"].expr, ["x", "a/b"]) == "x/(a/b)"
+    assert RULES["neg"].render(RULES["neg"].expr, ["−x"]) == "−(−x)"
+
+
+def test_render_leaves_atoms_alone() -> None:
+    mul = RULES["mul"]
+    # Labels in the notes' notation are atoms: parentheses belong to the superscript.
+    assert mul.render(mul.expr, ["w^(L)", "a^(L-1)"]) == "w^(L)·a^(L-1)"
+    assert mul.render(mul.expr, ["w_jk^(l)", "σ(z)"]) == "w_jk^(l)·σ(z)"
+    assert RULES["square"].render(RULES["square"].expr, ["σ(z)"]) == "σ(z)²"
+
+
+def test_render_needs_no_second_pair_of_parentheses() -> None:
+    sig = RULES["sigmoid"]
+    assert sig.render(sig.expr, ["a + b"]) == "σ(a + b)"
+    assert sig.render(sig.formulas[0], ["z^(L)"]) == "σ'(z^(L))"
+
+
+def test_render_fills_the_output_name() -> None:
+    tanh = RULES["tanh"]
+    assert tanh.render(tanh.formulas[0], ["z"], "a^(1)") == "1 − a^(1)²"
+    assert tanh.render(tanh.latex[0], ["z"], "t") == "1 - t^2"
+
+
+# --------------------------------------------------------------------------- pow rules
+
+
+def test_pow_rule_is_cached_per_exponent() -> None:
+    assert pow_rule(2) is pow_rule(2.0)
+    assert pow_rule(3) is not pow_rule(2)
+    assert pow_rule(0.5) is pow_rule(0.5)
+    r = pow_rule(3)
+    assert (r.name, r.arity, r.exponent) == ("pow", 1, 3.0)
+    assert "pow" not in RULES  # pow rules live beside the table, one per exponent
+
+
+@pytest.mark.parametrize(
+    ("c", "expr", "formula", "latex"),
+    [
+        (3, "x^3", "3·x^2", "3x^{2}"),
+        (0.5, "x^0.5", "0.5·x^-0.5", "0.5x^{-0.5}"),
+        (-1, "x^-1", "-1·x^-2", "-1x^{-2}"),
+        (2.5, "x^2.5", "2.5·x^1.5", "2.5x^{1.5}"),
+    ],
+)
+def test_pow_text(c: float, expr: str, formula: str, latex: str) -> None:
+    r = pow_rule(c)
+    assert r.render(r.expr, ["x"]) == expr
+    assert r.render(r.formulas[0], ["x"]) == formula
+    assert r.render(r.latex[0], ["x"]) == latex
+    assert str(c) in r.symbol or f"{c:g}" in r.symbol
+
+
+def test_pow_text_with_a_compound_base() -> None:
+    r = pow_rule(3)
+    assert r.render(r.expr, ["a·b"]) == "(a·b)^3"
+    assert r.render(r.formulas[0], ["a − y"]) == "3·(a − y)^2"
+
+
+def test_square_power_derivative_reads_without_exponent_one() -> None:
+    r = pow_rule(2)
+    assert r.render(r.formulas[0], ["x"]) in ("2·x", "2·x^1")
+
+
+# --------------------------------------------------------------------------- raw forwards
+
+
+@pytest.mark.parametrize(
+    ("name", "xs", "out", "grads"),
+    [
+        ("add", (2.0, 3.0), 5.0, (1.0, 1.0)),
+        ("sub", (2.0, 3.0), -1.0, (1.0, -1.0)),
+        ("mul", (2.0, 3.0), 6.0, (3.0, 2.0)),
+        ("div", (3.0, 2.0), 1.5, (0.5, -0.75)),  # −x/y² = −3/4
+        ("neg", (2.0,), -2.0, (-1.0,)),
+        ("square", (-3.0,), 9.0, (-6.0,)),
+        ("sigmoid", (0.0,), 0.5, (0.25,)),
+        ("tanh", (0.0,), 0.0, (1.0,)),
+        ("relu", (-2.0,), 0.0, (0.0,)),
+        ("relu", (0.0,), 0.0, (0.0,)),
+        ("relu", (2.0,), 2.0, (1.0,)),
+        ("exp", (0.0,), 1.0, (1.0,)),
+        ("log", (1.0,), 0.0, (1.0,)),
+        ("sum", (1.0, 2.0, 3.5), 6.5, (1.0, 1.0, 1.0)),
+    ],
+)
+def test_known_values(
+    name: str, xs: tuple[float, ...], out: float, grads: tuple[float, ...]
+) -> None:
+    assert RULES[name].forward(*xs) == (out, grads)
+
+
+def test_pow_forward_known_values() -> None:
+    assert pow_rule(2).forward(-3.0) == (9.0, (-6.0,))
+    assert pow_rule(3).forward(-2.0) == (-8.0, (12.0,))
+    assert pow_rule(-1).forward(4.0) == (0.25, (-1 / 16,))
+    assert pow_rule(0.5).forward(4.0) == (2.0, (0.25,))
+    assert pow_rule(0).forward(0.0) == (1.0, (0.0,))
+
+
+@given(x=st.floats(min_value=-50, max_value=50))
+def test_sigmoid_derivative_is_sigma_times_one_minus_sigma(x: float) -> None:
+    s, (ds,) = RULES["sigmoid"].forward(x)
+    sigma = 1.0 / (1.0 + math.exp(-x))  # the notes' φ(z) = 1/(1 + e^−z)
+    # The naive 1 − σ has an absolute error of ~1e-16, hence abs_tol.
+    assert math.isclose(s, sigma, rel_tol=1e-14, abs_tol=1e-300)
+    assert math.isclose(ds, sigma * (1.0 - sigma), rel_tol=1e-6, abs_tol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("name", "xs", "words"),
+    [
+        ("log", (0.0,), ["log", "0.0"]),
+        ("log", (-2.0,), ["log", "-2.0"]),
+        ("div", (1.0, 0.0), ["div", "1.0", "0.0", "zero"]),
+        ("exp", (710.0,), ["exp", "710.0", "overflow"]),
+    ],
+)
+def test_forward_domain_errors_name_op_and_operands(
+    name: str, xs: tuple[float, ...], words: list[str]
+) -> None:
+    with pytest.raises(DomainError) as info:
+        RULES[name].forward(*xs)
+    for word in words:
+        assert word in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("c", "x", "words"),
+    [
+        (-1, 0.0, ["pow", "0", "-1", "negative"]),
+        (0.5, -2.0, ["pow", "-2.0", "0.5", "not real"]),
+        (1 / 3, -8.0, ["pow", "-8.0"]),
+        (400, 10.0, ["pow", "overflow"]),
+    ],
+)
+def test_pow_domain_errors(c: float, x: float, words: list[str]) -> None:
+    with pytest.raises(DomainError) as info:
+        pow_rule(c).forward(x)
+    for word in words:
+        assert word in str(info.value)
