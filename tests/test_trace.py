@@ -1,0 +1,306 @@
+"""Tests for scalargrad.trace: backward_steps and explain.
+
+Oracles: the notes' chain-rule formulas written out by hand here, central
+finite differences, and backward() itself for the accumulation semantics.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scalargrad import Value, sum_values, topological_order
+from scalargrad.trace import (
+    Explanation,
+    Step,
+    TooManyPathsError,
+    backward_steps,
+    explain,
+    latex_name,
+)
+
+W, A0, B, Y = 0.5, 0.71, 0.1, 1.0
+
+
+def sig(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def notes_chain() -> tuple[Value, Value, Value, Value, Value]:
+    """The notes' last layer, built by hand: C_0 = (σ(w^(L)·a^(L-1) + b^(L)) − y)²."""
+    w, a0, b, y = Value(W, "w^(L)"), Value(A0, "a^(L-1)"), Value(B, "b^(L)"), Value(Y, "y")
+    z = sum_values([w * a0, b], "z^(L)")
+    a = z.sigmoid().label_as("a^(L)")
+    cost = (a - y).square().label_as("C_0")
+    return cost, w, a0, b, y
+
+
+def hand_grads() -> dict[str, float]:
+    z = W * A0 + B
+    a = sig(z)
+    d_a = 2 * (a - Y)
+    d_z = d_a * a * (1 - a)
+    return {"w": d_z * A0, "a0": d_z * W, "b": d_z, "y": -d_a, "d_a": d_a, "d_z": d_z,
+            "sp": a * (1 - a)}
+
+
+# --- steps ------------------------------------------------------------------------
+
+
+def test_steps_match_the_hand_formulas_and_backward() -> None:
+    cost, w, a0, b, y = notes_chain()
+    steps = list(backward_steps(cost))
+    h = hand_grads()
+    assert [s.name for s in steps] == ["C_0", "a^(L) − y", "a^(L)", "z^(L)", "w^(L)·a^(L-1)"]
+    assert all(isinstance(s, Step) for s in steps)
+    assert [s.index for s in steps] == list(range(5))
+    assert steps[3].upstream == pytest.approx(h["d_z"], rel=1e-12)
+    for leaf, key in ((w, "w"), (a0, "a0"), (b, "b"), (y, "y")):
+        assert leaf.grad == pytest.approx(h[key], rel=1e-12)
+
+
+def test_golden_step_text_for_the_notes_chain() -> None:
+    cost, *_ = notes_chain()
+    h = hand_grads()
+    text = [str(s) for s in backward_steps(cost)]
+    assert f"{h['d_a']:.4g}" == "-0.7763" and f"{h['sp']:.4g}" == "0.2375"
+    assert text == [
+        "∂C_0/∂C_0 = 1; → a^(L) − y: ∂C_0/∂(a^(L) − y) = 2(a^(L) − y) = -0.7763, "
+        "adds -0.7763 (0 → -0.7763)",
+        "∂C_0/∂(a^(L) − y) = -0.7763; → a^(L): ∂(a^(L) − y)/∂a^(L) = 1, adds -0.7763 "
+        "(0 → -0.7763); → y: ∂(a^(L) − y)/∂y = −1, adds 0.7763 (0 → 0.7763)",
+        "∂C_0/∂a^(L) = -0.7763; → z^(L): ∂a^(L)/∂z^(L) = σ'(z^(L)) = 0.2375, adds -0.1844 "
+        "(0 → -0.1844)",
+        "∂C_0/∂z^(L) = -0.1844; → w^(L)·a^(L-1): ∂z^(L)/∂(w^(L)·a^(L-1)) = 1, adds -0.1844 "
+        "(0 → -0.1844); → b^(L): ∂z^(L)/∂b^(L) = 1, adds -0.1844 (0 → -0.1844)",
+        "∂C_0/∂(w^(L)·a^(L-1)) = -0.1844; → w^(L): ∂(w^(L)·a^(L-1))/∂w^(L) = a^(L-1) = 0.71, "
+        "adds -0.1309 (0 → -0.1309); → a^(L-1): ∂(w^(L)·a^(L-1))/∂a^(L-1) = w^(L) = 0.5, "
+        "adds -0.09219 (0 → -0.09219)",
+    ]
+
+
+def test_contributions_add_up_to_each_final_grad_and_order_is_reverse_topological() -> None:
+    # A reused non-leaf, a diamond and a*a in one graph.
+    x, y = Value(0.3, "x"), Value(-1.2, "y")
+    b = x + x
+    c = b * b + (b * y).tanh()
+    root = (c * x).sigmoid() + c
+    steps = list(backward_steps(root))
+    order = [v for v in topological_order(root) if v.inputs]
+    assert [s.node for s in steps] == order
+    into: dict[int, float] = {}
+    for s in steps:
+        for con in s.contributions:
+            assert con.input is s.node.inputs[con.index]
+            assert con.amount == s.upstream * con.local_grad
+            assert con.grad_after == pytest.approx(con.grad_before + con.amount, rel=1e-12,
+                                                   abs=1e-15)
+            into[id(con.input)] = into.get(id(con.input), 0.0) + con.amount
+        # upstream is final: no later step adds to this node
+        assert all(id(s.node) != id(c2.input) for t in steps[s.index:] for c2 in t.contributions)
+    for v in topological_order(root):
+        if v is not root:
+            assert v.grad == pytest.approx(into[id(v)], rel=1e-12, abs=1e-15)
+    grads = [v.grad for v in (x, y)]
+    for v in topological_order(root):
+        v.grad = 0.0
+    root.backward()
+    assert [x.grad, y.grad] == grads  # exactly what backward() gives
+
+
+def test_accumulation_matches_backward_exactly_with_leftovers() -> None:
+    def build() -> tuple[Value, list[Value]]:
+        x, y = Value(0.7, "x"), Value(1.3, "y")
+        h = x * y + x.exp()
+        return (h * h).log(), [x, y, h]
+
+    r1, n1 = build()
+    r2, n2 = build()
+    for _ in range(2):  # a second pass doubles leaf grads, never re-propagates h's leftover
+        r1.backward()
+        for _s in backward_steps(r2):
+            pass
+    assert [v.grad for v in n1] == [v.grad for v in n2]
+    assert r1.grad == r2.grad == 2.0
+
+
+def test_early_stop_leaves_exactly_the_steps_taken() -> None:
+    cost, w, a0, b, y = notes_chain()
+    h = hand_grads()
+    it = backward_steps(cost)
+    assert cost.grad == 0.0  # nothing happens before the first next()
+    next(it)
+    second = next(it)
+    assert cost.grad == 1.0
+    assert y.grad == second.contributions[1].amount == pytest.approx(h["y"], rel=1e-12)
+    a = second.contributions[0].input
+    assert a.grad == second.contributions[0].amount == pytest.approx(h["d_a"], rel=1e-12)
+    assert a.inputs[0].grad == 0.0  # z^(L): a^(L)'s step was not taken
+    assert w.grad == a0.grad == b.grad == 0.0
+    rest = list(it)  # finishing later gives the full backward
+    assert len(rest) == 3
+    assert w.grad == pytest.approx(h["w"], rel=1e-12)
+
+
+def test_steps_on_a_leaf_root_seed_it_like_backward() -> None:
+    x = Value(2.0, "x")
+    assert list(backward_steps(x)) == []
+    assert x.grad == 1.0
+    with pytest.raises(TypeError, match="needs a Value"):
+        backward_steps(3.0)  # type: ignore[arg-type]
+
+
+def test_steps_handle_a_deep_chain_without_recursion() -> None:
+    x = Value(0.5, "x")
+    v = x
+    for _ in range(20_000):
+        v = v * 1.0
+    n = sum(1 for _ in backward_steps(v))
+    assert n == 20_000
+    assert x.grad == 1.0
+
+
+# --- explanations -----------------------------------------------------------------
+
+
+def test_explain_chain_reads_like_the_notes() -> None:
+    cost, w, _a0, b, _y = notes_chain()
+    h = hand_grads()
+    e = explain(cost, w)
+    assert isinstance(e, Explanation)
+    assert len(e.paths) == 1
+    path = e.paths[0]
+    assert path.nodes[0] is cost and path.nodes[-1] is w
+    assert [f.parent for f in path.factors] == list(path.nodes[:-1])
+    assert e.total == pytest.approx(h["w"], rel=1e-12)
+    assert str(e) == (
+        "∂C_0/∂w^(L) = ∂C_0/∂a^(L) · ∂a^(L)/∂z^(L) · ∂z^(L)/∂w^(L)\n"
+        "            = 2(a^(L) − y) · σ'(z^(L)) · a^(L-1)\n"
+        "            = -0.7763 · 0.2375 · 0.71\n"
+        "            = -0.1309"
+    )
+    eb = explain(cost, b)
+    assert str(eb).splitlines()[1].strip() == "= 2(a^(L) − y) · σ'(z^(L)) · 1"  # as the notes
+    latex = e._repr_latex_()
+    assert latex.startswith("$$\\begin{aligned}") and latex.endswith("\\end{aligned}$$")
+    assert "\\frac{\\partial C_{0}}{\\partial w^{(L)}}" in latex
+    assert "\\sigma'(z^{(L)})" in latex
+
+
+def test_latex_names() -> None:
+    assert latex_name("w_jk^(l)") == "w_{jk}^{(l)}"
+    assert latex_name("w_1,12^(2)") == "w_{1,12}^{(2)}"
+    assert latex_name("a^(L-1)") == "a^{(L-1)}"
+    assert latex_name("a^(L) − y") == "a^{(L)} - y"
+
+
+def test_sum_over_j_gives_one_path_per_neuron() -> None:
+    n_l = 3
+    ws = [0.4, -0.3, 0.8]
+    ys = [1.0, 0.0, 0.5]
+    a_k = Value(0.6, "a_0^(1)")
+    terms = []
+    for j in range(n_l):
+        w = Value(ws[j], f"w_{j}0^(2)")
+        z = sum_values([w * a_k, Value(0.1, f"b_{j}^(2)")], f"z_{j}^(2)")
+        a = z.sigmoid().label_as(f"a_{j}^(2)")
+        terms.append((a - Value(ys[j], f"y_{j}")).square())
+    cost = sum_values(terms, "C_0")
+    e = explain(cost, a_k)
+    assert len(e.paths) == n_l
+    hand = 0.0
+    for j in range(n_l):
+        a = sig(ws[j] * 0.6 + 0.1)
+        hand += 2 * (a - ys[j]) * a * (1 - a) * ws[j]
+    assert e.total == pytest.approx(hand, rel=1e-12)
+    lines = str(e).splitlines()
+    assert lines[0] == ("∂C_0/∂a_0^(1) = ∂C_0/∂a_0^(2) · ∂a_0^(2)/∂z_0^(2) · "
+                        "∂z_0^(2)/∂a_0^(1)")
+    assert lines[1].lstrip().startswith("+ ∂C_0/∂a_1^(2)")
+    assert lines[3].lstrip() == "= 2(a_0^(2) − y_0) · σ'(z_0^(2)) · w_00^(2)"
+    assert lines[-1].lstrip() == f"= {hand:.4g}"
+
+
+def test_a_times_a_has_two_paths() -> None:
+    x = Value(3.0, "x")
+    e = explain(x * x, x)
+    assert len(e.paths) == 2 and e.total == 6.0
+
+
+def test_path_limit_error_says_how_many_and_what_to_do() -> None:
+    x = Value(1.0, "x")
+    v = x
+    for _ in range(11):
+        v = v * v  # every level doubles the paths
+    with pytest.raises(TooManyPathsError, match=r"2048 paths .*max_paths=1000") as info:
+        explain(v, x)
+    assert "backward" in str(info.value)
+    assert len(explain(v, x, max_paths=4096).paths) == 2048
+    for _ in range(200):
+        v = v * v
+    with pytest.raises(TooManyPathsError, match=r"about 10\^"):
+        explain(v, x)
+
+
+def test_explain_refuses_a_node_outside_the_graph() -> None:
+    x, y = Value(1.0, "x"), Value(2.0, "y")
+    with pytest.raises(ValueError, match="not in the graph"):
+        explain(x * 2, y)
+
+
+@st.composite
+def dags(draw: st.DrawFn) -> tuple[Value, list[Value]]:
+    """A random DAG as records (op, earlier node indices): reuse and diamonds appear naturally."""
+    n_leaves = draw(st.integers(1, 3))
+    nodes = [Value(draw(st.floats(-2, 2)), f"x_{i}") for i in range(n_leaves)]
+    for _ in range(draw(st.integers(1, 8))):
+        op = draw(st.sampled_from(["add", "sub", "mul", "sigmoid", "tanh", "square", "sum",
+                                   "neg"]))
+        pick = st.integers(0, len(nodes) - 1)
+        i, j = draw(pick), draw(pick)
+        x, y = nodes[i], nodes[j]
+        if op == "add":
+            v = x + y
+        elif op == "sub":
+            v = x - y
+        elif op == "mul":
+            v = x * y
+        elif op == "sum":
+            v = sum_values([x, y, nodes[draw(pick)]])
+        elif op == "neg":
+            v = -x
+        else:
+            v = getattr(x, op)()
+        nodes.append(v)
+    return nodes[-1], nodes[:n_leaves]
+
+
+@given(dags())
+def test_explanation_total_equals_backward_grad(dag: tuple[Value, list[Value]]) -> None:
+    root, leaves = dag
+    root.backward()
+    for leaf in leaves:
+        try:
+            e = explain(root, leaf, max_paths=10_000)
+        except ValueError:  # the leaf is not used by the root
+            assert leaf.grad == 0.0
+            continue
+        scale = math.fsum(abs(p.product) for p in e.paths)
+        assert math.isclose(e.total, leaf.grad, rel_tol=1e-9, abs_tol=1e-12 * (1 + scale))
+        for p in e.paths:
+            assert p.nodes[0] is root and p.nodes[-1] is leaf
+            assert math.prod(f.local_grad for f in p.factors) == p.product
+        assert str(e)  # renders
+
+
+def test_explanation_matches_finite_differences() -> None:
+    def f(w: float) -> float:
+        return (sig(w * A0 + B) - Y) ** 2
+
+    cost, w, *_ = notes_chain()
+    h = 1e-6
+    fd = (f(W + h) - f(W - h)) / (2 * h)
+    assert explain(cost, w).total == pytest.approx(fd, rel=1e-6)
