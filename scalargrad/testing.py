@@ -183,10 +183,8 @@ def _normalise_inputs(
         else:
             values.append(float(v))
             labels.append(key)
-    names = [lab or f"inputs[{i}]" for i, lab in enumerate(labels)]
-    for i, name in enumerate(names):
-        if names.count(name) > 1:
-            names[i] = f"{name} (inputs[{i}])"
+    plain = [lab or f"inputs[{i}]" for i, lab in enumerate(labels)]
+    names = [f"{n} (inputs[{i}])" if plain.count(n) > 1 else n for i, n in enumerate(plain)]
     return names, values, labels
 
 
@@ -830,17 +828,23 @@ def expressions(
             f"[{min_value}, {max_value}] within their domains"
         )
 
+    # Each record is drawn as raw integers and read relative to the nodes before it
+    # (op = usable[i % n], operand = eligible[j % n]), so the records form a plain
+    # list that Hypothesis shrinks by deleting any record, not only the last.
+    raw = st.tuples(st.integers(0, 255), st.tuples(*[st.integers(0, 255)] * 3))
+
     @st.composite
     def draw_expression(draw: DrawFn) -> Expression:
         values = tuple(draw(_floats(min_value, max_value)) for _ in names)
         ivs = [leaf_iv] * len(names)
         records = []
-        for _ in range(draw(st.integers(min_nodes, max_nodes))):
-            op, c = draw(st.sampled_from(usable(ivs)))
+        for op_i, arg_is in draw(st.lists(raw, min_size=min_nodes, max_size=max_nodes)):
+            ops_now = usable(ivs)
+            op, c = ops_now[op_i % len(ops_now)]
             args = []
             for p in range(OPS[op].arity):
                 eligible = [i for i, iv in enumerate(ivs) if _operand_ok(op, p, iv, c)]
-                args.append(eligible[draw(st.integers(0, len(eligible) - 1))])
+                args.append(eligible[arg_is[p] % len(eligible)])
             records.append(Record(op, tuple(args), c))
             ivs.append(OPS[op].interval([ivs[i] for i in args], c))
         return Expression(names, values, tuple(records))
