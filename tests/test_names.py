@@ -1,0 +1,171 @@
+"""Tests of :mod:`scalargrad.names`: one display name per node, the same on every build."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scalargrad import Value, sum_values, topological_order
+from scalargrad.names import MAX_EXPR, display_names, format_number
+
+
+def names_of(root: Value, *nodes: Value) -> list[str]:
+    table = display_names(root)
+    return [table[id(v)] for v in nodes]
+
+
+def test_every_node_is_named() -> None:
+    x, y = Value(1.0), Value(2.0, "y")
+    root = ((x * y).tanh() + 3).exp()
+    table = display_names(root)
+    assert set(table) == {id(v) for v in topological_order(root)}
+    assert all(isinstance(n, str) and n for n in table.values())
+
+
+def test_label_wins() -> None:
+    w, a, b = Value(0.5, "w^(L)"), Value(0.7, "a^(L-1)"), Value(0.1, "b^(L)")
+    z = (w * a + b).label_as("z^(L)")
+    act = z.sigmoid().label_as("a^(L)")
+    assert names_of(act, w, a, b, z, act) == ["w^(L)", "a^(L-1)", "b^(L)", "z^(L)", "a^(L)"]
+
+
+def test_labelled_constant_shows_its_label() -> None:
+    x = Value(3.0, "x")
+    out = 2 * x
+    two = out.inputs[0].label_as("two")
+    assert names_of(out, two, out) == ["two", "two·x"]
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [(2, "2"), (0.5, "0.5"), (-3, "-3"), (1e-8, "1e-08"), (2.0, "2"), (0.1, "0.1")],
+)
+def test_constants_show_their_number(number: float, text: str) -> None:
+    x = Value(1.0, "x")
+    out = number * x
+    assert names_of(out, out.inputs[0]) == [text]
+    assert format_number(number) == text
+
+
+def test_format_number() -> None:
+    assert format_number(1e20) == "1e+20"  # no 21-digit integers
+    assert format_number(-0.0) == "0"
+    assert format_number(1 / 3) == "0.333333"
+
+
+def test_notes_cost_reads_inline() -> None:
+    a, y = Value(0.8, "a^(L)"), Value(1.0, "y")
+    diff = a - y
+    cost = diff.square()
+    assert names_of(cost, diff, cost) == ["a^(L) − y", "(a^(L) − y)²"]
+
+
+def test_short_expressions_of_constants_and_labels() -> None:
+    x = Value(2.0, "x")
+    out = 1 - x
+    half = out / 2
+    assert names_of(half, out, half) == ["1 − x", "(1 − x)/2"]
+
+
+def test_long_expressions_fall_back_to_letters() -> None:
+    p, q = Value(1.0, "p_long_name"), Value(2.0, "q_long_name")
+    s = p + q
+    assert len("p_long_name + q_long_name") > MAX_EXPR
+    assert names_of(s, s) == ["a"]
+    t = s * p  # its expression uses the letter: "a·p_long_name"
+    assert names_of(t, s, t) == ["a", "a·p_long_name"]
+
+
+def test_expressions_stay_short() -> None:
+    v = Value(1.0, "v")
+    for _ in range(12):
+        v = (v + 1).tanh()
+    for name in display_names(v).values():
+        assert len(name) <= MAX_EXPR or name == "v"
+
+
+def test_letters_follow_the_operands_left_to_right() -> None:
+    x, y, z = Value(1.0), Value(2.0), Value(3.0)
+    out = x * y + z
+    names = names_of(out, x, y, z, out)
+    assert names[:3] == ["a", "b", "c"]
+    assert names[3] in ("a·b + c", "(a·b) + c")  # both read right; the product is not split
+    p, q = Value(1.0), Value(2.0)
+    assert names_of(p + q, p, q) == ["a", "b"]
+
+
+def test_letters_skip_names_taken_by_labels() -> None:
+    p, q, r, s = Value(1.0), Value(2.0), Value(3.0, "a"), Value(4.0, "c")
+    root = sum_values([p, q, r, s], label="S")
+    names = names_of(root, p, q, r, s)
+    assert names[2:] == ["a", "c"]
+    assert set(names[:2]) == {"b", "d"}
+    assert len(set(names)) == 4
+
+
+def test_letters_after_z_stay_unique() -> None:
+    leaves = [Value(float(i)) for i in range(60)]
+    root = sum_values(leaves, label="total")
+    names = names_of(root, *leaves)
+    assert len(set(names)) == 60
+    assert names[:3] == ["a", "b", "c"]
+    assert "z" in names and "total" not in names
+
+
+def test_a_reused_node_has_one_name() -> None:
+    a = Value(3.0)
+    b = a + a
+    c = b * b
+    assert names_of(c, a, b, c) == ["a", "a + a", "(a + a)·(a + a)"]
+
+
+def build(seed: int) -> Value:
+    """A graph whose shape depends only on ``seed``."""
+    xs = [Value(0.1 * i, f"x{i}" if i % 3 == 0 else "") for i in range(6)]
+    nodes = list(xs)
+    k = seed
+    for _ in range(12):
+        k = (k * 1103515245 + 12345) % 2**31
+        i, j = k % len(nodes), (k // 7) % len(nodes)
+        op = k % 4
+        if op == 0:
+            nodes.append(nodes[i] * nodes[j])
+        elif op == 1:
+            nodes.append((nodes[i] + nodes[j]).tanh())
+        elif op == 2:
+            nodes.append(nodes[i] - 2.0)
+        else:
+            nodes.append(sum_values([nodes[i], nodes[j], nodes[-1]]))
+    return sum_values(nodes, label="C")
+
+
+@given(seed=st.integers(min_value=0, max_value=10_000))
+def test_names_are_deterministic_across_builds(seed: int) -> None:
+    first, second = build(seed), build(seed)
+    names_1 = display_names(first)
+    names_2 = display_names(second)
+    order_1, order_2 = topological_order(first), topological_order(second)
+    assert [names_1[id(v)] for v in order_1] == [names_2[id(v)] for v in order_2]
+    assert display_names(first) == names_1  # and stable on the same graph
+
+
+@given(seed=st.integers(min_value=0, max_value=10_000))
+def test_letter_names_are_unique_and_distinct_from_labels(seed: int) -> None:
+    root = build(seed)
+    table = display_names(root)
+    labels = {v.label for v in topological_order(root) if v.label}
+    letters = [
+        table[id(v)] for v in topological_order(root)
+        if not v.label and not v.is_constant and table[id(v)].isalnum()
+    ]
+    assert len(letters) == len(set(letters))
+    assert not set(letters) & labels
+
+
+def test_deep_chain_is_named_without_recursion() -> None:
+    v = Value(1.0, "x")
+    for _ in range(50_000):
+        v = -v
+    table = display_names(v)
+    assert len(table) == 50_001
