@@ -160,7 +160,9 @@ def split_svgs(output: bytes) -> list[str]:
 def html_text(text: str) -> str:
     r"""Escapes text for a Graphviz HTML-like label so that it renders as written.
 
-    ``& < > " '`` become entities, newlines become ``<BR/>``, and characters
+    ``& < > " '`` become entities, backslashes are doubled (Graphviz would
+    expand ``\N`` to the node's id and ``\G`` to the graph's name even here),
+    newlines become ``<BR/>``, and characters
     Graphviz cannot take (control characters, lone surrogates) are shown as
     ``\xNN`` / ``\uNNNN`` escapes instead of breaking the file.
     """
@@ -175,7 +177,8 @@ def html_text(text: str) -> str:
                 chars.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
             else:
                 chars.append(ch)
-        lines.append(html.escape("".join(chars), quote=True))
+        # Graphviz expands \N, \G, \E, \T, \H even in HTML labels; \\ is a backslash.
+        lines.append(html.escape("".join(chars).replace("\\", "\\\\"), quote=True))
     return "<BR/>".join(lines)
 
 

@@ -1,0 +1,501 @@
+"""Tests of scalargrad.viz: DOT text, rendering through the real dot, escaping, frames.
+
+Oracles: the DOT text written out by hand (golden), local derivatives derived by
+hand in the test, coordinates measured in SVG that the real ``dot`` produced.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scalargrad import Value, sum_values
+from scalargrad.nn import MLP, squared_error
+from scalargrad.trace import backward_steps, explain
+from scalargrad.viz import (
+    PARTIAL,
+    DotNotFoundError,
+    DrawingTooLargeError,
+    draw,
+    draw_steps,
+    forward_order,
+    frames,
+    html_text,
+    render,
+    split_svgs,
+    write_drawing,
+)
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
+SVG = "{http://www.w3.org/2000/svg}"
+EDGE = re.compile(r"^\t(\w+) -> (\w+) \[(.*)\]$", re.M)
+
+
+def classroom() -> tuple[Value, dict[str, Value]]:
+    """The issue's example (σ(w·a + b) − y)², built fresh each time."""
+    w, a, b, y = Value(0.5, "w"), Value(1.5, "a"), Value(0.1, "b"), Value(1.0, "y")
+    cost = ((w * a + b).sigmoid() - y) ** 2
+    return cost, {"w": w, "a": a, "b": b, "y": y}
+
+
+def edges(source: str) -> dict[str, tuple[str, str, str]]:
+    """Edge id → (tail, head, attribute text) from DOT text."""
+    out = {}
+    for tail, head, attrs in EDGE.findall(source):
+        eid = re.search(r"\bid=(\w+)", attrs)
+        assert eid, attrs
+        out[eid.group(1)] = (tail, head, attrs)
+    return out
+
+
+def node_line(source: str, nid: str) -> str:
+    m = re.search(rf"^\t{nid} \[(.*)\]$", source, re.M)
+    assert m, nid
+    return m.group(1)
+
+
+def svg_nodes(svg: str) -> dict[str, ET.Element]:
+    root = ET.fromstring(svg.encode("utf-8"))
+    return {g.get("id", ""): g for g in root.iter(f"{SVG}g") if "node" in g.get("class", "")}
+
+
+def texts(g: ET.Element) -> list[str]:
+    return [(t.text or "").replace("\xa0", " ") for t in g.iter(f"{SVG}text")]
+
+
+def name_lines(g: ET.Element) -> list[str]:
+    """The name rows of a Value box (every text but the last four: data, number, grad, number).
+
+    dot drops empty lines and trims blanks at the ends of a line; everything else
+    must read as written.
+    """
+    return [t.strip() for t in texts(g)[:-4] if t.strip()]
+
+
+def centre(g: ET.Element) -> tuple[float, float]:
+    """The centre of a node's first polygon or ellipse, from the SVG."""
+    for el in g:
+        if el.tag == f"{SVG}polygon" or el.tag == f"{SVG}path":
+            pts = el.get("points") or el.get("d", "")
+            nums = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", pts)]
+            xs, ys = nums[0::2], nums[1::2]
+            return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+        if el.tag == f"{SVG}ellipse":
+            return float(el.get("cx", "nan")), float(el.get("cy", "nan"))
+    raise AssertionError("no shape in node")
+
+
+# --- DOT text ---------------------------------------------------------------------------
+
+GOLDEN_PRODUCT = """digraph scalargrad {
+\tgraph [bgcolor=white fontname="DejaVu Sans" newrank=true nodesep=0.25 rankdir=LR ranksep=0.35]
+\tnode [fontname="DejaVu Sans" fontsize=11]
+\tedge [arrowsize=0.6 color="#5a5a5a" fontcolor="#1f5fa8" fontname="DejaVu Sans Mono" fontsize=10]
+\tn0 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">x</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;+2.0000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value input" color="#333333" fillcolor="#cfe2f3" id=n0 margin="0.06,0.03" shape=box style="rounded,filled"]
+\tn1 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">w</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;-3.0000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value parameter" color="#333333" fillcolor="#fde7b0" id=n1 margin="0.06,0.03" shape=box style="rounded,filled"]
+\tn2 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">c</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;-6.0000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value cost" color="#333333" fillcolor="#f6c9c4" id=n2 margin="0.06,0.03" shape=box style="rounded,filled"]
+\to2 [label=<×> class=op color="#555555" fillcolor="#f2f2f2" fontsize=12 id=o2 margin=0.02 shape=circle style=filled width=0.3]
+\tn0 -> o2 [label=<-3.0000> id=e2_0]
+\tn1 -> o2 [label=<2.0000> id=e2_1]
+\to2 -> n2 [id=e2]
+}
+"""  # noqa: E501
+
+
+def test_golden_dot_for_a_product_before_backward() -> None:
+    x, w = Value(2.0, "x"), Value(-3.0, "w")
+    c = (x * w).label_as("c")
+    # ∂c/∂x = w = −3 and ∂c/∂w = x = 2 on the arrows; no grad yet.
+    assert draw(c).source == GOLDEN_PRODUCT
+
+
+def test_golden_dot_after_backward_shows_grads_and_is_stable() -> None:
+    def build() -> Value:
+        x, w = Value(2.0, "x"), Value(-3.0, "w")
+        c = (x * w).label_as("c")
+        c.backward()
+        return c
+
+    first, second = draw(build()).source, draw(build()).source
+    assert first == second  # ids from the order, never from memory addresses
+    assert "not&#160;yet" not in first
+    # grad x = w = −3, grad w = x = 2, grad c = 1, fixed width 10 characters
+    assert "&#160;&#160;&#160;-3.0000</FONT></TD></TR></TABLE>" in node_line(first, "n0")
+    assert "&#160;&#160;&#160;+2.0000</FONT></TD></TR></TABLE>" in node_line(first, "n1")
+    assert "&#160;&#160;&#160;+1.0000</FONT></TD></TR></TABLE>" in node_line(first, "n2")
+    assert first == GOLDEN_PRODUCT.replace(
+        '<FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet', "@"
+    ).replace("@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;-3.0000', 1).replace(
+        "@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;+2.0000', 1
+    ).replace("@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;+1.0000', 1)
+
+
+def test_ids_follow_reading_order_and_local_derivatives_are_hand_formulas() -> None:
+    cost, _ = classroom()
+    source = draw(cost).source
+    order = forward_order(cost)
+    assert [n.label for n in order[:2]] == ["w", "a"]  # n0 = w, n1 = a
+    assert order[-1] is cost and len(order) == 9
+    z = 0.5 * 1.5 + 0.1
+    s = 1 / (1 + math.exp(-z))
+    e = edges(source)
+    # node indices: w=0 a=1 w·a=2 b=3 z=4 σ=5 y=6 σ−y=7 cost=8
+    expected = {
+        "e2_0": ("n0", 1.5),  # ∂(w·a)/∂w = a
+        "e2_1": ("n1", 0.5),  # ∂(w·a)/∂a = w
+        "e4_0": ("n2", 1.0),  # ∂z/∂(w·a) = 1
+        "e4_1": ("n3", 1.0),  # ∂z/∂b = 1
+        "e5_0": ("n4", s * (1 - s)),  # σ'(z) = σ(z)(1 − σ(z))
+        "e7_0": ("n5", 1.0),  # ∂(σ − y)/∂σ = 1
+        "e7_1": ("n6", -1.0),  # ∂(σ − y)/∂y = −1
+        "e8_0": ("n7", 2 * (s - 1.0)),  # ∂(u²)/∂u = 2u
+    }
+    assert set(expected) == {k for k in e if "_" in k}
+    for eid, (tail, local) in expected.items():
+        got_tail, head, attrs = e[eid]
+        assert got_tail == tail and head == "o" + eid[1:].split("_")[0]
+        label = re.search(r"label=<([^>]*)>", attrs)
+        assert label and float(label.group(1)) == pytest.approx(local, abs=5e-5)
+    for i in (2, 4, 5, 7, 8):  # one op → value edge per op node
+        assert e[f"e{i}"][:2] == (f"o{i}", f"n{i}")
+    assert 'class="value parameter"' in node_line(source, "n0")  # w
+    assert 'class="value input"' in node_line(source, "n1")  # a
+    assert 'class="value cost"' in node_line(source, "n8")
+    assert "label=" not in "".join(a for _, _, a in e.values() if "label" not in a)
+    bare = draw(cost, show_local_grads=False, show_grad=False).source
+    assert "label=<" not in "".join(a for _, _, a in edges(bare).values())
+    assert ">grad <" not in bare and ">data <" in bare
+
+
+def test_a_times_a_draws_two_edges_and_constants_get_their_role() -> None:
+    a = Value(3.0, "a")
+    out = (2 * (a * a)).label_as("out")
+    assert [v.label or v.data for v in forward_order(out)] == [2.0, "a", 9.0, "out"]
+    source = draw(out).source
+    e = edges(source)
+    assert e["e2_0"][:2] == ("n1", "o2") and e["e2_1"][:2] == ("n1", "o2")
+    assert re.search(r"label=<3.0000>.*\n.*label=<3.0000>", source)  # ∂(a·a)/∂a = a, twice
+    assert 'class="value constant"' in node_line(source, "n0")  # the 2
+    assert ">2</FONT>" in node_line(source, "n0")
+
+
+def test_grads_option_and_state_before_and_after_backward() -> None:
+    cost, v = classroom()
+    assert draw(cost).source.count("not&#160;yet") == 9
+    partial = draw(cost, grads={v["w"]: 0.25}).source
+    assert partial.count("not&#160;yet") == 8
+    assert "+0.2500" in node_line(partial, "n0")
+    cost.backward()
+    assert draw(cost).source.count("not&#160;yet") == 0
+    cost.zero_grad()
+    assert draw(cost).source.count("not&#160;yet") == 9
+
+
+def test_highlight_value_list_step_and_path() -> None:
+    cost, v = classroom()
+    one = draw(cost, highlight=v["b"]).source
+    assert "highlight" in node_line(one, "n3") and "penwidth=3" in node_line(one, "n3")
+    assert one.count("highlight") == 1
+    several = draw(cost, highlight=[v["w"], v["a"]]).source
+    assert several.count("highlight") == 2
+    steps = list(backward_steps(cost))
+    sig = next(s for s in steps if s.node.op == "sigmoid")
+    hl = draw(cost, highlight=sig).source
+    e = edges(hl)
+    lit = {k for k, (_, _, attrs) in e.items() if "highlight" in attrs}
+    assert lit == {"e5", "e5_0"}  # the σ node's own edge and its input edge
+    assert "highlight" in node_line(hl, "n5") and "highlight" in node_line(hl, "o5")
+    assert "receiver" in node_line(hl, "n4")  # z receives σ's gradient
+    path = explain(cost, v["w"]).paths[0]
+    ph = draw(cost, highlight=path).source
+    lit = {k for k, (_, _, attrs) in edges(ph).items() if "highlight" in attrs}
+    assert lit == {"e8", "e8_0", "e7", "e7_0", "e5", "e5_0", "e4", "e4_0", "e2", "e2_0"}
+    assert {f"n{i}" for i in (0, 2, 4, 5, 7, 8)} == {
+        n for n in re.findall(r"^\t(n\d+) \[", ph, re.M) if "highlight" in node_line(ph, n)
+    }
+
+
+def test_bad_arguments_are_named() -> None:
+    cost, _ = classroom()
+    with pytest.raises(ValueError, match="not in the drawn graph"):
+        draw(cost, highlight=Value(1.0, "stranger"))
+    with pytest.raises(TypeError, match=r"highlight.*str"):
+        draw(cost, highlight="w")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"rankdir must be one of \['LR', 'RL', 'TB', 'BT'\]"):
+        draw(cost, rankdir="XY")
+    with pytest.raises(TypeError, match="draw needs a Value"):
+        draw(3.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_nodes"):
+        draw(cost, max_nodes=0)
+
+
+def test_size_limit_names_the_count_and_the_way_out() -> None:
+    x = Value(0.5, "x")
+    for _ in range(200):
+        x = x * 1.0001  # 1 + 200·2 = 401 Values
+    with pytest.raises(DrawingTooLargeError) as err:
+        draw(x)
+    message = str(err.value)
+    assert "401 Values" in message and "max_nodes=400" in message
+    assert "max_nodes=401" in message and "max_nodes=None" in message
+    # 200 ops × (2 input arrows + 1 op → value arrow)
+    assert draw(x, max_nodes=401).source.count(" -> ") == 600
+    assert draw(x, max_nodes=None).source.count(" -> ") == 600
+
+
+def test_deep_graph_needs_no_recursion() -> None:
+    x = Value(1.0, "x")
+    for _ in range(5 * sys.getrecursionlimit()):
+        x = x + 1.0
+    assert len(forward_order(x)) == 10 * sys.getrecursionlimit() + 1
+    assert draw(x, max_nodes=None).source.count("\tn") > 10_000
+
+
+def test_layers_of_an_mlp_are_grouped_with_same_rank() -> None:
+    net = MLP.from_weights(
+        [[[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], [[0.7, -0.8, 0.9], [0.2, 0.1, -0.3]]],
+        [[0.0, 0.1, -0.1], [0.05, -0.05]],
+    )
+    out = net([0.5, -1.0])
+    assert isinstance(out, list)
+    cost = squared_error(out, [1.0, 0.0])
+    source = draw(cost).source
+    groups = re.findall(r"\{\n\t\trank=same\n((?:\t\t\w+\n)+)\t\}", source)
+    ids = {n.label: f"n{i}" for i, n in enumerate(forward_order(cost)) if n.label}
+    found = [set(g.split()) for g in groups]
+    for kind, layer, count in [("a", 0, 2), ("a", 1, 3), ("z", 1, 3), ("a", 2, 2), ("z", 2, 2),
+                               ("b", 1, 3), ("w", 2, 6)]:
+        members = {nid for lab, nid in ids.items()
+                   if lab.startswith(kind) and lab.endswith(f"^({layer})")}
+        assert len(members) == count and members in found, (kind, layer)
+
+
+@needs_dot
+def test_mlp_layers_line_up_in_the_rendered_svg() -> None:
+    net = MLP.from_weights([[[0.1, -0.2], [0.3, 0.4]], [[0.7, -0.8]]], [[0.0, 0.1], [0.05]])
+    out = net([0.5, -1.0])
+    assert isinstance(out, Value)
+    cost = squared_error([out], [1.0])
+    nodes = svg_nodes(draw(cost).svg())
+    ids = {n.label: f"n{i}" for i, n in enumerate(forward_order(cost)) if n.label}
+    for lab in ("a_0^(0)", "a_0^(1)", "z_0^(1)"):
+        pair = [centre(nodes[ids[lab]]), centre(nodes[ids[lab.replace("_0", "_1")]])]
+        assert pair[0][0] == pair[1][0], lab  # LR: same rank, same x
+
+
+# --- rendering through the real dot ---------------------------------------------------
+
+
+@needs_dot
+def test_svg_has_every_node_edge_and_label() -> None:
+    cost, _ = classroom()
+    cost.backward()
+    svg = draw(cost).svg()
+    root = ET.fromstring(svg.encode("utf-8"))
+    gs = list(root.iter(f"{SVG}g"))
+    values = [g for g in gs if g.get("class", "").startswith("node value")]
+    ops = [g for g in gs if g.get("class") == "node op"]
+    edge_gs = [g for g in gs if g.get("class", "").startswith("edge")]
+    assert (len(values), len(ops), len(edge_gs)) == (9, 5, 8 + 5)
+    names = {texts(g)[0] for g in values}
+    assert {"w", "a", "b", "y"} <= names
+    assert {texts(g)[0] for g in ops} == {"×", "+", "σ", "−", "^2"}
+    w = svg_nodes(svg)["n0"]
+    # ∂C/∂w = 2(σ − 1)σ(1 − σ)·a, derived by hand
+    s = 1 / (1 + math.exp(-0.85))
+    grad_w = 2 * (s - 1) * s * (1 - s) * 1.5
+    assert texts(w)[1:] == ["data ", "   +0.5000", "grad ", f"{grad_w:+10.4f}"]
+
+
+@needs_dot
+def test_render_many_graphs_in_one_call_and_errors() -> None:
+    a = Value(1.0, "a")
+    sources = [draw(a).source, draw((a * 2).label_as("b")).source]
+    svgs = split_svgs(render("\n".join(sources)))
+    assert len(svgs) == 2 and all(s.rstrip().endswith("</svg>") for s in svgs)
+    with pytest.raises(RuntimeError, match=r"dot -Tsvg failed.*syntax error"):
+        render("digraph { a -> }")
+
+
+NASTY = [
+    'say "hi"',
+    "back\\slash \\n \\N \\G \\l",
+    "<b>bold?</b>",
+    "<a> & <b>",
+    "{record|field}",
+    "a:b -> c -- d",
+    '"]; evil [label="pwned',
+    "} digraph { x",
+    "two\nlines",
+    "tab\there",
+    "ünïcødé σ′ ∂C₀/∂w⁽ᴸ⁾ 中文",
+    "&amp; &#60; &lt;",
+    "]]> <!-- x -->",
+    "ctrl\x01char",
+    "  spaced  out  ",
+    "'single' `tick`",
+]
+
+
+def shown(label: str) -> list[str]:
+    """How a label must read in the SVG: lines as written, tabs 4 spaces, controls escaped."""
+    text = label.replace("\t", "    ").replace("\x01", "\\x01")
+    return text.split("\n")
+
+
+@needs_dot
+def test_nasty_labels_render_as_written() -> None:
+    drawings = []
+    for i, label in enumerate(NASTY):
+        leaf = Value(float(i), label)
+        drawings.append(draw((leaf * 2.0).label_as(label + "!"), title=label))
+    svgs = split_svgs(render("\n".join(d.source for d in drawings)))
+    assert len(svgs) == len(NASTY)
+    for label, svg in zip(NASTY, svgs):
+        nodes = svg_nodes(svg)
+        assert sorted(nodes) == ["n0", "n1", "n2", "o2"], label  # nothing injected
+        for nid, name in (("n0", label), ("n2", label + "!")):
+            assert name_lines(nodes[nid]) == [t.strip() for t in shown(name)], label
+        root = ET.fromstring(svg.encode("utf-8"))
+        title = [t for t in texts(root) if t.strip()][: len(shown(label))]
+        assert [t.strip() for t in title] == [t.strip() for t in shown(label)]
+
+
+def test_html_text_never_leaves_markup() -> None:
+    for label in NASTY:
+        out = html_text(label)
+        bare = out.replace("<BR/>", "")
+        assert "<" not in bare and ">" not in bare and '"' not in bare
+        assert re.fullmatch(r"(?:[^&]|&(?:amp|lt|gt|quot|#x27);)*", bare), label
+
+
+def visible(line: str) -> str:
+    """A label line as drawings must show it: tabs as 4 spaces, unprintables as escapes."""
+    out = []
+    for ch in line.replace("\xa0", " "):
+        code = ord(ch)
+        if ch == "\t":
+            out.append("    ")
+        elif code < 32 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000 or code >= 0xFFFE:
+            out.append(f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@needs_dot
+@settings(max_examples=25)
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=8))
+def test_any_labels_render_as_written(labels: list[str]) -> None:
+    leaves = [Value(float(i), lab) for i, lab in enumerate(labels)]
+    total = sum_values(leaves, label="total")
+    svg = draw(total).svg()
+    nodes = svg_nodes(svg)
+    order = forward_order(total)
+    assert len([n for n in nodes if n.startswith("n")]) == len(order)
+    for i, v in enumerate(order[:-1]):
+        lines = [visible(line) for line in re.split(r"\r\n|\r|\n", v.label)]
+        assert name_lines(nodes[f"n{i}"]) == [t.strip() for t in lines if t.strip()]
+
+
+# --- frames -----------------------------------------------------------------------------
+
+
+def reused() -> tuple[Value, Value]:
+    """x feeds two consumers: C = x·y + x, so ∂C/∂x = y + 1 arrives in two parts."""
+    x, y = Value(2.0, "x"), Value(3.0, "y")
+    return ((x * y) + x).label_as("C"), x
+
+
+def test_draw_steps_shows_partial_sums_and_leaves_grads_alone() -> None:
+    cost, x = reused()
+    x.grad = 7.0  # something an earlier pass left behind
+    drawings = draw_steps(cost)
+    assert x.grad == 7.0 and cost.grad == 0.0
+    steps = list(backward_steps(reused()[0]))
+    assert len(drawings) == len(steps) + 1 == 3
+    # step 0 is C = (x·y) + x: x gets 1 from the + but still waits for the ×
+    first = node_line(drawings[0].source, "n0")
+    assert PARTIAL in first and "+1.0000" in first
+    last = node_line(drawings[-1].source, "n0")
+    assert PARTIAL not in last and "+4.0000" in last  # y + 1
+    assert "highlight" not in drawings[-1].source
+
+
+def test_frames_final_grads_equal_backward() -> None:
+    cost, _ = classroom()
+    made = frames(cost)
+    fresh, _ = classroom()
+    fresh.backward()
+    expected = [v.grad for v in forward_order(fresh)]
+    assert [g for _, _, g in made.grads] == expected
+    assert made.before.source.count("not&#160;yet") == 9
+
+
+@needs_dot
+def test_frames_keep_every_node_in_place() -> None:
+    cost, _ = classroom()
+    made = frames(cost)
+    drawings = [made.before, *(d for _, d in made.steps), made.final]
+    svgs = split_svgs(render("\n".join(d.source for d in drawings)))
+    assert len(svgs) == 7
+    layouts = []
+    for svg in svgs:
+        nodes = svg_nodes(svg)
+        layouts.append({nid: centre(g) for nid, g in nodes.items()})
+    assert len(layouts[0]) == 14
+    for k, layout in enumerate(layouts[1:], 1):
+        assert layout == layouts[0], f"frame {k} moved nodes"
+    sizes = {re.search(r'<svg width="[^"]+" height="[^"]+"', s).group(0) for s in svgs}  # type: ignore[union-attr]
+    assert len(sizes) == 1
+    for k, (step, _) in enumerate(made.steps, 1):
+        hl = [nid for nid, g in svg_nodes(svgs[k]).items()
+              if "highlight" in g.get("class", "") and nid.startswith("n")]
+        assert hl == [f"n{forward_order(cost).index(step.node)}"]
+
+
+# --- files and the missing-dot message ---------------------------------------------------
+
+
+@needs_dot
+@pytest.mark.parametrize(("suffix", "magic"), [
+    (".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF"), (".dot", b"digraph"),
+])
+def test_write_drawing_formats(tmp_path, suffix: str, magic: bytes) -> None:  # type: ignore[no-untyped-def]
+    cost, _ = classroom()
+    path = write_drawing(cost, tmp_path / f"g{suffix}")
+    assert path == tmp_path / f"g{suffix}" and path.read_bytes().startswith(magic)
+
+
+def test_write_drawing_rejects_unknown_suffix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cost, _ = classroom()
+    suffixes = r"\['\.dot', '\.gv', '\.pdf', '\.png', '\.svg'\]"
+    with pytest.raises(ValueError, match=r"'g\.jpg'.*" + suffixes):
+        write_drawing(cost, tmp_path / "g.jpg")
+    assert not (tmp_path / "g.jpg").exists()
+
+
+def test_missing_dot_says_what_to_install(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PATH", str(tmp_path))  # a real PATH on which there is no dot
+    cost, _ = classroom()
+    drawing = draw(cost)
+    assert drawing.source.startswith("digraph")  # DOT text needs no dot
+    assert write_drawing(cost, tmp_path / "g.dot").read_text(encoding="utf-8") == drawing.source
+    for attempt in (lambda: drawing._repr_mimebundle_(),
+                    lambda: write_drawing(cost, tmp_path / "g.svg")):
+        with pytest.raises(DotNotFoundError, match=r"apt-get install graphviz.*brew install"):
+            attempt()
+
+
+@needs_dot
+def test_displays_inline_in_jupyter() -> None:
+    cost, _ = classroom()
+    bundle = draw(cost)._repr_mimebundle_(include=None, exclude=None)
+    assert list(bundle) == ["image/svg+xml"] and "<svg" in bundle["image/svg+xml"]
