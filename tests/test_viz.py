@@ -376,6 +376,9 @@ def test_html_text_never_leaves_markup() -> None:
         assert re.fullmatch(r"(?:[^&]|&(?:amp|lt|gt|quot|#x27);)*", bare), label
 
 
+NONCHARS = (0xFFFE, 0xFFFF)
+
+
 def visible(line: str) -> str:
     """A label line as drawings must show it: tabs as 4 spaces, unprintables as escapes."""
     out = []
@@ -383,7 +386,7 @@ def visible(line: str) -> str:
         code = ord(ch)
         if ch == "\t":
             out.append("    ")
-        elif code < 32 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000 or code >= 0xFFFE:
+        elif code < 32 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000 or code in NONCHARS:
             out.append(f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}")
         else:
             out.append(ch)
