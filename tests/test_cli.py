@@ -1,0 +1,174 @@
+"""Tests for the scalargrad command line, run as real processes and in a real pseudo-terminal."""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from scalargrad.cli import main
+
+PY = sys.executable
+EXPR = "(sigmoid(w*a + b) - y)**2"
+VALUES = ["w=0.5", "a=0.71", "b=0.1", "y=1"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PY, "-m", "scalargrad", *args], capture_output=True, text=True, timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def hand() -> dict[str, float]:
+    z = 0.5 * 0.71 + 0.1
+    s = 1 / (1 + math.exp(-z))
+    d_z = 2 * (s - 1) * s * (1 - s)
+    return {"f": (s - 1) ** 2, "w": d_z * 0.71, "a": d_z * 0.5, "b": d_z, "y": -2 * (s - 1)}
+
+
+def grads_in(text: str) -> dict[str, float]:
+    return {m[1]: float(m[2]) for m in re.finditer(r"^∂f/∂(\w+) = (\S+)$", text, re.M)}
+
+
+def test_grad_prints_value_and_every_gradient() -> None:
+    r = run("grad", EXPR, *VALUES)
+    assert r.returncode == 0, r.stderr
+    h = hand()
+    value = float(re.search(r"^\s+= (\S+)$", r.stdout, re.M)[1])  # type: ignore[index]
+    assert value == pytest.approx(h["f"], rel=1e-9)
+    got = grads_in(r.stdout)
+    assert list(got) == ["w", "a", "b", "y"]
+    for k, v in got.items():
+        assert v == pytest.approx(h[k], rel=1e-9)
+
+
+def test_grad_steps_and_explain() -> None:
+    r = run("grad", "square(sigmoid(w*a + b) - y)", "--steps", *VALUES, "--explain", "w")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "step 1/5: ∂f/∂f = 1" in out and "step 5/5: ∂f/∂(w·a)" in out
+    assert "→ w: ∂(w·a)/∂w = a = 0.71, adds -0.1309 (0 → -0.1309)" in out
+    assert "chain rule for ∂f/∂w:" in out
+    assert "= 2(σ((w·a) + b) − y) · σ'((w·a) + b) · a" in out
+    assert out.rstrip().endswith(f"= {hand()['w']:.4g}")
+
+
+def test_step_without_a_terminal_prints_every_step() -> None:
+    r = run("step", EXPR, *VALUES)
+    assert r.returncode == 0, r.stderr
+    assert [int(n) for n in re.findall(r"^step (\d)/5", r.stdout, re.M)] == [1, 2, 3, 4, 5]
+    assert grads_in(r.stdout)["b"] == pytest.approx(hand()["b"], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [
+        (["grad", "log(x)", "x=0"], 1, "log: log of 0.0 is undefined"),
+        (["grad", "1/(x-x)", "x=2"], 1, "div: division by zero"),
+        (["grad", "x.real", "x=1"], 2, "attribute access (.)"),
+        (["grad", "__import__('os')", "x=1"], 2, "unknown function '__import__'"),
+        (["grad", "x[0]", "x=1"], 2, "subscripts"),
+        (["grad", "lambda: x", "x=1"], 2, "lambda"),
+        (["grad", "'x'", "x=1"], 2, "strings are not allowed"),
+        (["grad", "[x for x in y]", "x=1"], 2, "comprehensions"),
+        (["grad", "2**x", "x=1"], 2, "exponent of ** must be a number"),
+        (["grad", "x*y", "x=1"], 2, "no value for y"),
+        (["grad", "x", "x=1", "z=2"], 2, "z not used"),
+        (["grad", "x", "x"], 2, "'x' is not NAME=VALUE"),
+        (["grad", "x", "x=abc"], 2, "the value is not a number"),
+        (["grad", "x", "x=nan"], 2, "must be a finite number"),
+        (["grad", "x", "x=1", "x=2"], 2, "x is given twice"),
+        (["grad", "x*y", "x=1", "y=1", "--explain", "q"], 2, "--explain q: no such variable"),
+        (["grad", "x", "x=1", "--draw", "out.xyz"], 2, "--draw out.xyz"),
+        (["step", "x +", "x=1"], 2, "ends too early"),
+        (["frobnicate"], 2, "invalid choice"),
+    ],
+)
+def test_refusals(args: list[str], status: int, message: str, tmp_path: Path) -> None:
+    r = subprocess.run([PY, "-m", "scalargrad", *args], capture_output=True, text=True,
+                       timeout=60, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert r.returncode == status, r.stderr
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    if status == 2 and args[0] == "grad" and "--draw" not in args:
+        assert r.stdout == ""  # refused before printing anything
+
+
+def test_leading_minus_needs_double_dash_and_then_works() -> None:
+    assert main(["grad", "--", "-x**2", "x=3"]) == 0
+
+
+def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert main(["grad", "--help"]) == 0
+    assert "NAME=VALUE" in capsys.readouterr().out
+
+
+def test_options_may_come_between_assignments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grad", "x*y", "x=2", "--explain", "x", "y=3"]) == 0
+    assert "∂f/∂x = 3" in capsys.readouterr().out
+
+
+def test_root_name_avoids_a_variable_called_f(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grad", "f*g", "f=2", "g=3"]) == 0
+    assert "∂out/∂f = 3" in capsys.readouterr().out
+
+
+@pytest.mark.needs_dot
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz dot program")
+def test_grad_draws_the_graph(tmp_path: Path) -> None:
+    target = tmp_path / "graph.svg"
+    r = run("grad", "x*y + x", "x=2", "y=3", "--draw", str(target))
+    assert r.returncode == 0, r.stderr
+    assert f"wrote {target}" in r.stdout
+    assert target.read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_demo_runs(tmp_path: Path) -> None:
+    r = run("demo", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and r.stdout
+
+
+def spawn_step() -> pexpect.spawn:
+    return pexpect.spawn(PY, ["-m", "scalargrad", "step", EXPR, *VALUES], encoding="utf-8",
+                         timeout=20, dimensions=(40, 200))
+
+
+def test_step_in_a_terminal_next_back_quit() -> None:
+    child = spawn_step()
+    child.expect(r"step 1/5: ∂f/∂f = 1")
+    child.expect_exact("[q] quit")
+    child.send("\r")
+    child.expect(r"step 2/5: ∂f/∂\(σ")
+    child.send("b")
+    child.expect(r"step 1/5: ∂f/∂f = 1")
+    child.send("b")
+    child.expect_exact("(this is the first step)")
+    child.send(" ")
+    child.expect(r"step 2/5")
+    child.send("q")
+    child.expect_exact("quit.")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_step_in_a_terminal_to_the_end() -> None:
+    child = spawn_step()
+    for n in range(1, 6):
+        child.expect(rf"step {n}/5")
+        child.expect_exact("[q] quit")
+        child.send("\r")
+    child.expect_exact("backward done.")
+    child.expect(r"∂f/∂y = 0\.776345")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
