@@ -11,15 +11,20 @@ The public API::
 
 from .engine import Value, sum_values, topological_order
 from .rules import RULES, DomainError, Rule
+from .trace import Explanation, Step, backward_steps, explain
 
 __version__ = "0.1.0"
 
 __all__ = [
     "RULES",
     "DomainError",
+    "Explanation",
     "Rule",
+    "Step",
     "Value",
     "__version__",
+    "backward_steps",
+    "explain",
     "sum_values",
     "topological_order",
 ]
