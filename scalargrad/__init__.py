@@ -10,8 +10,10 @@ The public API::
 """
 
 from .engine import Value, sum_values, topological_order
+from .page import save_steps_html
 from .rules import RULES, DomainError, Rule
 from .trace import Explanation, Step, backward_steps, explain
+from .viz import draw, draw_steps, write_drawing
 
 __version__ = "0.1.0"
 
@@ -24,7 +26,11 @@ __all__ = [
     "Value",
     "__version__",
     "backward_steps",
+    "draw",
+    "draw_steps",
     "explain",
+    "save_steps_html",
     "sum_values",
     "topological_order",
+    "write_drawing",
 ]
