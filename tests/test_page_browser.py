@@ -61,7 +61,7 @@ def test_page_is_self_contained(page_file: Path) -> None:
     assert text.count("<svg") == 7  # before, 5 steps, all grads
 
 
-def test_step_through_in_chromium(page_file: Path, browser: object) -> None:  # noqa: PLR0915
+def test_step_through_in_chromium(page_file: Path, browser: object) -> None:
     url = page_file.as_uri()
     context = browser.new_context(viewport={"width": 1400, "height": 800})  # type: ignore[attr-defined]
     requests: list[str] = []
