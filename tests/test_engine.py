@@ -594,7 +594,8 @@ def test_million_deep_chain_at_default_recursion_limit() -> None:
         assert x.grad == 3.0  # (−1)^1000000 · 3
         assert mid.grad == 3.0
         order = topological_order(top)
-        assert len(order) == 1_000_003 and order[0] is top and order[-1] is x
+        assert len(order) == 1_000_003 and order[0] is top
+        assert x is order[-1] or x is order[-2]  # only the constant 3 may come after it
         ref = weakref.ref(x)
         del x, v, mid, top, order
         assert ref() is None  # freed by reference counting, no RecursionError, no crash
