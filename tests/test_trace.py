@@ -304,3 +304,24 @@ def test_explanation_matches_finite_differences() -> None:
     h = 1e-6
     fd = (f(W + h) - f(W - h)) / (2 * h)
     assert explain(cost, w).total == pytest.approx(fd, rel=1e-6)
+
+
+@given(dags())
+def test_steps_give_exactly_the_grads_of_backward(dag: tuple[Value, list[Value]]) -> None:
+    root, _ = dag
+    nodes = topological_order(root)
+    root.backward()
+    root.backward()  # leftovers on every node, as after an earlier pass
+    expected = [v.grad for v in nodes]
+    root.zero_grad()
+    root.backward()
+    steps = list(backward_steps(root))
+    assert [v.grad for v in nodes] == expected
+    assert len(steps) == sum(1 for v in nodes if v.inputs)
+
+
+def test_explaining_the_root_itself() -> None:
+    x = Value(2.0, "x")
+    e = explain(x, x)
+    assert e.total == 1.0 and len(e.paths) == 1 and e.paths[0].factors == ()
+    assert str(e) == "∂x/∂x = 1"
