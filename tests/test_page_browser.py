@@ -26,6 +26,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.needs_dot,
     pytest.mark.skipif(not os.path.exists(CHROMIUM),
                        reason=f"Chromium not found at {CHROMIUM} (apt-get install chromium)"),
     pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed"),

@@ -11,6 +11,7 @@ import re
 import shutil
 import sys
 import xml.etree.ElementTree as ET
+from typing import TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -33,7 +34,14 @@ from scalargrad.viz import (
     write_drawing,
 )
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
+_NO_DOT = pytest.mark.skipif(shutil.which("dot") is None,
+                             reason="Graphviz's dot is not installed (apt-get install graphviz)")
+
+
+def needs_dot(test: T) -> T:
+    """Marks a test that runs the real dot (``-m needs_dot``), skipped when dot is missing."""
+    return pytest.mark.needs_dot(_NO_DOT(test))  # type: ignore[no-any-return]
+T = TypeVar("T")
 SVG = "{http://www.w3.org/2000/svg}"
 EDGE = re.compile(r"^\t(\w+) -> (\w+) \[(.*)\]$", re.M)
 
