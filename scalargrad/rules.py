@@ -112,15 +112,15 @@ def _wrap(name: str) -> str:
     """Parenthesises a name with a space or an operator outside its parentheses.
 
     ``x·x`` inside ``{x}²`` must read ``(x·x)²``, not ``x·x²``; labels such as
-    ``a^(L-1)`` and calls such as ``σ(z)`` stay as they are.
+    ``a^(L-1)`` (LaTeX ``a^{(L-1)}``) and calls such as ``σ(z)`` stay as they are.
     """
     depth = 0
     for i, ch in enumerate(name):
-        if ch == "(":
+        if ch in "({":
             depth += 1
-        elif ch == ")":
+        elif ch in ")}":
             depth -= 1
-        elif depth == 0 and (ch in " ·/+−-²*" or (ch == "^" and name[i + 1:i + 2] != "(")):
+        elif depth == 0 and (ch in " ·/+−-²*" or (ch == "^" and name[i + 1:i + 2] not in "({")):
             return f"({name})"
     return name
 
