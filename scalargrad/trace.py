@@ -49,16 +49,6 @@ def fmt(x: float) -> str:
     return "0" if text == "-0" else text
 
 
-def _names(root: Value) -> tuple[dict[int, str], dict[int, str]]:
-    """Returns display names twice: as they are, and as they go into formulas.
-
-    :meth:`Rule.render` parenthesises names that are expressions itself, so
-    both are the same; the pair keeps one place to change that.
-    """
-    names = display_names(root)
-    return names, names
-
-
 def _atom(name: str) -> str:
     """A name as it stands after ∂ or inside a product: parenthesised unless one token.
 
@@ -77,13 +67,16 @@ def _atom(name: str) -> str:
     return name
 
 
-def _formula(node: Value, index: int, wrapped: Mapping[int, str], latex: bool = False) -> str:
-    """The rule's text of ``∂node/∂node.inputs[index]`` with the graph's names."""
+def _formula(node: Value, index: int, names: Mapping[int, str], latex: bool = False) -> str:
+    """The rule's text of ``∂node/∂node.inputs[index]`` with the graph's names.
+
+    :meth:`Rule.render` parenthesises names that are expressions (``2(a − y)``).
+    """
     rule = node.rule
     assert rule is not None
     conv = latex_name if latex else str
-    inputs = [conv(wrapped[id(c)]) for c in node.inputs]
-    return rule.render(rule.formula(index, latex=latex), inputs, conv(wrapped[id(node)]))
+    inputs = [conv(names[id(c)]) for c in node.inputs]
+    return rule.render(rule.formula(index, latex=latex), inputs, conv(names[id(node)]))
 
 
 def _is_number_text(text: str, x: float) -> bool:
@@ -188,7 +181,7 @@ def backward_steps(root: Value) -> Iterator[Step]:
 
 def _steps(root: Value) -> Iterator[Step]:
     order = topological_order(root)
-    names, wrapped = _names(root)
+    names = display_names(root)
     root_name = names[id(root)]
     saved = {id(v): v.grad for v in order}
     this_pass: dict[int, float] = {id(v): 0.0 for v in order}
@@ -210,7 +203,7 @@ def _steps(root: Value) -> Iterator[Step]:
                 child.grad = _plus(total, saved[key])
             contributions.append(Contribution(
                 child, i, local, amount, before, child.grad,
-                names[id(child)], _formula(v, i, wrapped),
+                names[id(child)], _formula(v, i, names),
             ))
         yield Step(index, v, g, tuple(contributions), names[id(v)], root_name)
         index += 1
@@ -404,7 +397,7 @@ def explain(root: Value, leaf: Value, *, max_paths: int = 1000) -> Explanation:
         if not isinstance(v, Value):
             raise TypeError(f"explain: {what} must be a Value, not {type(v).__name__}")
     order = topological_order(root)
-    names, wrapped = _names(root)
+    names = display_names(root)
     if id(leaf) not in names:
         raise ValueError(
             f"explain: {leaf.label or repr(leaf)} is not in the graph of "
@@ -437,8 +430,8 @@ def explain(root: Value, leaf: Value, *, max_paths: int = 1000) -> Explanation:
         f = factor_of.get(key)
         if f is None:
             c = v.inputs[i]
-            f = Factor(v, c, i, v.local_grads[i], _formula(v, i, wrapped),
-                       _formula(v, i, wrapped, latex=True), names[id(v)], names[id(c)])
+            f = Factor(v, c, i, v.local_grads[i], _formula(v, i, names),
+                       _formula(v, i, names, latex=True), names[id(v)], names[id(c)])
             factor_of[key] = f
         return f
 

@@ -187,7 +187,7 @@ def test_explain_chain_reads_like_the_notes() -> None:
     latex = e._repr_latex_()
     assert latex.startswith("$$\\begin{aligned}") and latex.endswith("\\end{aligned}$$")
     assert "\\frac{\\partial C_{0}}{\\partial w^{(L)}}" in latex
-    assert "\\sigma'(z^{(L)})" in latex
+    assert "&= 2(a^{(L)} - y) \\cdot \\sigma'(z^{(L)}) \\cdot a^{(L-1)} \\\\" in latex
 
 
 def test_latex_names() -> None:
