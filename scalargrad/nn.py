@@ -99,6 +99,13 @@ def _as_inputs(xs: Sequence[Value | Number], nin: int, layer: int, single: bool)
     ]
 
 
+def _parameter_value(x: Number, name: str) -> float:
+    try:
+        return Value(x).data
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"from_weights: {name}: {err}") from None
+
+
 class Neuron:
     """One neuron: ``a_j^(l) = f(Σ_k w_jk^(l) a_k^(l-1) + b_j^(l))``.
 
@@ -280,6 +287,12 @@ class MLP:
                 f"need one weight matrix and one bias vector per layer, got "
                 f"{len(weights)} and {len(biases)}"
             )
+        for li, wl in enumerate(weights, start=1):
+            if not wl or any(not row for row in wl):
+                raise ValueError(
+                    f"layer {li} is empty: every layer needs at least one neuron "
+                    f"and every neuron at least one weight"
+                )
         nin = len(weights[0][0]) if weights[0] else 0
         nouts = [len(w) for w in weights]
         net = cls(max(nin, 1), [max(n, 1) for n in nouts], activation, seed=0)
@@ -294,8 +307,8 @@ class MLP:
                         f"{prev} inputs"
                     )
                 for w, x in zip(neuron.w, row):
-                    w.data = Value(x).data
-                neuron.b.data = Value(bl[j]).data
+                    w.data = _parameter_value(x, w.label)
+                neuron.b.data = _parameter_value(bl[j], neuron.b.label)
         return net
 
     def __call__(self, xs: Sequence[Value | Number]) -> Value | list[Value]:
