@@ -194,6 +194,18 @@ def test_chain_known_values() -> None:
     assert [v.grad for v in c.z] == [-0.5, -0.5]
 
 
+def test_chain_relu_kink_is_zero_in_engine_and_formulas() -> None:
+    # relu'(0) = 0 (as PyTorch), in the engine and in formulas alike:
+    #   x = 1, w1 = 1, b1 = −1 → z1 = 0, a1 = 0;  w2 = 2, b2 = 0.5 → z2 = a2 = 0.5;  y = 0
+    #   ∂C0/∂a2 = 1, ∂C0/∂w2 = 1·a1 = 0, ∂C0/∂b2 = 1, ∂C0/∂a1 = 2, ∂C0/∂z1 = 2·relu'(0) = 0
+    c = chain([1.0, 2.0], [-1.0, 0.5], 1.0, 0.0, activation="relu")
+    c.cost.backward()
+    ref = formulas.chain_gradients([1.0, 2.0], [-1.0, 0.5], 1.0, 0.0, activation="relu")
+    assert [v.grad for v in c.w] == ref.dw == [0.0, 0.0]
+    assert [v.grad for v in c.b] == ref.db == [0.0, 1.0]
+    assert [v.grad for v in c.a] == ref.da == [0.0, 2.0, 1.0]
+
+
 def test_chain_labels_are_the_single_neuron_notation() -> None:
     c = chain([0.1, 0.2, 0.3], [0.0, 0.1, 0.2], 1.0, 0.5)
     assert [v.label for v in c.w] == ["w^(1)", "w^(2)", "w^(3)"]
@@ -637,8 +649,13 @@ def test_bad_learning_rate(lr: object) -> None:
     ([[[1.0, 2.0], [3.0, 4.0]]], [[0.0]], "layer 1"),
     ([[[1.0, 2.0], [3.0]]], [[0.0, 0.0]], "layer 1, neuron 1: 1 weights but .* 2 inputs"),
     ([[[1.0, 2.0]], [[1.0, 2.0]]], [[0.0], [0.0]], "layer 2, neuron 0: 2 weights but .* 1 input"),
-    ([[[1.0]], []], [[0.0], []], "layer 2"),
-    ([[[math.nan]]], [[0.0]], "finite"),
+    ([[[1.0]], []], [[0.0], []], "layer 2 is empty"),
+    ([[[]]], [[0.0]], "layer 1 is empty"),
+    ([[[1.0]]], [[]], "layer 1: 1 weight rows but 0 biases"),
+    ([[[1.0, 2.0]], [[1.0], [3.0, 4.0]]], [[0.0], [0.0, 0.0]],
+     "layer 2, neuron 1: 2 weights but .* 1 input"),
+    ([[[1.0], [math.nan]]], [[0.0, 0.0]], r"w_10\^\(1\).*finite"),
+    ([[[1.0]], [[2.0]]], [[0.0], [math.inf]], r"b\^\(2\).*finite"),
 ])
 def test_from_weights_shape_mismatch(weights: list, biases: list, match: str) -> None:
     with pytest.raises(ValueError, match=match):
