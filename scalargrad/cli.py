@@ -22,8 +22,8 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Callable, Sequence
+from typing import TextIO, cast
 
 from .engine import Value
 from .parse import ParseError, VariableError, parse
@@ -180,12 +180,10 @@ def _grad(args: argparse.Namespace) -> int:
     for option, writer in (("draw", "write_drawing"), ("html", "save_steps_html")):
         target = getattr(args, option)
         if target is not None:
-            try:
-                from . import viz  # imported lazily: graphviz is not needed for text
-
-                write = getattr(viz, writer)
-            except (ImportError, AttributeError) as err:
-                print(f"scalargrad grad: --{option} is not available: {err}", file=sys.stderr)
+            write = _writer(writer)
+            if write is None:
+                print(f"scalargrad grad: --{option} is not available ({writer} not found)",
+                      file=sys.stderr)
                 return 1
             try:
                 path = write(root, target)
@@ -196,6 +194,20 @@ def _grad(args: argparse.Namespace) -> int:
                 return 1
             print(f"wrote {path}")
     return 0
+
+
+def _writer(name: str) -> Callable[[Value, str], object] | None:
+    """Finds a drawing function in scalargrad.viz or scalargrad.page (imported lazily)."""
+    import importlib
+
+    for module in ("viz", "page"):
+        try:
+            found = getattr(importlib.import_module(f"{__package__}.{module}"), name, None)
+        except ImportError:
+            continue
+        if callable(found):
+            return cast("Callable[[Value, str], object]", found)
+    return None
 
 
 def _step(args: argparse.Namespace) -> int:

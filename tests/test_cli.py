@@ -125,10 +125,12 @@ def test_root_name_avoids_a_variable_called_f(capsys: pytest.CaptureFixture[str]
 @pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz dot program")
 def test_grad_draws_the_graph(tmp_path: Path) -> None:
     target = tmp_path / "graph.svg"
-    r = run("grad", "x*y + x", "x=2", "y=3", "--draw", str(target))
+    page = tmp_path / "steps.html"
+    r = run("grad", "x*y + x", "x=2", "y=3", "--draw", str(target), "--html", str(page))
     assert r.returncode == 0, r.stderr
-    assert f"wrote {target}" in r.stdout
+    assert f"wrote {target}" in r.stdout and f"wrote {page}" in r.stdout
     assert target.read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert "<html" in page.read_text().lower()
 
 
 def test_demo_runs(tmp_path: Path) -> None:
