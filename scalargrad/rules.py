@@ -101,28 +101,62 @@ class Rule:
             text = text.replace("{c-1}", _num(c - 1)).replace("{c}", _num(c))
         if self.arity is None:
             text = text.replace("{all}", " + ".join(inputs))
-            return text.replace("({out})", f"({out})").replace("{out}", _wrap(out))
+            return text.replace("{out}", out)
         for key, name in (*zip(("{x}", "{y}"), inputs), ("{out}", out)):
-            # a placeholder already in parentheses, σ({x}), needs no more
-            text = text.replace(f"({key})", f"({name})").replace(key, _wrap(name))
+            parts = text.split(key)
+            for i in range(1, len(parts)):
+                need = _needed(parts[i - 1], parts[i])
+                parts[i - 1] += f"({name})" if _precedence(name) < need else name
+            text = "".join(parts)
         return text
 
 
-def _wrap(name: str) -> str:
-    """Parenthesises a name with a space or an operator outside its parentheses.
+_ATOM = 9.0
 
-    ``x·x`` inside ``{x}²`` must read ``(x·x)²``, not ``x·x²``; labels such as
-    ``a^(L-1)`` (LaTeX ``a^{(L-1)}``) and calls such as ``σ(z)`` stay as they are.
+
+def _precedence(name: str) -> float:
+    """How tightly a name binds: 1 for a sum or difference (or a leading minus),
+    2 for a product or quotient, 3 for a power, ``_ATOM`` for a label or a call.
+
+    Only operators outside parentheses and braces count, so labels such as
+    ``a^(L-1)`` (LaTeX ``a^{(L-1)}``) and calls such as ``σ(z)`` are atoms.
     """
+    lowest = _ATOM
+    if name[:1] in "−-":
+        lowest = 1.0
     depth = 0
     for i, ch in enumerate(name):
-        if ch in "({":
+        if ch in "({[":
             depth += 1
-        elif ch in ")}":
+        elif ch in ")}]":
             depth -= 1
-        elif depth == 0 and (ch in " ·/+−-²*" or (ch == "^" and name[i + 1:i + 2] not in "({")):
-            return f"({name})"
-    return name
+        elif depth:
+            continue
+        elif ch in " +−-":
+            return 1.0
+        elif ch in "·/*":
+            lowest = min(lowest, 2.0)
+        elif ch == "²" or (ch == "^" and name[i + 1 : i + 2] not in "({"):
+            lowest = min(lowest, 3.0)
+    return lowest
+
+
+def _needed(before: str, after: str) -> float:
+    """The precedence a name needs to stand between ``before`` and ``after`` unbracketed."""
+    pre, post = before[-1:], after[:1]
+    if post in ("²", "^"):
+        return 3.5  # (a·b)², (a − y)^3
+    if (pre, post) in (("(", ")"), ("{", "}"), ("[", " ")):
+        return 0.0  # σ(a + b), \frac{1}{a + b}, [x > 0]
+    if pre == "/":
+        return 2.5  # x/(a·b)
+    if before.endswith(("− ", "- ", "−", "-")) or (pre.isdigit() and pre != ""):
+        return 1.5  # x − (y − z), −(a + b), 2(a − y)
+    if pre == "·" or post in ("·", "/"):
+        return 1.5  # (x + y)·z
+    if before.endswith("\\cdot ") or after.startswith(" \\cdot"):
+        return 1.5  # (x + y)·z
+    return 0.0
 
 
 def _num(c: float) -> str:

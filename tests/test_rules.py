@@ -283,3 +283,17 @@ def test_pow_domain_errors(c: float, x: float, words: list[str]) -> None:
         pow_rule(c).forward(x)
     for word in words:
         assert word in str(info.value)
+
+
+def test_render_brackets_only_what_precedence_needs() -> None:
+    add, mul, sub, sq = RULES["add"], RULES["mul"], RULES["sub"], RULES["square"]
+    # products bind tighter than sums: no brackets around w·a in w·a + b
+    assert add.render(add.expr, ["w·a", "b"]) == "w·a + b"
+    assert sub.render(sub.expr, ["σ(w·a + b)", "y"]) == "σ(w·a + b) − y"
+    assert sub.render(sub.expr, ["a", "b·c"]) == "a − b·c"
+    assert mul.render(mul.expr, ["a·b", "c"]) == "a·b·c"
+    # a sum inside a product, a power or after a minus keeps its brackets
+    assert mul.render(mul.expr, ["a", "b + c"]) == "a·(b + c)"
+    assert sq.render(sq.formulas[0], ["σ(w·a + b) − y"]) == "2(σ(w·a + b) − y)"
+    assert RULES["div"].render(RULES["div"].expr, ["a·b", "c·d"]) == "a·b/(c·d)"
+    assert RULES["neg"].render(RULES["neg"].expr, ["a + b"]) == "−(a + b)"
