@@ -115,8 +115,10 @@ _ATOM = 9.0
 
 
 def _precedence(name: str) -> float:
-    """How tightly a name binds: 1 for a sum or difference (or a leading minus),
-    2 for a product or quotient, 3 for a power, ``_ATOM`` for a label or a call.
+    """How tightly a name binds.
+
+    1 for a sum or difference (or a leading minus), 2 for a product or
+    quotient, 3 for a power, ``_ATOM`` for a label or a call.
 
     Only operators outside parentheses and braces count, so labels such as
     ``a^(L-1)`` (LaTeX ``a^{(L-1)}``) and calls such as ``σ(z)`` are atoms.
