@@ -49,6 +49,12 @@ def fmt(x: float) -> str:
     return "0" if text == "-0" else text
 
 
+def _factor_number(x: float, position: int) -> str:
+    """A number inside a product or sum: negative ones after the first in brackets."""
+    text = fmt(x)
+    return f"({text})" if position and text.startswith("-") else text
+
+
 def _atom(name: str) -> str:
     """A name as it stands after ∂ or inside a product: parenthesised unless one token.
 
@@ -339,10 +345,11 @@ class Explanation:
         rows = [
             [dot.join(d(t.top, t.bottom) for t in ts) for ts in self._terms],
             [dot.join(t.latex if latex else t.formula for t in ts) for ts in self._terms],
-            [dot.join(fmt(t.value) for t in ts) for ts in self._terms],
+            [dot.join(_factor_number(t.value, k) for k, t in enumerate(ts)) for ts in self._terms],
         ]
         if len(self.paths) > 1:
-            rows.append([" + ".join(fmt(p.product) for p in self.paths)])
+            products = (_factor_number(p.product, k) for k, p in enumerate(self.paths))
+            rows.append([" + ".join(products)])
         rows.append([fmt(self.total)])
         kept: list[list[str]] = []
         for row in rows:

@@ -325,3 +325,16 @@ def test_explaining_the_root_itself() -> None:
     e = explain(x, x)
     assert e.total == 1.0 and len(e.paths) == 1 and e.paths[0].factors == ()
     assert str(e) == "∂x/∂x = 1"
+
+
+def test_negative_factors_after_the_first_are_bracketed() -> None:
+    from scalargrad import Value, explain
+
+    w = Value(-1.2, "w")
+    x = Value(0.5, "x")
+    f = (w * x).label_as("f")
+    f.backward()
+    text = str(explain(f, x))
+    assert "= -1.2" in text  # first factor: no brackets
+    e = explain((Value(2.0, "c") * (w * x)).label_as("g"), x)
+    assert "2 · (-1.2)" in str(e), str(e)
