@@ -3,7 +3,9 @@
 ``scalargrad demo`` builds ``C_0 = (a^(3) − y)²`` with fixed numbers, runs
 ``backward()`` and prints every ``∂C_0/∂w^(l)``, ``∂C_0/∂b^(l)`` and
 ``∂C_0/∂a^(l)`` from the engine beside the hand formula of the first note
-(:mod:`scalargrad.formulas`), with the match shown.
+(:mod:`scalargrad.formulas`), with the match shown; then every backward step,
+the chain rule for ``∂C_0/∂w^(1)``, and writes the drawing ``chain.svg`` and
+the step-through page ``chain_steps.html``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import TextIO
 
 from . import formulas
 from .nn import chain
+from .page import save_steps_html
+from .trace import backward_steps, explain
+from .viz import DotNotFoundError, write_drawing
 
 __all__ = ["BIASES", "WEIGHTS", "X", "Y", "run_demo"]
 
@@ -40,8 +45,8 @@ def run_demo(out_dir: str | Path | None = None, stream: TextIO | None = None) ->
     """Runs the worked example and prints it.
 
     Args:
-        out_dir: Where later parts of the demo write files (default: the
-            current directory).
+        out_dir: Where to write ``chain.svg`` and ``chain_steps.html``
+            (default: the current directory; created if missing).
         stream: Where to print (default: standard output).
 
     Returns:
@@ -91,4 +96,32 @@ def run_demo(out_dir: str | Path | None = None, stream: TextIO | None = None) ->
             )
     line()
     line("All engine gradients equal the hand formulas." if ok else "MISMATCH: see ✗ above.")
+
+    line()
+    line("The backward pass step by step (each node once all its consumers have sent their share)")
+    fresh = chain(WEIGHTS, BIASES, X, Y)
+    steps = list(backward_steps(fresh.cost))
+    for step in steps:
+        first, *rest = step.lines()
+        line(f"  step {step.index + 1:>2}/{len(steps)}: {first}")
+        for text in rest:
+            line(f"           {text}")
+    line()
+    line("The chain rule for ∂C_0/∂w^(1), one factor per edge from C_0 down to w^(1)")
+    for text in str(explain(net.cost, net.w[0])).splitlines():
+        line(f"  {text}")
+
+    where = Path.cwd() if out_dir is None else Path(out_dir)
+    line()
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        svg = write_drawing(net.cost, where / "chain.svg")
+        page = save_steps_html(net.cost, where / "chain_steps.html")
+    except DotNotFoundError as err:
+        line(f"Drawings skipped: {err}")
+    except OSError as err:
+        line(f"Drawings skipped: cannot write into {where}: {err}")
+    else:
+        line(f"Wrote the drawing to   {svg}")
+        line(f"Wrote the step page to {page}  (open it in a browser; ←/→ step through backward)")
     return 0 if ok else 1

@@ -8,6 +8,9 @@ import re
 
 from scalargrad.demo import BIASES, WEIGHTS, X, Y, run_demo
 
+NUMBER = r"([+-]\d\.\d{8})"
+ROW = re.compile(rf"\s+(∂C_0/∂[wba]\^\(\d\))\s+{NUMBER}\s+(.+?)\s+{NUMBER}\s+✓")
+
 
 def _hand_chain() -> dict[str, float]:
     """The first note's formulas, unrolled for L = 3 without loops."""
@@ -47,7 +50,7 @@ def test_demo_table_matches_hand_derivation(tmp_path) -> None:
     assert f"C_0 = {hand['C_0']:.6f}" in text
     rows = 0
     for line in text.splitlines():
-        m = re.match(r"\s+(∂C_0/∂[wba]\^\(\d\))\s+([+-]\d\.\d{8})\s+(.+?)\s+([+-]\d\.\d{8})\s+✓", line)
+        m = ROW.match(line)
         if m:
             name, engine, formula_text, formula = m.groups()
             rows += 1
@@ -63,3 +66,21 @@ def test_demo_shows_the_notes_formula_for_the_last_layer() -> None:
     out = io.StringIO()
     run_demo(stream=out)
     assert "2(a^(3) − y)·σ'(z^(3))·a^(2)" in out.getvalue()
+
+
+def test_demo_shows_steps_and_the_chain_rule_and_writes_the_drawings(tmp_path) -> None:
+    out = io.StringIO()
+    assert run_demo(out_dir=tmp_path / "new", stream=out) == 0
+    text = out.getvalue()
+    hand = _hand_chain()
+    # 11 steps: square, sub, then (sigmoid, sum, mul) for each of the 3 layers
+    assert "step 11/11" in text and "step 12/" not in text
+    assert "∂a^(3)/∂z^(3) = σ'(z^(3))" in text
+    assert "= 2(a^(3) − y) · σ'(z^(3)) · w^(3) · σ'(z^(2)) · w^(2) · σ'(z^(1)) · a^(0)" in text
+    total = text.split("= 2(a^(3) − y) · σ'(z^(3))")[1].split("\n\n")[0].splitlines()[-1]
+    assert float(total.split("=")[-1]) == float(f"{hand['∂C_0/∂w^(1)']:.4g}")
+    svg = (tmp_path / "new" / "chain.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "C_0" in svg and "w^(1)" in svg
+    page = (tmp_path / "new" / "chain_steps.html").read_text(encoding="utf-8")
+    assert page.count("<svg") >= 12
+    assert f"Wrote the drawing to   {tmp_path / 'new' / 'chain.svg'}" in text
