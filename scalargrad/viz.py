@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path as FilePath
 from typing import Any, NamedTuple
 
-import graphviz  # type: ignore[import-untyped]
+import graphviz
 
 from .engine import Value
 from .names import display_names
