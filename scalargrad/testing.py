@@ -574,6 +574,10 @@ class Expression:
         ]
         return f"Expression({vs}; {'; '.join(lines)})"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Shows the same short text in Hypothesis's falsifying examples and IPython."""
+        printer.text(repr(self))
+
 
 # --- the notes' networks -------------------------------------------------------
 
@@ -756,6 +760,25 @@ def _check_activation(activation: Any) -> None:
         )
 
 
+def _live(nvars: int, records: list[Record]) -> tuple[Record, ...]:
+    """Drops records that do not feed the root (the last), renumbering the rest."""
+    n = nvars + len(records)
+    live = [i < nvars for i in range(n)]
+    live[-1] = True
+    for i in range(n - 1, nvars - 1, -1):
+        if live[i]:
+            for a in records[i - nvars].args:
+                live[a] = True
+    new_index = {}
+    for i in range(n):
+        if live[i]:
+            new_index[i] = len(new_index)
+    return tuple(
+        Record(r.op, tuple(new_index[a] for a in r.args), r.exponent)
+        for i, r in enumerate(records, nvars) if live[i]
+    )
+
+
 def expressions(
     *,
     min_nodes: int = 1,
@@ -769,7 +792,8 @@ def expressions(
 
     Each of the ``min_nodes … max_nodes`` op nodes applies an op to earlier
     nodes (variables or ops) chosen freely, so reuse (``x·x``), shared
-    subexpressions and diamonds appear naturally. Each op's domain is kept by
+    subexpressions and diamonds appear naturally; nodes that do not feed the
+    root are dropped. Each op's domain is kept by
     construction: an operand is eligible only if its value lies in the op's
     domain for *every* choice of variables in ``[min_value, max_value]``
     (interval arithmetic; see :data:`OPS`), so no draw raises DomainError and
@@ -777,8 +801,9 @@ def expressions(
     the first op in ``ops`` and the earliest operands.
 
     Args:
-        min_nodes: Fewest op nodes (≥ 1).
-        max_nodes: Most op nodes.
+        min_nodes: Fewest op nodes drawn (≥ 1).
+        max_nodes: Most op nodes drawn. Nodes that do not lead to the root
+            (the last one) are dropped, so an expression may have fewer.
         variables: The number of variables (labelled ``x0, x1, …``) or their labels.
         ops: Op names to draw from (default: all of :data:`OPS`).
         min_value: Smallest variable value (≥ −100).
@@ -830,8 +855,12 @@ def expressions(
 
     # Each record is drawn as raw integers and read relative to the nodes before it
     # (op = usable[i % n], operand = eligible[j % n]), so the records form a plain
-    # list that Hypothesis shrinks by deleting any record, not only the last.
-    raw = st.tuples(st.integers(0, 255), st.tuples(*[st.integers(0, 255)] * 3))
+    # list that Hypothesis shrinks by deleting any record, not only the last. Small
+    # numbers pick the first op, the newest node as first operand (a chain) and
+    # the oldest nodes (the variables) as further operands.
+    raw = st.tuples(
+        st.integers(0, 255), st.tuples(st.integers(0, 2), st.integers(0, 255), st.integers(0, 255))
+    )
 
     @st.composite
     def draw_expression(draw: DrawFn) -> Expression:
@@ -844,10 +873,11 @@ def expressions(
             args = []
             for p in range(OPS[op].arity):
                 eligible = [i for i, iv in enumerate(ivs) if _operand_ok(op, p, iv, c)]
-                args.append(eligible[arg_is[p] % len(eligible)])
+                k = arg_is[p] % len(eligible)  # the first operand is one of the three
+                args.append(eligible[-1 - k if p == 0 else k])  # newest nodes: deep graphs
             records.append(Record(op, tuple(args), c))
             ivs.append(OPS[op].interval([ivs[i] for i in args], c))
-        return Expression(names, values, tuple(records))
+        return Expression(names, values, _live(len(names), records))
 
     return draw_expression()
 
