@@ -1,0 +1,44 @@
+"""The README's and the modules' examples run as doctests, so the documentation stays true."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pathlib
+import re
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MODULES = sorted(
+    f"scalargrad.{p.stem}"
+    for p in (ROOT / "scalargrad").glob("*.py")
+    if p.stem not in {"__main__"}
+)
+
+
+def test_readme_examples_run() -> None:
+    result = doctest.testfile(
+        str(ROOT / "README.md"),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
+    assert result.attempted >= 15
+    assert result.failed == 0
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_docstring_examples_run(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+
+
+def test_readme_quick_start_is_what_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Quick start.*?```sh\n(.*?)```", readme, re.S)
+    assert block is not None
+    commands = [line.split("#")[0].strip() for line in block.group(1).splitlines()]
+    assert commands == ["make demo", "make test"]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert re.search(r"^make test$", ci, re.M)
