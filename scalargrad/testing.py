@@ -769,7 +769,7 @@ def _live(nvars: int, records: list[Record]) -> tuple[Record, ...]:
         if live[i]:
             for a in records[i - nvars].args:
                 live[a] = True
-    new_index = {}
+    new_index: dict[int, int] = {}
     for i in range(n):
         if live[i]:
             new_index[i] = len(new_index)

@@ -344,8 +344,8 @@ def test_expressions_respect_every_domain(expr: Expression):
     assert all(c.status != "domain" for c in result.checks), result.report()
 
 
-@given(expressions(max_nodes=8, variables=["u", "v"], ops=["sigmoid", "log", "div", "pow", "exp", "mul"],
-                   min_value=-100, max_value=100))
+@given(expressions(max_nodes=8, variables=["u", "v"], min_value=-100, max_value=100,
+                   ops=["sigmoid", "log", "div", "pow", "exp", "mul"]))
 def test_expressions_respect_domains_over_a_wide_range(expr: Expression):
     for point in ([-100.0, 100.0], [100.0, -100.0], [1e-9, 0.0], list(expr.values)):
         expr(*point)  # valid for every variable value in range, not only the drawn one
@@ -446,7 +446,9 @@ def test_chains_reject_bad_arguments():
 
 def test_chain_repr_is_readable():
     ex = ChainExample((0.5,), (0.1,), 0.7, 1.0)
-    assert repr(ex) == "ChainExample(weights=(0.5,), biases=(0.1,), x=0.7, y=1.0, activation='sigmoid')"
+    assert repr(ex) == (
+        "ChainExample(weights=(0.5,), biases=(0.1,), x=0.7, y=1.0, activation='sigmoid')"
+    )
 
 
 @given(networks(max_layers=2, max_width=3, activation=st.sampled_from(["sigmoid", "tanh"])))
