@@ -43,6 +43,8 @@ _RELU = RULES["relu"]
 _EXP = RULES["exp"]
 _LOG = RULES["log"]
 _SUM = RULES["sum"]
+_ADD_FORWARD = _ADD.forward
+_MUL_FORWARD = _MUL.forward
 
 
 def _check_number(data: object, what: str) -> float:
@@ -147,10 +149,8 @@ class Value:
         except DomainError as err:
             raise DomainError(f"{err} [{_describe(inputs)}]") from None
         if data - data != 0.0:  # NaN or ±inf: never let one through silently
-            raise DomainError(
-                f"{rule.name}: result {data!r} is not a finite float [{_describe(inputs)}]"
-            )
-        out = Value.__new__(Value)
+            _not_finite(rule, data, inputs)
+        out = _new(Value)
         out.data = data
         out.grad = 0.0
         out.label = ""
@@ -161,17 +161,34 @@ class Value:
 
     def _binary(self, rule: Rule, other: object, reflected: bool) -> Value:
         if other.__class__ is not Value:
-            if isinstance(other, Value):
+            if other.__class__ is float and other - other == 0.0:  # type: ignore[operator,unused-ignore]
+                other = _constant(other)
+            elif isinstance(other, Value):
                 pass
             elif isinstance(other, bool) or not isinstance(other, Real):
-                return NotImplemented
+                return NotImplemented  # type: ignore[no-any-return]
             else:
                 other = _constant(_check_number(other, f"the number in {rule.name}"))
         assert isinstance(other, Value)
-        return self._apply(rule, (other, self) if reflected else (self, other))
+        return _node2(rule, other, self) if reflected else _node2(rule, self, other)
 
     def __add__(self, other: Value | Number) -> Value:
         """``self + other``; ∂/∂self = 1, ∂/∂other = 1."""
+        if other.__class__ is Value:  # the hot path: _node2 inlined
+            try:
+                data, grads = _ADD_FORWARD(self.data, other.data)
+            except DomainError as err:
+                raise DomainError(f"{err} [{_describe((self, other))}]") from None
+            if data - data != 0.0:
+                _not_finite(_ADD, data, (self, other))
+            out = _new(Value)
+            out.data = data
+            out.grad = 0.0
+            out.label = ""
+            out.inputs = (self, other)
+            out.local_grads = grads
+            out._rule = _ADD
+            return out
         return self._binary(_ADD, other, False)
 
     def __radd__(self, other: Number) -> Value:
@@ -179,6 +196,8 @@ class Value:
 
     def __sub__(self, other: Value | Number) -> Value:
         """``self − other``; ∂/∂self = 1, ∂/∂other = −1."""
+        if other.__class__ is Value:
+            return _node2(_SUB, self, other)
         return self._binary(_SUB, other, False)
 
     def __rsub__(self, other: Number) -> Value:
@@ -186,6 +205,21 @@ class Value:
 
     def __mul__(self, other: Value | Number) -> Value:
         """``self · other``; ∂/∂self = other, ∂/∂other = self."""
+        if other.__class__ is Value:  # the hot path: _node2 inlined
+            try:
+                data, grads = _MUL_FORWARD(self.data, other.data)
+            except DomainError as err:
+                raise DomainError(f"{err} [{_describe((self, other))}]") from None
+            if data - data != 0.0:
+                _not_finite(_MUL, data, (self, other))
+            out = _new(Value)
+            out.data = data
+            out.grad = 0.0
+            out.label = ""
+            out.inputs = (self, other)
+            out.local_grads = grads
+            out._rule = _MUL
+            return out
         return self._binary(_MUL, other, False)
 
     def __rmul__(self, other: Number) -> Value:
@@ -193,6 +227,8 @@ class Value:
 
     def __truediv__(self, other: Value | Number) -> Value:
         """``self / other``; ∂/∂self = 1/other, ∂/∂other = −self/other²."""
+        if other.__class__ is Value:
+            return _node2(_DIV, self, other)
         return self._binary(_DIV, other, False)
 
     def __rtruediv__(self, other: Number) -> Value:
@@ -208,41 +244,41 @@ class Value:
         if isinstance(exponent, bool) or not isinstance(exponent, Real):
             return NotImplemented
         c = _check_number(exponent, "pow exponent")
-        return self._apply(pow_rule(c), (self,))
+        return _node1(pow_rule(c), self)
 
     def __neg__(self) -> Value:
         """``−self``; ∂/∂self = −1."""
-        return self._apply(_NEG, (self,))
+        return _node1(_NEG, self)
 
     def __pos__(self) -> Value:
         return self
 
     def square(self) -> Value:
         """``self²`` (the notes' cost ``(a − y)²``); ∂/∂self = 2·self."""
-        return self._apply(_SQUARE, (self,))
+        return _node1(_SQUARE, self)
 
     def sigmoid(self) -> Value:
         """``σ(self) = 1/(1 + e^−self)``; ∂/∂self = σ(self)(1 − σ(self)).
 
         Stable for every finite input: ``Value(-1000).sigmoid()`` is 0.0.
         """
-        return self._apply(_SIGMOID, (self,))
+        return _node1(_SIGMOID, self)
 
     def tanh(self) -> Value:
         """``tanh(self)``; ∂/∂self = 1 − tanh(self)². Stable for every finite input."""
-        return self._apply(_TANH, (self,))
+        return _node1(_TANH, self)
 
     def relu(self) -> Value:
         """``max(0, self)``; ∂/∂self = 1 if self > 0 else 0 (0 at the kink, as PyTorch)."""
-        return self._apply(_RELU, (self,))
+        return _node1(_RELU, self)
 
     def exp(self) -> Value:
         """``e^self``; ∂/∂self = e^self. Raises DomainError on overflow (self > 709.78)."""
-        return self._apply(_EXP, (self,))
+        return _node1(_EXP, self)
 
     def log(self) -> Value:
         """Natural log; ∂/∂self = 1/self. Raises DomainError for self ≤ 0."""
-        return self._apply(_LOG, (self,))
+        return _node1(_LOG, self)
 
     def label_as(self, label: str) -> Value:
         """Sets the label and returns self, for chaining: ``(w * a + b).label_as("z")``."""
@@ -262,19 +298,55 @@ class Value:
         on a node is kept and added to, never re-sent, so a second call
         without :meth:`zero_grad` exactly doubles every grad (as in PyTorch).
         """
-        order = topological_order(self)
-        saved = [v.grad for v in order]
-        for v in order:
-            v.grad = 0.0
+        # Kahn's algorithm (as in topological_order) fused with the propagation:
+        # a node is processed once every consumer has sent its share. Pass 1
+        # counts consumers and sets aside what earlier passes left in grads.
+        pending = {self: 0}
+        saved = [(self, self.grad)] if self.grad else []
+        stack = [self]
+        pop, push = stack.pop, stack.append
+        while stack:
+            for child in pop().inputs:
+                if child in pending:
+                    pending[child] += 1
+                else:
+                    pending[child] = 1
+                    push(child)
+                    if child.grad:
+                        saved.append((child, child.grad))
+                        child.grad = 0.0
         self.grad = 1.0
-        for v in order:
+        ready = [self]
+        pop, push = ready.pop, ready.append
+        while ready:
+            v = pop()
+            inputs = v.inputs
             g = v.grad
+            if len(inputs) == 2:  # unrolled: most nodes are binary
+                x, y = inputs
+                if g:
+                    gx, gy = v.local_grads
+                    x.grad += g * gx
+                    y.grad += g * gy
+                left = pending[y] - 1
+                pending[y] = left
+                if not left:
+                    push(y)
+                left = pending[x] - 1
+                pending[x] = left
+                if not left:
+                    push(x)
+                continue
             if g:
-                for child, local in zip(v.inputs, v.local_grads):
+                for child, local in zip(inputs, v.local_grads):
                     child.grad += g * local
-        for v, before in zip(order, saved):
-            if before:
-                v.grad += before
+            for child in reversed(inputs):  # release in topological_order's order
+                left = pending[child] - 1
+                pending[child] = left
+                if not left:
+                    push(child)
+        for v, before in saved:
+            v.grad += before
 
     def zero_grad(self) -> None:
         """Sets ``grad`` to 0.0 on every node of this node's graph."""
@@ -282,9 +354,52 @@ class Value:
             v.grad = 0.0
 
 
+_new = Value.__new__
+
+
+def _node2(rule: Rule, x: Value, y: Value) -> Value:
+    """``_apply`` for two inputs without building an argument list (the hot path)."""
+    try:
+        data, grads = rule.forward(x.data, y.data)
+    except DomainError as err:
+        raise DomainError(f"{err} [{_describe((x, y))}]") from None
+    if data - data != 0.0:  # NaN or ±inf: never let one through silently
+        _not_finite(rule, data, (x, y))
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out.inputs = (x, y)
+    out.local_grads = grads
+    out._rule = rule
+    return out
+
+
+def _node1(rule: Rule, x: Value) -> Value:
+    """``_apply`` for one input."""
+    try:
+        data, grads = rule.forward(x.data)
+    except DomainError as err:
+        raise DomainError(f"{err} [{_describe((x,))}]") from None
+    if data - data != 0.0:
+        _not_finite(rule, data, (x,))
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out.inputs = (x,)
+    out.local_grads = grads
+    out._rule = rule
+    return out
+
+
+def _not_finite(rule: Rule, data: float, inputs: tuple[Value, ...]) -> None:
+    raise DomainError(f"{rule.name}: result {data!r} is not a finite float [{_describe(inputs)}]")
+
+
 def _constant(x: float) -> Value:
     """A leaf for a plain number used in an operator (already checked finite)."""
-    out = Value.__new__(Value)
+    out = _new(Value)
     out.data = x
     out.grad = 0.0
     out.label = ""
@@ -317,29 +432,39 @@ def topological_order(root: Value) -> list[Value]:
         The nodes, ``order[0] is root``.
     """
     # Pass 1: count, for every node, how many edges come into it from consumers.
-    pending = {id(root): 0}
-    stack = [root]
-    while stack:
-        for child in stack.pop().inputs:
-            key = id(child)
-            if key in pending:
-                pending[key] += 1
-            else:
-                pending[key] = 1
-                stack.append(child)
+    pending = _consumer_counts(root)
     # Pass 2: release a node once all its consumers have been released.
-    order = []
+    order: list[Value] = []
     ready = [root]
+    pop, push, emit = ready.pop, ready.append, order.append
     while ready:
-        v = ready.pop()
-        order.append(v)
+        v = pop()
+        emit(v)
         for child in reversed(v.inputs):
-            key = id(child)
-            left = pending[key] - 1
-            pending[key] = left
-            if left == 0:
-                ready.append(child)
+            left = pending[child] - 1
+            pending[child] = left
+            if not left:
+                push(child)
     return order
+
+
+def _consumer_counts(root: Value) -> dict[Value, int]:
+    """Maps every node below ``root`` to its number of incoming edges from consumers.
+
+    Nodes are dict keys by identity (``Value`` keeps ``object``'s hash and
+    equality), which is cheaper than keying by ``id()``.
+    """
+    pending = {root: 0}
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        for child in pop().inputs:
+            if child in pending:
+                pending[child] += 1
+            else:
+                pending[child] = 1
+                push(child)
+    return pending
 
 
 def sum_values(values: Iterable[Value | Number], label: str = "") -> Value:
@@ -355,10 +480,15 @@ def sum_values(values: Iterable[Value | Number], label: str = "") -> Value:
     Returns:
         The sum node.
     """
-    items = tuple(
-        v if isinstance(v, Value) else _constant(_check_number(v, "a number in sum_values"))
-        for v in values
-    )
+    given = tuple(values)
+    items: tuple[Value, ...] = given  # type: ignore[assignment]  # checked just below
+    for v in given:
+        if v.__class__ is not Value:
+            items = tuple(
+                v if isinstance(v, Value) else _constant(_check_number(v, "a number in sum_values"))
+                for v in given
+            )
+            break
     if not items:
         raise ValueError("sum_values needs at least one value")
     out = items[0]._apply(_SUM, items)
