@@ -12,11 +12,13 @@ hand formula and names each label that disagrees. The Hypothesis strategies
 the notes' one-neuron-per-layer chain and many-neuron networks, so a property
 test of the notes' formula takes five lines::
 
-    @given(chains(min_depth=1, max_depth=1))
+    @given(chains(min_depth=1, max_depth=6))
     def test_notes_formula(ex):
         c = ex.build(); c.cost.backward()
-        a, z = c.a[-1].data, c.z[-1].data
-        assert_grads_equal(c.w, [2 * (a - ex.y) * sigmoid_prime(z) * c.a[0].data])
+        a, z = c.a[-1].data, c.z[-1].data                    # a^(L), z^(L)
+        assert_grads_equal(c.w[-1:], [2 * (a - ex.y) * sigmoid_prime(z) * c.a[-2].data])
+
+(``sigmoid_prime`` from :mod:`scalargrad.formulas`, or written by hand.)
 
 Hypothesis is optional: this module imports it only when a strategy function
 is called (install the ``test`` extra).

@@ -110,6 +110,13 @@ def test_chain_matches_the_notes_recursion(ex: ChainExample):
 
 
 @given(chains(min_depth=1, max_depth=6))
+def test_notes_formula_in_five_lines(ex):  # the example in the README and scalargrad.testing
+    c = ex.build(); c.cost.backward()  # noqa: E702
+    a, z = c.a[-1].data, c.z[-1].data                    # a^(L), z^(L)
+    assert_grads_equal(c.w[-1:], [2 * (a - ex.y) * sig(z) * (1 - sig(z)) * c.a[-2].data])
+
+
+@given(chains(min_depth=1, max_depth=6))
 def test_chain_backward_equals_central_differences(ex: ChainExample):
     gradcheck(ex, ex.leaves()).assert_ok()
 
