@@ -220,7 +220,9 @@ def gradcheck(
         fn: A function of Values returning a Value.
         inputs: The point: a sequence of numbers or Values (only their
             ``data`` and ``label`` are used; the caller's Values are not
-            touched), or a mapping from label to number or Value.
+            touched), or a mapping from label to number or Value. Values
+            that ``fn`` captures itself are constants here (their grads do
+            accumulate from the one ``backward()`` call).
         eps: The relative finite-difference step.
         rtol: Relative tolerance.
         atol: Absolute tolerance.
