@@ -60,6 +60,12 @@ class Rule:
         latex: LaTeX templates of the same derivatives.
         expr_latex: LaTeX template of the forward expression.
         exponent: The constant exponent of a ``pow`` rule, else ``None``.
+        code: Python template of the forward value for compiled replay
+            (:mod:`scalargrad.compile`); ``{f}`` names a function that
+            returns this rule's own ``forward`` value (with its domain
+            errors). Empty: the op cannot be replayed.
+        code_grads: Python templates of ``∂out/∂input_i`` (one shared
+            template when ``arity`` is ``None``).
     """
 
     name: str
@@ -71,6 +77,8 @@ class Rule:
     latex: tuple[str, ...]
     expr_latex: str
     exponent: float | None = None
+    code: str = ""
+    code_grads: tuple[str, ...] = ()
 
     def formula(self, i: int, latex: bool = False) -> str:
         """Returns the template of ``∂out/∂input_i`` (text or LaTeX)."""
@@ -300,7 +308,26 @@ def _rule(
     name: str, symbol: str, arity: int | None, forward: Forward,
     expr: str, formulas: tuple[str, ...], latex: tuple[str, ...], expr_latex: str,
 ) -> Rule:
-    return Rule(name, symbol, arity, forward, expr, formulas, latex, expr_latex)
+    code, code_grads = _CODE[name]
+    return Rule(name, symbol, arity, forward, expr, formulas, latex, expr_latex,
+                code=code, code_grads=code_grads)
+
+
+# Python templates for compiled replay: forward value, then ∂out/∂input_i.
+_CODE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "add": ("{x} + {y}", ("1", "1")),
+    "sub": ("{x} - {y}", ("1", "-1")),
+    "mul": ("{x} * {y}", ("{y}", "{x}")),
+    "div": ("{f}({x}, {y})", ("1 / {y}", "-{out} / {y}")),
+    "neg": ("-{x}", ("-1",)),
+    "square": ("{x} ** 2", ("2 * {x}",)),
+    "sigmoid": ("{f}({x})", ("{out} * (1 - {out})",)),
+    "tanh": ("{f}({x})", ("1 - {out} ** 2",)),
+    "relu": ("max({x}, 0.0)", ("(1.0 if {x} > 0.0 else 0.0)",)),
+    "exp": ("{f}({x})", ("{out}",)),
+    "log": ("{f}({x})", ("1 / {x}",)),
+    "sum": ("{all}", ("1",)),
+}
 
 
 RULES: dict[str, Rule] = {
@@ -357,6 +384,7 @@ def pow_rule(c: float) -> Rule:
         found = Rule(
             "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}", ("{c}·{x}^{c-1}",),
             ("{c}{x}^{{c-1}}",), "{x}^{{c}}", exponent=c,
+            code="{f}({x})", code_grads=("{c} * {x} ** {c-1}",),
         )
         _POW_CACHE[c] = found
     return found
