@@ -9,6 +9,8 @@ The public API::
     w.grad  # = 2(a^(L) − y)·σ'(z^(L))·a^(L−1)
 """
 
+from .compile import Compiled
+from .compile import compile_graph as compile
 from .engine import Value, sum_values, topological_order
 from .page import save_steps_html
 from .rules import RULES, DomainError, Rule
@@ -19,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "RULES",
+    "Compiled",
     "DomainError",
     "Explanation",
     "Rule",
@@ -26,6 +29,7 @@ __all__ = [
     "Value",
     "__version__",
     "backward_steps",
+    "compile",
     "draw",
     "draw_steps",
     "explain",
