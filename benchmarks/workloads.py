@@ -1,0 +1,293 @@
+"""The benchmark workloads, one class per engine, all computing the same thing.
+
+The MLP step: widths 2-16-16-1, ReLU hidden layers and a linear output (the
+only nonlinearity micrograd 0.1.0 has), a fixed batch of 32 examples, the
+mean squared error C = (1/32) Σ_k (a^(3) − y_k)², backward, and one SGD step
+p ← p − lr·∂C/∂p. Every engine starts from the same weights (:func:`problem`)
+and exposes ``step() -> loss``, ``grads()`` (∂C/∂p of the last step, in the
+order of :func:`flat_params`) and ``params()`` (after the update).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import random
+from operator import mul
+from typing import Any
+
+WIDTHS = (2, 16, 16, 1)
+BATCH = 32
+LR = 0.01
+
+
+class Problem:
+    """Initial weights ``W[l][j][k]``, biases ``B[l][j]`` and a batch ``(xs, ys)``."""
+
+    def __init__(self, widths: tuple[int, ...] = WIDTHS, batch: int = BATCH, seed: int = 0):
+        r = random.Random(seed)
+        self.widths = widths
+        self.W = [
+            [[r.uniform(-1.0, 1.0) for _ in range(nin)] for _ in range(nout)]
+            for nin, nout in itertools.pairwise(widths)
+        ]
+        self.B = [[r.uniform(-0.5, 0.5) for _ in range(nout)] for nout in widths[1:]]
+        self.xs = [[r.uniform(-2.0, 2.0) for _ in range(widths[0])] for _ in range(batch)]
+        self.ys = [r.uniform(-1.0, 1.0) for _ in range(batch)]
+
+
+def flat_params(W: list[list[list[Any]]], B: list[list[Any]]) -> list[Any]:
+    """Parameters in one fixed order: per layer, per neuron, its weights then its bias."""
+    out: list[Any] = []
+    for Wl, Bl in zip(W, B):
+        for row, b in zip(Wl, Bl):
+            out.extend(row)
+            out.append(b)
+    return out
+
+
+# --- the lower bound: the formulas in plain floats, no graph -------------------------
+
+
+class Floats:
+    """Forward and backprop written out by hand (δ recursion of the notes)."""
+
+    name = "floats"
+
+    def __init__(self, p: Problem):
+        self.W = [[list(row) for row in Wl] for Wl in p.W]
+        self.B = [list(bl) for bl in p.B]
+        self.xs, self.ys = p.xs, p.ys
+        self._g: list[float] = []
+
+    def step(self) -> float:
+        W, B = self.W, self.B
+        L = len(W)
+        gW = [[[0.0] * len(row) for row in Wl] for Wl in W]
+        gB = [[0.0] * len(bl) for bl in B]
+        inv = 1.0 / len(self.xs)
+        loss = 0.0
+        for x, y in zip(self.xs, self.ys):
+            acts = [x]
+            a = x
+            for li in range(L):
+                z = [sum(map(mul, row, a)) + b for row, b in zip(W[li], B[li])]
+                a = z if li == L - 1 else [v if v > 0.0 else 0.0 for v in z]
+                acts.append(a)
+            e = a[0] - y
+            loss += e * e
+            delta = [2.0 * e * inv]  # ∂C/∂z^(L) (linear output)
+            for li in range(L - 1, -1, -1):
+                prev = acts[li]
+                gWl, gBl, Wl = gW[li], gB[li], W[li]
+                for j, d in enumerate(delta):
+                    row = gWl[j]
+                    for k, ak in enumerate(prev):
+                        row[k] += d * ak
+                    gBl[j] += d
+                if li:
+                    delta = [
+                        sum(map(mul, col, delta)) if ak > 0.0 else 0.0
+                        for col, ak in zip(zip(*Wl), prev)
+                    ]
+        for Wl, gWl, Bl, gBl in zip(W, gW, B, gB):
+            for row, grow in zip(Wl, gWl):
+                for k, g in enumerate(grow):
+                    row[k] -= LR * g
+            for j, g in enumerate(gBl):
+                Bl[j] -= LR * g
+        self._g = flat_params(gW, gB)
+        return loss * inv
+
+    def grads(self) -> list[float]:
+        return self._g
+
+    def params(self) -> list[float]:
+        return flat_params(self.W, self.B)
+
+
+# --- scalargrad, dynamic graph ---------------------------------------------------------
+
+
+class Scalargrad:
+    """``scalargrad.nn`` layers; a new graph every step, then ``backward()``."""
+
+    name = "scalargrad"
+
+    def __init__(self, p: Problem):
+        from scalargrad import nn
+
+        self.nn = nn
+        n = len(p.W)
+        self.layers = [
+            nn.Layer(nin, nout, "linear" if i == n - 1 else "relu", layer=i + 1, seed=0)
+            for i, (nin, nout) in enumerate(zip(p.widths, p.widths[1:]))
+        ]
+        for layer, Wl, Bl in zip(self.layers, p.W, p.B):
+            for neuron, row, b in zip(layer.neurons, Wl, Bl):
+                for w, x in zip(neuron.w, row):
+                    w.data = x
+                neuron.b.data = b
+        self.param_values = [q for layer in self.layers for q in layer.parameters()]
+        self.xs, self.ys = p.xs, p.ys
+
+    def loss_graph(self) -> Any:
+        nn = self.nn
+        costs = []
+        for k, (x, y) in enumerate(zip(self.xs, self.ys)):
+            a: Any = x
+            for layer in self.layers:
+                a = layer(a)
+            costs.append(nn.squared_error(a, y, example=k))
+        return nn.mean_cost(costs)
+
+    def step(self) -> float:
+        loss = self.loss_graph()
+        for q in self.param_values:
+            q.grad = 0.0
+        loss.backward()
+        self._g = [q.grad for q in self.param_values]
+        self.nn.sgd_step(self.param_values, LR)
+        return float(loss.data)
+
+    def grads(self) -> list[float]:
+        return self._g
+
+    def params(self) -> list[float]:
+        return [q.data for q in self.param_values]
+
+
+class Compiled:
+    """The same graph, compiled once by ``scalargrad.compile``; each step replays it."""
+
+    name = "compiled"
+
+    def __init__(self, p: Problem):
+        import scalargrad
+
+        sg = Scalargrad(p)
+        self.fn = scalargrad.compile(sg.loss_graph(), sg.param_values)
+        self.values = [q.data for q in sg.param_values]
+        self._g: list[float] = []
+
+    def step(self) -> float:
+        loss, g = self.fn(*self.values)
+        self.values = [v - LR * gi for v, gi in zip(self.values, g)]
+        self._g = list(g)
+        return loss
+
+    def grads(self) -> list[float]:
+        return self._g
+
+    def params(self) -> list[float]:
+        return self.values
+
+
+# --- micrograd 0.1.0 -----------------------------------------------------------------
+
+
+class Micrograd:
+    """micrograd's Value, built the way its ``nn`` builds (binary ``+`` chains)."""
+
+    name = "micrograd"
+
+    def __init__(self, p: Problem):
+        from micrograd.engine import Value
+
+        self.V = Value
+        self.W = [[[Value(w) for w in row] for row in Wl] for Wl in p.W]
+        self.B = [[Value(b) for b in bl] for bl in p.B]
+        self.param_values = flat_params(self.W, self.B)
+        self.xs, self.ys = p.xs, p.ys
+
+    def step(self) -> float:
+        L = len(self.W)
+        costs = []
+        for x, y in zip(self.xs, self.ys):
+            a: list[Any] = x
+            for li, (Wl, Bl) in enumerate(zip(self.W, self.B)):
+                z = [sum((w * ai for w, ai in zip(row, a)), b) for row, b in zip(Wl, Bl)]
+                a = z if li == L - 1 else [v.relu() for v in z]
+            costs.append((a[0] - y) ** 2)
+        loss = sum(costs) * (1.0 / len(costs))
+        for q in self.param_values:
+            q.grad = 0
+        loss.backward()
+        self._g = [float(q.grad) for q in self.param_values]
+        for q in self.param_values:
+            q.data -= LR * q.grad
+        return float(loss.data)
+
+    def grads(self) -> list[float]:
+        return self._g
+
+    def params(self) -> list[float]:
+        return [float(q.data) for q in self.param_values]
+
+
+# --- PyTorch scalar autograd (optional) --------------------------------------------
+
+
+class Torch:
+    """One 0-d float64 tensor per number; ``torch.stack(...).sum()`` for each z."""
+
+    name = "torch"
+
+    def __init__(self, p: Problem):
+        import torch
+
+        torch.set_num_threads(1)
+        self.torch = torch
+
+        def leaf(v: float) -> Any:
+            return torch.tensor(v, dtype=torch.float64, requires_grad=True)
+
+        self.W = [[[leaf(w) for w in row] for row in Wl] for Wl in p.W]
+        self.B = [[leaf(b) for b in bl] for bl in p.B]
+        self.param_values = flat_params(self.W, self.B)
+        self.xs = [[torch.tensor(v, dtype=torch.float64) for v in x] for x in p.xs]
+        self.ys = p.ys
+
+    def step(self) -> float:
+        torch = self.torch
+        L = len(self.W)
+        costs = []
+        for x, y in zip(self.xs, self.ys):
+            a: list[Any] = x
+            for li, (Wl, Bl) in enumerate(zip(self.W, self.B)):
+                z = [
+                    torch.stack([w * ai for w, ai in zip(row, a)]).sum() + b
+                    for row, b in zip(Wl, Bl)
+                ]
+                a = z if li == L - 1 else [torch.relu(v) for v in z]
+            costs.append((a[0] - y) ** 2)
+        loss = torch.stack(costs).sum() * (1.0 / len(costs))
+        loss.backward()
+        self._g = [float(q.grad) for q in self.param_values]
+        with torch.no_grad():
+            for q in self.param_values:
+                q -= LR * q.grad
+                q.grad = None
+        return float(loss.detach())
+
+    def grads(self) -> list[float]:
+        return self._g
+
+    def params(self) -> list[float]:
+        return [float(q.detach()) for q in self.param_values]
+
+
+def available_engines() -> list[type]:
+    """The engine classes whose libraries import here (torch is optional)."""
+    engines: list[type] = [Floats, Scalargrad]
+    try:
+        import scalargrad
+
+        if hasattr(scalargrad, "compile"):
+            engines.append(Compiled)
+    except ImportError:  # pragma: no cover
+        pass
+    for cls, mod in ((Micrograd, "micrograd"), (Torch, "torch")):
+        if importlib.util.find_spec(mod) is not None:  # found, not imported
+            engines.append(cls)
+    return engines
