@@ -197,13 +197,13 @@ def _render(rule: Rule, template: str, args: Sequence[str], out: str, f: str) ->
         items = [a if _is_product(a) else f"({a})" for a in args]
         text = text.replace("{all}", " + ".join(items))
     else:
-        for key, a in zip(("{x}", "{y}"), args):
+        for key, a in zip(rule.keys(), args):
             text = text.replace(key, _wrap(a))
     return text.replace("{out}", _wrap(out))
 
 
 def _placeholder(rule: Rule, i: int) -> str:
-    return "{all}" if rule.arity is None else ("{x}", "{y}")[i]
+    return "{all}" if rule.arity is None else rule.keys()[i]
 
 
 def compile_graph(root: Value, inputs: Sequence[Value]) -> Compiled:

@@ -21,15 +21,16 @@ limit.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import chain as _chain
 from numbers import Real
-from typing import Union
+from typing import TypeAlias
 
-from .rules import CONSTANT, RULES, DomainError, Rule, pow_rule
+from .rules import CONSTANT, RULES, DomainError, Rule, affine_rule, pow_rule
 
-__all__ = ["Number", "Value", "sum_values", "topological_order"]
+__all__ = ["Number", "Value", "affine", "sum_values", "topological_order"]
 
-Number = Union[int, float]
+Number: TypeAlias = int | float
 
 _ADD = RULES["add"]
 _SUB = RULES["sub"]
@@ -265,7 +266,7 @@ class Value:
         return _node1(_SIGMOID, self)
 
     def tanh(self) -> Value:
-        """``tanh(self)``; ∂/∂self = 1 − tanh(self)². Stable for every finite input."""
+        """The hyperbolic tangent t; ∂t/∂self = 1 − t². Stable for every finite input."""
         return _node1(_TANH, self)
 
     def relu(self) -> Value:
@@ -465,6 +466,56 @@ def _consumer_counts(root: Value) -> dict[Value, int]:
                 pending[child] = 1
                 push(child)
     return pending
+
+
+def affine(
+    weights: Sequence[Value | Number],
+    inputs: Sequence[Value | Number],
+    bias: Value | Number,
+    label: str = "",
+) -> Value:
+    """A neuron's weighted input ``z = Σ_k w_k·a_k + b`` as one node.
+
+    The notes' ``z^(L) = w^(L) a^(L-1) + b^(L)``: the node's inputs are
+    ``(w_0, a_0, …, w_(n-1), a_(n-1), b)`` and its local derivatives
+    ``∂z/∂w_k = a_k``, ``∂z/∂a_k = w_k``, ``∂z/∂b = 1`` — the factors the notes
+    write down, with no intermediate product nodes in between.
+
+    Args:
+        weights: ``w_0 … w_(n-1)`` (Values or plain numbers).
+        inputs: ``a_0 … a_(n-1)``, as many as weights.
+        bias: ``b``.
+        label: The new node's label, e.g. ``"z^(L)"``.
+
+    Returns:
+        The node ``z``.
+
+    Raises:
+        ValueError: No weights, or not as many inputs as weights.
+
+    Example:
+        >>> w, a, b = Value(0.5, "w"), Value(0.7, "a"), Value(0.1, "b")
+        >>> z = affine([w], [a], b, "z")
+        >>> z.op, z.local_grads
+        ('affine', (0.7, 0.5, 1.0))
+    """
+    ws, xs = tuple(weights), tuple(inputs)
+    if not ws or len(ws) != len(xs):
+        raise ValueError(
+            f"affine needs as many inputs as weights (at least one), got {len(ws)} weights "
+            f"and {len(xs)} inputs"
+        )
+    items = (*_chain.from_iterable(zip(ws, xs)), bias)
+    for v in items:
+        if v.__class__ is not Value:
+            items = tuple(
+                v if isinstance(v, Value) else _constant(_check_number(v, "a number in affine"))
+                for v in items
+            )
+            break
+    out = items[0]._apply(affine_rule(len(ws)), items)  # type: ignore[union-attr,arg-type]
+    out.label = label
+    return out
 
 
 def sum_values(values: Iterable[Value | Number], label: str = "") -> Value:

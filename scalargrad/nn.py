@@ -2,7 +2,7 @@
 
 Layer ``l`` (1 … L) computes, for each neuron ``j``::
 
-    z_j^(l) = Σ_k w_jk^(l) a_k^(l-1) + b_j^(l)        (one ``sum`` node)
+    z_j^(l) = Σ_k w_jk^(l) a_k^(l-1) + b_j^(l)        (one ``affine`` node)
     a_j^(l) = f(z_j^(l))                               (f = σ by default)
 
 and the cost of one example is ``C_0 = Σ_j (a_j^(L) − y_j)²``. Every node the
@@ -22,7 +22,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .engine import Number, Value, sum_values
+from .engine import Number, Value, affine, sum_values
 
 __all__ = [
     "ACTIVATIONS",
@@ -149,6 +149,8 @@ class Neuron:
             for k in range(nin)
         ]
         self.b = Value(0.0, label("b", layer, index, single=single))
+        self._z_label = label("z", layer, index, single=single)
+        self._a_label = label("a", layer, index, single=single)
 
     def __call__(self, xs: Sequence[Value | Number]) -> Value:
         """Returns ``a_j^(l)`` for inputs ``a_k^(l-1)`` (floats or Values)."""
@@ -156,13 +158,10 @@ class Neuron:
         return self._forward(inputs)
 
     def _forward(self, inputs: Sequence[Value]) -> Value:
-        z = sum_values(
-            [w * x for w, x in zip(self.w, inputs)] + [self.b],
-            label("z", self.layer, self.index, single=self.single),
-        )
+        z = affine(self.w, inputs, self.b, self._z_label)
         a = self._f(z)
         if a is not z:
-            a.label = label("a", self.layer, self.index, single=self.single)
+            a.label = self._a_label
         return a
 
     def parameters(self) -> list[Value]:
@@ -460,7 +459,7 @@ def chain(
     zs: list[Value] = []
     for layer in net.layers:
         out = layer.neurons[0]._forward([a[-1]])
-        zs.append(out if out.op == "sum" else out.inputs[0])
+        zs.append(out if out.op == "affine" else out.inputs[0])
         a.append(out)
     target = Value(y, "y")
     cost = squared_error(a[-1], target)

@@ -21,11 +21,12 @@ engine adds the node labels.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-__all__ = ["CONSTANT", "RULES", "DomainError", "Rule", "pow_rule", "rule"]
+__all__ = ["CONSTANT", "RULES", "DomainError", "Rule", "affine_rule", "pow_rule", "rule"]
 
 Forward = Callable[..., tuple[float, tuple[float, ...]]]
 
@@ -60,6 +61,8 @@ class Rule:
         latex: LaTeX templates of the same derivatives.
         expr_latex: LaTeX template of the forward expression.
         exponent: The constant exponent of a ``pow`` rule, else ``None``.
+            (Templates of rules with more than two inputs name them ``{0}``,
+            ``{1}``, …: see :func:`affine_rule`.)
         code: Python template of the forward value for compiled replay
             (:mod:`scalargrad.compile`); ``{f}`` names a function that
             returns this rule's own ``forward`` value (with its domain
@@ -79,6 +82,11 @@ class Rule:
     exponent: float | None = None
     code: str = ""
     code_grads: tuple[str, ...] = ()
+
+    def keys(self) -> tuple[str, ...]:
+        """The placeholders of the inputs: ``{x}``, ``{y}``, or ``{0}, {1}, …`` past two."""
+        n = self.arity or 0
+        return ("{x}", "{y}")[:n] if n <= 2 else tuple(f"{{{i}}}" for i in range(n))
 
     def formula(self, i: int, latex: bool = False) -> str:
         """Returns the template of ``∂out/∂input_i`` (text or LaTeX)."""
@@ -110,7 +118,7 @@ class Rule:
         if self.arity is None:
             text = text.replace("{all}", " + ".join(inputs))
             return text.replace("{out}", out)
-        for key, name in (*zip(("{x}", "{y}"), inputs), ("{out}", out)):
+        for key, name in (*zip(self.keys(), inputs), ("{out}", out)):
             parts = text.split(key)
             for i in range(1, len(parts)):
                 need = _needed(parts[i - 1], parts[i])
@@ -390,6 +398,53 @@ def pow_rule(c: float) -> Rule:
     return found
 
 
+def _affine(*xs: float) -> tuple[float, tuple[float, ...]]:
+    # z = Σ_k w_k·a_k + b over xs = (w_0, a_0, …, w_n-1, a_n-1, b):
+    # dz/dw_k = a_k, dz/da_k = w_k, dz/db = 1
+    ws, acts = xs[0:-1:2], xs[1:-1:2]
+    try:
+        out = math.fsum([*map(operator.mul, ws, acts), xs[-1]])
+    except (OverflowError, ValueError):  # a product or a partial sum is not finite
+        raise _domain("affine", "overflow: Σ w·a + b is larger than the largest float") from None
+    grads = [1.0] * len(xs)
+    grads[0:-1:2] = acts
+    grads[1:-1:2] = ws
+    return out, tuple(grads)
+
+
+_AFFINE_CACHE: dict[int, Rule] = {}
+
+
+def affine_rule(n: int) -> Rule:
+    """Returns the rule for a neuron's weighted input ``z = Σ_k w_k·a_k + b`` over ``n`` pairs.
+
+    The notes' ``z^(L) = w^(L) a^(L-1) + b^(L)`` as one node, with inputs
+    ``(w_0, a_0, …, w_(n-1), a_(n-1), b)`` and local derivatives
+    ``∂z/∂w_k = a_k``, ``∂z/∂a_k = w_k``, ``∂z/∂b = 1``: exactly the factors
+    ``∂z^(L)/∂w^(L) = a^(L-1)``, ``∂z^(L)/∂a^(L-1) = w^(L)`` and
+    ``∂z^(L)/∂b^(L) = 1`` of the notes. Rules are cached per ``n``.
+
+    Args:
+        n: The number of weight–input pairs (at least 1).
+
+    Returns:
+        A :class:`Rule` named ``"affine"`` with ``2n + 1`` inputs.
+    """
+    found = _AFFINE_CACHE.get(n)
+    if found is None:
+        pairs = [(f"{{{2 * k}}}", f"{{{2 * k + 1}}}") for k in range(n)]
+        bias = f"{{{2 * n}}}"
+        partners = (*(p for w, a in pairs for p in (a, w)), "1")
+        found = Rule(
+            "affine", "Σw·a+b", 2 * n + 1, _affine,
+            " + ".join([*(f"{w}·{a}" for w, a in pairs), bias]), partners, partners,
+            " + ".join([*(f"{w} {a}" for w, a in pairs), bias]),
+            code=" + ".join([*(f"{w} * {a}" for w, a in pairs), bias]), code_grads=partners,
+        )
+        _AFFINE_CACHE[n] = found
+    return found
+
+
 def rule(name: str) -> Rule:
     """Looks up a rule by op name.
 
@@ -405,4 +460,5 @@ def rule(name: str) -> Rule:
     try:
         return RULES[name]
     except KeyError:
-        raise KeyError(f"unknown op {name!r} (must be one of {[*sorted(RULES), 'pow']})") from None
+        valid = [*sorted(RULES), "affine", "pow"]
+        raise KeyError(f"unknown op {name!r} (must be one of {valid})") from None

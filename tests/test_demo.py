@@ -73,8 +73,9 @@ def test_demo_shows_steps_and_the_chain_rule_and_writes_the_drawings(tmp_path) -
     assert run_demo(out_dir=tmp_path / "new", stream=out) == 0
     text = out.getvalue()
     hand = _hand_chain()
-    # 11 steps: square, sub, then (sigmoid, sum, mul) for each of the 3 layers
-    assert "step 11/11" in text and "step 12/" not in text
+    # 8 steps: square, sub, then (sigmoid, affine) for each of the 3 layers
+    assert "step  8/8:" in text and "/9:" not in text
+    assert "∂z^(3)/∂w^(3) = a^(2)" in text and "∂z^(3)/∂b^(3) = 1" in text
     assert "∂a^(3)/∂z^(3) = σ'(z^(3))" in text
     assert "= 2(a^(3) − y) · σ'(z^(3)) · w^(3) · σ'(z^(2)) · w^(2) · σ'(z^(1)) · a^(0)" in text
     total = text.split("= 2(a^(3) − y) · σ'(z^(3))")[1].split("\n\n")[0].splitlines()[-1]
@@ -82,5 +83,5 @@ def test_demo_shows_steps_and_the_chain_rule_and_writes_the_drawings(tmp_path) -
     svg = (tmp_path / "new" / "chain.svg").read_text(encoding="utf-8")
     assert svg.lstrip().startswith("<?xml") and "C_0" in svg and "w^(1)" in svg
     page = (tmp_path / "new" / "chain_steps.html").read_text(encoding="utf-8")
-    assert page.count("<svg") >= 12
+    assert page.count("<svg") == 10  # before backward, one per step, all grads
     assert f"Wrote the drawing to   {tmp_path / 'new' / 'chain.svg'}" in text

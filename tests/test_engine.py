@@ -929,3 +929,76 @@ def test_any_finite_pair_gives_finite_numbers_or_a_domain_error(
     assert isinstance(out, Value)
     assert math.isfinite(out.data)
     assert all(math.isfinite(g) for g in out.local_grads)
+
+
+# --- affine: a neuron's weighted input z = Σ_k w_k·a_k + b as one node ---------------
+
+_pairs = st.lists(
+    st.tuples(st.floats(-10, 10), st.floats(-10, 10)), min_size=1, max_size=6
+)
+
+
+@given(_pairs, st.floats(-10, 10))
+def test_affine_value_and_local_derivatives_are_the_notes_factors(pairs, b) -> None:
+    from scalargrad.engine import affine
+
+    ws = [Value(w, f"w_{k}") for k, (w, _) in enumerate(pairs)]
+    xs = [Value(x, f"a_{k}") for k, (_, x) in enumerate(pairs)]
+    bias = Value(b, "b")
+    z = affine(ws, xs, bias, "z")
+    assert z.op == "affine" and z.label == "z"
+    assert z.inputs == (*[v for pair in zip(ws, xs) for v in pair], bias)
+    # exact: the sum of the exact products plus b, rounded once
+    exact = sum((Fraction(w) * Fraction(x) for w, x in pairs), Fraction(b))
+    assert abs(Fraction(z.data) - exact) <= abs(exact) * 2**-50 + 2**-1000 + 4 * 2**-52 * sum(
+        abs(Fraction(w) * Fraction(x)) for w, x in pairs
+    )
+    # ∂z/∂w_k = a_k, ∂z/∂a_k = w_k, ∂z/∂b = 1
+    expected = []
+    for w, x in pairs:
+        expected += [x, w]
+    assert z.local_grads == (*expected, 1.0)
+
+
+def test_affine_gradients_against_central_differences() -> None:
+    from scalargrad.engine import affine
+
+    point = [0.3, -1.2, 0.8, 0.5, -0.4]  # w0, a0, w1, a1, b
+
+    def f(vs: list[float]) -> float:
+        w0, a0, w1, a1, b = vs
+        s = w0 * a0 + w1 * a1 + b
+        return 1.0 / (1.0 + math.exp(-s))
+
+    vals = [Value(v) for v in point]
+    out = affine(vals[0:4:2], vals[1:4:2], vals[4]).sigmoid()
+    out.backward()
+    h = 1e-6
+    for i, v in enumerate(vals):
+        up, down = list(point), list(point)
+        up[i] += h
+        down[i] -= h
+        assert math.isclose(v.grad, (f(up) - f(down)) / (2 * h), rel_tol=1e-7, abs_tol=1e-9), i
+
+
+def test_affine_reuse_accumulates_both_edges() -> None:
+    from scalargrad.engine import affine
+
+    x = Value(3.0, "x")
+    z = affine([x], [x], 1.0)  # x·x + 1: dz/dx = 2x, through two edges
+    z.backward()
+    assert x.grad == 6.0
+    assert z.inputs[2].is_constant and z.inputs[2].data == 1.0
+
+
+def test_affine_bad_input_names_the_problem() -> None:
+    from scalargrad.engine import affine
+
+    with pytest.raises(ValueError, match="2 weights and 1 inputs"):
+        affine([Value(1.0), Value(2.0)], [Value(1.0)], 0.0)
+    with pytest.raises(ValueError, match="at least one"):
+        affine([], [], 0.0)
+    with pytest.raises(TypeError, match="str"):
+        affine([Value(1.0)], ["x"], 0.0)  # type: ignore[list-item]
+    with pytest.raises(DomainError, match=r"affine: .*'w' = 1e\+200"):
+        affine([Value(1e200, "w")], [Value(1e200, "a")], 0.0)

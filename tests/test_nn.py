@@ -119,8 +119,8 @@ def run_layers(net: MLP, xs: Sequence[Value | float]) -> list[list[Value]]:
     for layer in net.layers:
         out = layer(cur)
         if not acts:  # a^(0): the input leaves the first layer read
-            z0 = out[0] if out[0].op == "sum" else out[0].inputs[0]
-            acts.append([m.inputs[1] for m in z0.inputs[:-1]])
+            z0 = out[0] if out[0].op == "affine" else out[0].inputs[0]
+            acts.append(list(z0.inputs[1:-1:2]))  # (w_0, a_0, w_1, a_1, …, b)
         acts.append(out)
         cur = out
     return acts
@@ -128,7 +128,7 @@ def run_layers(net: MLP, xs: Sequence[Value | float]) -> list[list[Value]]:
 
 def z_of(a: Value) -> Value:
     """z_j^(l) below a_j^(l) (a itself for the linear activation)."""
-    return a if a.op == "sum" else a.inputs[0]
+    return a if a.op == "affine" else a.inputs[0]
 
 
 # --- strategies ---------------------------------------------------------------
@@ -217,9 +217,10 @@ def test_chain_labels_are_the_single_neuron_notation() -> None:
     assert c.cost.inputs[0].op == "sub" and c.cost.inputs[0].inputs == (c.a[-1], c.y)
     for i in range(3):
         assert c.a[i + 1].op == "sigmoid" and c.a[i + 1].inputs == (c.z[i],)
-        assert c.z[i].op == "sum"
-        (prod, bias) = c.z[i].inputs
-        assert bias is c.b[i] and prod.op == "mul" and prod.inputs == (c.w[i], c.a[i])
+        # z^(l) = w^(l)·a^(l−1) + b^(l) is one node; ∂z/∂w = a, ∂z/∂a = w, ∂z/∂b = 1
+        assert c.z[i].op == "affine"
+        assert c.z[i].inputs == (c.w[i], c.a[i], c.b[i])
+        assert c.z[i].local_grads == (c.a[i].data, c.w[i].data, 1.0)
 
 
 def test_chain_bad_input() -> None:
@@ -256,9 +257,9 @@ def test_sum_over_j_is_gradient_accumulation(net_case: tuple, act: str) -> None:
         # a_k^(L−1) feeds every z_j^(L) (the same node, n_L times), and the contribution
         # each consumer sends it is the j-th term of the sum.
         for j, z in enumerate(zs):
-            prod = z.inputs[k]
-            assert prod.op == "mul" and prod.inputs[1] is a_k
-            assert close(prod.grad * prod.local_grads[1], hand_terms[j]), (k, j)
+            assert z.op == "affine" and z.inputs[2 * k + 1] is a_k
+            assert z.local_grads[2 * k + 1] == W[j][k]  # ∂z_j/∂a_k = w_jk
+            assert close(z.grad * z.local_grads[2 * k + 1], hand_terms[j]), (k, j)
 
 
 # --- the matrix form ------------------------------------------------------------
@@ -391,18 +392,17 @@ def test_labels_follow_the_notation() -> None:
     assert isinstance(out, Value)
     assert out.label == "a_0^(2)" and out.op == "sigmoid"
     z = out.inputs[0]
-    assert z.label == "z_0^(2)" and z.op == "sum"
-    hidden = [prod.inputs[1] for prod in z.inputs[:-1]]
+    assert z.label == "z_0^(2)" and z.op == "affine"
+    hidden = list(z.inputs[1:-1:2])
     assert [a.label for a in hidden] == ["a_0^(1)", "a_1^(1)", "a_2^(1)"]
     assert [z_of(a).label for a in hidden] == ["z_0^(1)", "z_1^(1)", "z_2^(1)"]
-    inputs = [prod.inputs[1] for prod in z_of(hidden[0]).inputs[:-1]]
+    inputs = list(z_of(hidden[0]).inputs[1:-1:2])
     assert [a.label for a in inputs] == ["a_0^(0)", "a_1^(0)"]
     assert [a.data for a in inputs] == [0.5, -1.0]
     assert all(not a.inputs for a in inputs)
     # the same input node feeds every neuron of layer 1
     for h in hidden:
-        assert [prod.inputs[1] for prod in z_of(h).inputs[:-1]] == inputs
-        assert all(prod.inputs[1] is a for prod, a in zip(z_of(h).inputs, inputs))
+        assert all(x is a for x, a in zip(z_of(h).inputs[1:-1:2], inputs, strict=True))
     cost = squared_error(out, 1.0)
     assert cost.label == "C_0"
     ys = [v for v in topological_order(cost) if v.label == "y"]
@@ -428,9 +428,9 @@ def test_indices_of_ten_or_more_take_a_comma() -> None:
     assert second.neurons[1].w[9].label == "w_19^(2)"
     out = net([0.0] * 12)
     assert isinstance(out, list) and [a.label for a in out] == ["a_0^(2)", "a_1^(2)"]
-    hidden = [p.inputs[1] for p in z_of(out[0]).inputs[:-1]]
+    hidden = list(z_of(out[0]).inputs[1:-1:2])
     assert hidden[12].label == "a_12^(1)" and z_of(hidden[11]).label == "z_11^(1)"
-    inputs = [p.inputs[1] for p in z_of(hidden[0]).inputs[:-1]]
+    inputs = list(z_of(hidden[0]).inputs[1:-1:2])
     assert inputs[11].label == "a_11^(0)"
 
 
@@ -474,20 +474,21 @@ def test_all_width_one_uses_single_neuron_notation() -> None:
 
 
 @given(st.lists(st.integers(1, 4), min_size=2, max_size=4), acts)
-def test_z_is_one_sum_node_over_products_and_bias(widths: list[int], act: str) -> None:
+def test_z_is_one_affine_node_over_weights_inputs_and_bias(widths: list[int], act: str) -> None:
     net = MLP(widths[0], widths[1:], act, seed=3)
     layers = run_layers(net, [0.25] * widths[0])
     for i, layer in enumerate(net.layers):
         for j, neuron in enumerate(layer.neurons):
             a = layers[i + 1][j]
             z = z_of(a)
-            assert z.op == "sum" and z.label == (
+            assert z.op == "affine" and z.label == (
                 f"z^({i + 1})" if all(n == 1 for n in widths) else f"z_{j}^({i + 1})")
-            assert len(z.inputs) == widths[i] + 1 and z.local_grads == (1.0,) * len(z.inputs)
-            assert z.inputs[-1] is neuron.b
-            for k, prod in enumerate(z.inputs[:-1]):
-                assert prod.op == "mul" and prod.inputs == (neuron.w[k], layers[i][k])
-                assert prod.label == ""
+            assert len(z.inputs) == 2 * widths[i] + 1
+            assert z.inputs[-1] is neuron.b and z.local_grads[-1] == 1.0  # ∂z/∂b = 1
+            for k, (w, x) in enumerate(zip(neuron.w, layers[i], strict=True)):
+                assert z.inputs[2 * k] is w and z.inputs[2 * k + 1] is x
+                # ∂z_j/∂w_jk = a_k and ∂z_j/∂a_k = w_jk, as in the notes
+                assert z.local_grads[2 * k] == x.data and z.local_grads[2 * k + 1] == w.data
             assert close(z.data, sum(w.data * x.data for w, x in zip(neuron.w, layers[i]))
                          + neuron.b.data)
             if act == "linear":
@@ -500,15 +501,15 @@ def test_linear_activation_adds_no_node() -> None:
     n_lin = Neuron(3, "linear", seed=0)
     n_sig = Neuron(3, "sigmoid", seed=0)
     a_lin, a_sig = n_lin([1.0, 2.0, 3.0]), n_sig([1.0, 2.0, 3.0])
-    assert a_lin.op == "sum" and a_lin.label == "z_0^(1)"
-    # 3 w, 3 inputs, 3 products, b, z  (+ σ for the sigmoid)
-    assert len(topological_order(a_lin)) == 11
-    assert len(topological_order(a_sig)) == 12
+    assert a_lin.op == "affine" and a_lin.label == "z_0^(1)"
+    # 3 w, 3 inputs, b, z  (+ σ for the sigmoid)
+    assert len(topological_order(a_lin)) == 8
+    assert len(topological_order(a_sig)) == 9
     assert a_lin.data == pytest.approx(sum(w.data * x for w, x in zip(n_lin.w, [1, 2, 3])))
     net = MLP(2, [3, 2], "linear", seed=0)
     out = net([1.0, -1.0])
     assert isinstance(out, list)
-    assert {v.op for o in out for v in topological_order(o)} == {"", "mul", "sum"}
+    assert {v.op for o in out for v in topological_order(o)} == {"", "affine"}
 
 
 # --- parameters, seeding, calling ---------------------------------------------------

@@ -297,3 +297,18 @@ def test_render_brackets_only_what_precedence_needs() -> None:
     assert sq.render(sq.formulas[0], ["σ(w·a + b) − y"]) == "2(σ(w·a + b) − y)"
     assert RULES["div"].render(RULES["div"].expr, ["a·b", "c·d"]) == "a·b/(c·d)"
     assert RULES["neg"].render(RULES["neg"].expr, ["a + b"]) == "−(a + b)"
+
+
+def test_affine_rule_text_is_the_notes_weighted_input() -> None:
+    from scalargrad.rules import affine_rule
+
+    r = affine_rule(2)
+    assert r is affine_rule(2) and r.name == "affine" and r.arity == 5
+    names = ["w_00^(2)", "a_0^(1)", "w_01^(2)", "a_1^(1)", "b_0^(2)"]
+    assert r.render(r.expr, names) == "w_00^(2)·a_0^(1) + w_01^(2)·a_1^(1) + b_0^(2)"
+    # ∂z/∂w_jk = a_k, ∂z/∂a_k = w_jk, ∂z/∂b_j = 1
+    rendered = [r.render(r.formula(i), names) for i in range(5)]
+    assert rendered == ["a_0^(1)", "w_00^(2)", "a_1^(1)", "w_01^(2)", "1"]
+    assert r.forward(2.0, 3.0, -1.0, 4.0, 0.5) == (2.5, (3.0, 2.0, 4.0, -1.0, 1.0))
+    with pytest.raises(KeyError, match="affine"):
+        rule("affin")
