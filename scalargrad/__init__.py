@@ -11,7 +11,7 @@ The public API::
 
 from .compile import Compiled
 from .compile import compile_graph as compile
-from .engine import Value, sum_values, topological_order
+from .engine import Value, affine, sum_values, topological_order
 from .page import save_steps_html
 from .rules import RULES, DomainError, Rule
 from .trace import Explanation, Step, backward_steps, explain
@@ -19,6 +19,8 @@ from .viz import draw, draw_steps, write_drawing
 
 __version__ = "0.1.0"
 
+# ``scalargrad.compile`` is public but left out of ``__all__`` so that
+# ``from scalargrad import *`` never shadows the builtin ``compile``.
 __all__ = [
     "RULES",
     "Compiled",
@@ -28,8 +30,8 @@ __all__ = [
     "Step",
     "Value",
     "__version__",
+    "affine",
     "backward_steps",
-    "compile",
     "draw",
     "draw_steps",
     "explain",
