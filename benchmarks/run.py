@@ -228,6 +228,19 @@ def deep(sizes: list[int], trials: int, micrograd: bool) -> dict[str, Any]:
     big = [out.get(f"scalargrad: chain 10^{e}") for e in (5, 6)]
     if big[0] and big[1]:
         out["chain 10^6 / chain 10^5 time"] = big[1]["total_s"] / big[0]["total_s"]
+        # The same ratio with the collector paused, to show what the growth is made of:
+        # CPython's full collections walk the whole live graph, and each walk gets slower
+        # per object as the heap outgrows the caches.
+        totals = []
+        gc.collect()
+        gc.disable()
+        try:
+            for n in (10**5, 10**6):
+                totals.append(sum(chain_sg(n)))
+        finally:
+            gc.enable()
+            gc.collect()
+        out["chain 10^6 / chain 10^5 time, gc paused"] = totals[1] / totals[0]
     return out
 
 

@@ -110,7 +110,7 @@ class Floats:
 
 
 class Scalargrad:
-    """``scalargrad.nn`` layers; a new graph every step, then ``backward()``."""
+    """``scalargrad.nn.MLP``; a new graph every step, then ``backward()``."""
 
     name = "scalargrad"
 
@@ -118,27 +118,15 @@ class Scalargrad:
         from scalargrad import nn
 
         self.nn = nn
-        n = len(p.W)
-        self.layers = [
-            nn.Layer(nin, nout, "linear" if i == n - 1 else "relu", layer=i + 1, seed=0)
-            for i, (nin, nout) in enumerate(zip(p.widths, p.widths[1:]))
-        ]
-        for layer, Wl, Bl in zip(self.layers, p.W, p.B):
-            for neuron, row, b in zip(layer.neurons, Wl, Bl):
-                for w, x in zip(neuron.w, row):
-                    w.data = x
-                neuron.b.data = b
-        self.param_values = [q for layer in self.layers for q in layer.parameters()]
+        self.net = nn.MLP.from_weights(p.W, p.B, "relu", output="linear")
+        self.param_values = self.net.parameters()
         self.xs, self.ys = p.xs, p.ys
 
     def loss_graph(self) -> Any:
         nn = self.nn
         costs = []
         for k, (x, y) in enumerate(zip(self.xs, self.ys)):
-            a: Any = x
-            for layer in self.layers:
-                a = layer(a)
-            costs.append(nn.squared_error(a, y, example=k))
+            costs.append(nn.squared_error(self.net(x), y, example=k))
         return nn.mean_cost(costs)
 
     def step(self) -> float:

@@ -227,6 +227,8 @@ class MLP:
         activation: Activation of every layer (see :class:`Neuron`).
         seed: Seed for the initial weights (same seed, same network).
         rng: A ``random.Random`` to draw from instead of ``seed``.
+        output: Activation of the last layer ``L`` only (default: ``activation``),
+            e.g. ``MLP(2, [16, 16, 1], "relu", output="linear")`` for regression.
 
     Calling the network on ``nin`` floats or Values returns ``a^(L)``: a Value
     when ``n_L == 1``, else a list.
@@ -246,6 +248,7 @@ class MLP:
         *,
         seed: int | None = None,
         rng: random.Random | None = None,
+        output: str | None = None,
     ) -> None:
         _check_width("nin", nin)
         if not isinstance(nouts, Sequence) or isinstance(nouts, str):
@@ -256,8 +259,10 @@ class MLP:
         r = _rng(seed, rng)
         single = all(n == 1 for n in widths)
         self.widths = widths
+        last = len(widths) - 2
+        acts = [activation] * last + [activation if output is None else output]
         self.layers = [
-            Layer(widths[i], widths[i + 1], activation, rng=r, layer=i + 1, single=single)
+            Layer(widths[i], widths[i + 1], acts[i], rng=r, layer=i + 1, single=single)
             for i in range(len(widths) - 1)
         ]
 
@@ -267,6 +272,8 @@ class MLP:
         weights: Sequence[Sequence[Sequence[float]]],
         biases: Sequence[Sequence[float]],
         activation: str = "sigmoid",
+        *,
+        output: str | None = None,
     ) -> MLP:
         """Builds a network with given parameters.
 
@@ -274,6 +281,7 @@ class MLP:
             weights: ``weights[l-1][j][k]`` is ``w_jk^(l)``.
             biases: ``biases[l-1][j]`` is ``b_j^(l)``.
             activation: See :class:`Neuron`.
+            output: Activation of the last layer (default: ``activation``).
 
         Returns:
             The network.
@@ -294,7 +302,7 @@ class MLP:
                 )
         nin = len(weights[0][0]) if weights[0] else 0
         nouts = [len(w) for w in weights]
-        net = cls(max(nin, 1), [max(n, 1) for n in nouts], activation, seed=0)
+        net = cls(max(nin, 1), [max(n, 1) for n in nouts], activation, seed=0, output=output)
         for li, (layer, wl, bl) in enumerate(zip(net.layers, weights, biases), start=1):
             prev = net.widths[li - 1]
             if len(wl) != len(layer.neurons) or len(bl) != len(layer.neurons):

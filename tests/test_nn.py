@@ -740,3 +740,20 @@ def test_training_on_xor_lowers_the_loss(seed: int, activation: str, widths: lis
     # deterministic for a seed
     assert train_xor(seed, activation, widths, lr, 300)[1] == history
     assert train_xor(seed + 1, activation, widths, lr, 3)[1] != history[:3]
+
+
+def test_output_activation_applies_to_the_last_layer_only() -> None:
+    net = MLP(2, [3, 3, 1], "relu", seed=0, output="linear")
+    assert [n.activation for layer in net.layers for n in layer.neurons] == ["relu"] * 6 + [
+        "linear"
+    ]
+    out = net([0.5, -0.25])
+    assert isinstance(out, Value) and out.op == "affine" and out.label == "z_0^(3)"
+    hidden = out.inputs[1:-1:2]
+    assert all(h.op == "relu" for h in hidden)
+    same = MLP.from_weights([[[1.0]], [[2.0]]], [[0.0], [0.5]], "tanh", output="linear")
+    y = same([0.3])
+    assert isinstance(y, Value)
+    assert y.data == pytest.approx(2.0 * math.tanh(0.3) + 0.5)
+    with pytest.raises(ValueError, match="unknown activation 'softmax'"):
+        MLP(2, [1], output="softmax")
