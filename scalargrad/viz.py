@@ -32,7 +32,7 @@ import graphviz
 
 from .engine import Value
 from .names import display_names
-from .trace import Path, Step, backward_steps
+from .trace import Explanation, Path, Step, backward_steps
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -287,8 +287,8 @@ class _Graph:
     def find(self, v: object, what: str) -> int:
         if not isinstance(v, Value):
             raise TypeError(
-                f"highlight: expected a Value, a list of Values, a Step or a Path, got "
-                f"{type(v).__name__} in {what}"
+                f"highlight: expected a Value, a Step, a Path, an Explanation or a list of "
+                f"them, got {type(v).__name__} in {what}"
             )
         i = self.index.get(id(v))
         if i is None:
@@ -296,32 +296,49 @@ class _Graph:
         return i
 
     def highlight(self, hl: object) -> tuple[set[str], set[str], set[str]]:
-        """Returns (highlighted node ids, highlighted edge ids, receiving node ids)."""
+        """Returns (highlighted node ids, highlighted edge ids, receiving node ids).
+
+        ``hl`` is a Value, a Step, a Path, an Explanation (all its paths) or a
+        list of any of these. For a list of Values, the op nodes and edges that
+        join two highlighted Values are highlighted too.
+        """
         nodes: set[str] = set()
         edges: set[str] = set()
         receivers: set[str] = set()
-        if hl is None:
-            return nodes, edges, receivers
-        if isinstance(hl, Step):
-            i = self.find(hl.node, "the Step")
-            nodes |= {f"n{i}", f"o{i}"}
-            edges.add(f"e{i}")
-            for c in hl.contributions:
-                edges.add(f"e{i}_{c.index}")
-                receivers.add(f"n{self.find(c.input, 'the Step')}")
-        elif isinstance(hl, Path):
-            nodes |= {f"n{self.find(v, 'the Path')}" for v in hl.nodes}
-            for f in hl.factors:
-                i = self.find(f.parent, "the Path")
+        values: set[int] = set()
+        work = [] if hl is None else [hl]
+        while work:
+            item = work.pop()
+            if isinstance(item, Step):
+                i = self.find(item.node, "the Step")
+                nodes |= {f"n{i}", f"o{i}"}
+                edges.add(f"e{i}")
+                for c in item.contributions:
+                    edges.add(f"e{i}_{c.index}")
+                    receivers.add(f"n{self.find(c.input, 'the Step')}")
+            elif isinstance(item, Path):
+                nodes |= {f"n{self.find(v, 'the Path')}" for v in item.nodes}
+                for f in item.factors:
+                    i = self.find(f.parent, "the Path")
+                    nodes.add(f"o{i}")
+                    edges |= {f"e{i}", f"e{i}_{f.index}"}
+            elif isinstance(item, Explanation):
+                work.extend(item.paths)
+            elif isinstance(item, Value):
+                i = self.find(item, "highlight")
+                nodes.add(f"n{i}")
+                values.add(i)
+            elif isinstance(item, Iterable) and not isinstance(item, (str, bytes)):
+                work.extend(item)
+            else:
+                self.find(item, "highlight")
+        for i in values:  # edges between two highlighted Values
+            v = self.order[i]
+            joined = [k for k, c in enumerate(v.inputs) if self.index[id(c)] in values]
+            if joined:
                 nodes.add(f"o{i}")
-                edges |= {f"e{i}", f"e{i}_{f.index}"}
-        elif isinstance(hl, Value):
-            nodes.add(f"n{self.find(hl, 'highlight')}")
-        elif isinstance(hl, Iterable) and not isinstance(hl, (str, bytes)):
-            for v in hl:
-                nodes.add(f"n{self.find(v, 'the list')}")
-        else:
-            self.find(hl, "highlight")
+                edges.add(f"e{i}")
+                edges |= {f"e{i}_{k}" for k in joined}
         return nodes, edges, receivers - nodes
 
     def build(
@@ -398,7 +415,7 @@ def draw(
     rankdir: str = "LR",
     show_grad: bool = True,
     show_local_grads: bool = True,
-    highlight: Value | Sequence[Value] | Step | Path | None = None,
+    highlight: Value | Step | Path | Explanation | Sequence[object] | None = None,
     grads: Mapping[Value, float] | None = None,
     max_nodes: int | None = DEFAULT_MAX_NODES,
     title: str | None = None,
@@ -410,10 +427,12 @@ def draw(
         rankdir: ``"LR"`` (inputs left, cost right), ``"RL"``, ``"TB"`` or ``"BT"``.
         show_grad: Show each box's ``grad`` row.
         show_local_grads: Label each input → op arrow with ``∂out/∂in``.
-        highlight: A Value, a list of Values, a :class:`~scalargrad.trace.Step`
-            (its node, its op and the arrows its gradient flows down; the inputs
-            that receive it get an orange border) or a
-            :class:`~scalargrad.trace.Path` from :func:`~scalargrad.trace.explain`.
+        highlight: A Value, a :class:`~scalargrad.trace.Step` (its node, its op
+            and the arrows its gradient flows down; the inputs that receive it
+            get an orange border), a :class:`~scalargrad.trace.Path` or a whole
+            :class:`~scalargrad.trace.Explanation` from
+            :func:`~scalargrad.trace.explain` (every path: the sum over j), or a
+            list of these. Arrows joining two highlighted Values light up too.
         grads: The grads to show, by node; nodes missing from it show
             "not yet". By default every node's ``grad`` is shown once backward
             has run (the root's grad is not 0), and "not yet" before.

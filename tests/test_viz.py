@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scalargrad import Value, sum_values
+from scalargrad import Value, sum_values, topological_order
 from scalargrad.nn import MLP, squared_error
 from scalargrad.trace import backward_steps, explain
 from scalargrad.viz import (
@@ -510,3 +510,36 @@ def test_displays_inline_in_jupyter() -> None:
     cost, _ = classroom()
     bundle = draw(cost)._repr_mimebundle_(include=None, exclude=None)
     assert list(bundle) == ["image/svg+xml"] and "<svg" in bundle["image/svg+xml"]
+
+
+def test_highlight_an_explanation_or_connected_values_lights_their_edges() -> None:
+    from scalargrad import nn
+
+    net = nn.MLP.from_weights([[[0.5, -0.5], [0.25, 1.0]], [[1.0, -1.0]]], [[0.0, 0.1], [0.2]])
+    xs = [Value(0.3, "a_0^(0)"), Value(-0.7, "a_1^(0)")]
+    cost = nn.squared_error(net(xs), 1.0)
+    cost.backward()
+    # ∂C_0/∂a_1^(0): one path per neuron j of layer 1 — the sum over j
+    why = explain(cost, xs[1])
+    assert len(why.paths) == 2
+    src = draw(cost, highlight=why).source
+    lit = {k for k, (_, _, attrs) in edges(src).items() if "highlight" in attrs}
+    for path in why.paths:
+        alone = draw(cost, highlight=path).source
+        mine = {k for k, (_, _, attrs) in edges(alone).items() if "highlight" in attrs}
+        assert mine and mine <= lit
+    assert lit == set().union(*(
+        {k for k, (_, _, a) in edges(draw(cost, highlight=p).source).items() if "highlight" in a}
+        for p in why.paths
+    ))
+    # a list of Values: a_1^(0) and the two z_j^(1) it feeds → the arrows between them light up
+    zs = [v for v in topological_order(cost) if v.label.startswith("z_") and "(1)" in v.label]
+    assert len(zs) == 2
+    joined = draw(cost, highlight=[xs[1], *zs]).source
+    e = edges(joined)
+    lit = {k for k, (_, _, attrs) in e.items() if "highlight" in attrs}
+    # each z_j^(1) = w_j0·a_0 + w_j1·a_1 + b_j: a_1 is input 3; plus each op → z arrow
+    n_a1 = next(n for n in re.findall(r"^\t(n\d+) \[", joined, re.M)
+                if "a_1^(0)" in node_line(joined, n))
+    assert {e[k][0] for k in lit if "_" in k} == {n_a1}
+    assert len([k for k in lit if k.endswith("_3")]) == 2 and len(lit) == 4
