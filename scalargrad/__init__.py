@@ -10,8 +10,8 @@ The public API::
 """
 
 from .compile import Compiled
-from .compile import compile_graph as compile
-from .engine import Value, affine, sum_values, topological_order
+from .compile import compile_graph as compile  # noqa: F401  (public, not in __all__)
+from .engine import Value, affine, forward_order, sum_values, topological_order
 from .page import save_steps_html
 from .rules import RULES, DomainError, Rule
 from .trace import Explanation, Step, backward_steps, explain
@@ -35,6 +35,7 @@ __all__ = [
     "draw",
     "draw_steps",
     "explain",
+    "forward_order",
     "save_steps_html",
     "sum_values",
     "topological_order",

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .engine import Value, topological_order
+from .engine import Value, forward_order, topological_order
 from .rules import CONSTANT, DomainError, Rule
 
 __all__ = ["Compiled", "compile_graph"]
@@ -239,8 +239,8 @@ def compile_graph(root: Value, inputs: Sequence[Value]) -> Compiled:
         if v in index:
             raise ValueError(f"compile: input {i} ({v.label or 'unlabelled'}) is given twice")
         index[v] = i
-    order = topological_order(root)  # consumers first
-    forward = order[::-1]  # inputs first
+    order = topological_order(root)  # consumers first: backward's order
+    forward = forward_order(root)  # inputs first, in reading order
     for v in order:
         r = v._rule
         if v.inputs and (r is None or not r.code or not r.code_grads):
@@ -338,9 +338,8 @@ def compile_graph(root: Value, inputs: Sequence[Value]) -> Compiled:
         r = v._rule
         live = [j for j, c in enumerate(v.inputs) if needs[c]]
         if v in index or (v.label and v is not root) or (len(live) > 1 and not _is_atom(g)):
-            stem = label_identifier(v.label) if v.label else ""
-            if v in index:
-                stem = input_names[index[v]]
+            # d<root>_d<the node's own name in the forward code>
+            stem = expr[v] if expr[v].isidentifier() else label_identifier(v.label)
             n = names.new(f"d{root_name}_d{stem}" if stem else f"d{root_name}_dt")
             lines.append(f"    {n} = {g}")
             g = n

@@ -28,7 +28,7 @@ from typing import TypeAlias
 
 from .rules import CONSTANT, RULES, DomainError, Rule, affine_rule, pow_rule
 
-__all__ = ["Number", "Value", "affine", "sum_values", "topological_order"]
+__all__ = ["Number", "Value", "affine", "forward_order", "sum_values", "topological_order"]
 
 Number: TypeAlias = int | float
 
@@ -446,6 +446,38 @@ def topological_order(root: Value) -> list[Value]:
             pending[child] = left
             if not left:
                 push(child)
+    return order
+
+
+def forward_order(root: Value) -> list[Value]:
+    """Returns every node below ``root`` once, inputs before consumers, in reading order.
+
+    A depth-first post-order over ``inputs`` in their order, so for
+    ``(σ(w·a + b) − y)²`` it is ``w, a, w·a, b, …, y, …, root``: what one would
+    write first comes first. Names, drawings and compiled code list nodes in
+    this order; :func:`topological_order` is backward's order. Iterative, so
+    any depth works.
+
+    Args:
+        root: The node to start from.
+
+    Returns:
+        The nodes, ``order[-1] is root``.
+    """
+    order: list[Value] = []
+    seen = {root}
+    stack: list[tuple[Value, int]] = [(root, 0)]
+    while stack:
+        v, i = stack[-1]
+        if i < len(v.inputs):
+            stack[-1] = (v, i + 1)
+            child = v.inputs[i]
+            if child not in seen:
+                seen.add(child)
+                stack.append((child, 0))
+        else:
+            stack.pop()
+            order.append(v)
     return order
 
 

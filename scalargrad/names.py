@@ -16,7 +16,7 @@ Everything depends only on the graph, so the names are deterministic.
 
 from __future__ import annotations
 
-from .engine import Value
+from .engine import Value, forward_order
 
 __all__ = ["MAX_EXPR", "display_names", "format_number"]
 
@@ -35,28 +35,6 @@ def _letters() -> list[str]:
     return [chr(c) for c in range(ord("a"), ord("z") + 1)]
 
 
-def _forward_order(root: Value) -> list[Value]:
-    """Every node once, inputs before consumers, left inputs first (``a + b``, not ``b + a``).
-
-    An iterative depth-first post-order over ``inputs`` in their order.
-    """
-    order: list[Value] = []
-    seen = {id(root)}
-    stack = [(root, 0)]
-    while stack:
-        node, i = stack[-1]
-        if i < len(node.inputs):
-            stack[-1] = (node, i + 1)
-            child = node.inputs[i]
-            if id(child) not in seen:
-                seen.add(id(child))
-                stack.append((child, 0))
-        else:
-            stack.pop()
-            order.append(node)
-    return order
-
-
 def display_names(root: Value) -> dict[int, str]:
     """Names every node of ``root``'s graph, keyed by ``id(node)``.
 
@@ -66,7 +44,7 @@ def display_names(root: Value) -> dict[int, str]:
     Returns:
         A dict from ``id(node)`` to its display name.
     """
-    order = _forward_order(root)
+    order = forward_order(root)
     taken = {v.label for v in order if v.label}
     names: dict[int, str] = {}
     letters = _letters()

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import graphviz
 
-from .engine import Value
+from .engine import Value, forward_order
 from .names import display_names
 from .trace import Explanation, Path, Step, backward_steps
 
@@ -221,29 +221,6 @@ def _box_label(name: str, data: float, grad: tuple[float, str] | None, show_grad
 
 
 # --- the graph ------------------------------------------------------------------------
-
-
-def forward_order(root: Value) -> list[Value]:
-    """Every node once, inputs before consumers, reading order (depth first, inputs in order).
-
-    For ``(σ(w·a + b) − y)²`` this is ``w, a, w·a, b, …, y, …, root``: ``n0`` is
-    the first input and the root is last. Iterative, so any depth works.
-    """
-    order: list[Value] = []
-    seen = {id(root)}
-    stack: list[tuple[Value, int]] = [(root, 0)]
-    while stack:
-        v, i = stack[-1]
-        if i < len(v.inputs):
-            stack[-1] = (v, i + 1)
-            child = v.inputs[i]
-            if id(child) not in seen:
-                seen.add(id(child))
-                stack.append((child, 0))
-        else:
-            stack.pop()
-            order.append(v)
-    return order
 
 
 class _Graph:
