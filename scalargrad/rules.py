@@ -372,13 +372,14 @@ Its name is "", like every leaf's ``op``; it is not in :data:`RULES`.
 """
 
 _POW_CACHE: dict[float, Rule] = {}
+_POW_CACHE_SIZE = 256
 
 
 def pow_rule(c: float) -> Rule:
     """Returns the rule for ``x ** c`` with a constant exponent ``c``.
 
-    ``d(x^c)/dx = c·x^(c−1)``. Rules are cached per exponent, so every node
-    raised to the same power shares one rule object.
+    ``d(x^c)/dx = c·x^(c−1)``. Rules are cached per exponent (the first 256
+    exponents seen), so nodes raised to the same power share one rule object.
 
     Args:
         c: The constant exponent (a finite number).
@@ -394,7 +395,8 @@ def pow_rule(c: float) -> Rule:
             ("{c}{x}^{{c-1}}",), "{x}^{{c}}", exponent=c,
             code="{f}({x})", code_grads=("{c} * {x} ** {c-1}",),
         )
-        _POW_CACHE[c] = found
+        if len(_POW_CACHE) < _POW_CACHE_SIZE:  # bounded: x ** random() must not leak
+            _POW_CACHE[c] = found
     return found
 
 

@@ -312,3 +312,16 @@ def test_affine_rule_text_is_the_notes_weighted_input() -> None:
     assert r.forward(2.0, 3.0, -1.0, 4.0, 0.5) == (2.5, (3.0, 2.0, 4.0, -1.0, 1.0))
     with pytest.raises(KeyError, match="affine"):
         rule("affin")
+
+
+def test_pow_cache_is_bounded() -> None:
+    from scalargrad import Value
+    from scalargrad import rules as rules_module
+
+    x = Value(1.5)
+    outs = [x ** (1.0 + k / 997.0) for k in range(1000)]  # 1000 distinct exponents
+    assert len(rules_module._POW_CACHE) <= rules_module._POW_CACHE_SIZE
+    # uncached rules still work: value and derivative c·x^(c−1)
+    c = 1.0 + 999 / 997.0
+    assert math.isclose(outs[-1].data, 1.5**c)
+    assert math.isclose(outs[-1].local_grads[0], c * 1.5 ** (c - 1.0))
