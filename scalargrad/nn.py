@@ -91,12 +91,25 @@ def _check_width(name: str, n: object) -> int:
 def _as_inputs(xs: Sequence[Value | Number], nin: int, layer: int, single: bool) -> list[Value]:
     if isinstance(xs, (Value, int, float)):
         xs = [xs]
+    if not isinstance(xs, Sequence) or isinstance(xs, (str, bytes)):
+        raise TypeError(
+            f"layer {layer} expects a list of {nin} numbers or Values, "
+            f"not {type(xs).__name__} ({xs!r})"
+        )
     if len(xs) != nin:
         raise ValueError(f"layer {layer} expects {nin} inputs, got {len(xs)}")
     return [
-        x if isinstance(x, Value) else Value(x, label("a", layer - 1, k, single=single))
+        x if isinstance(x, Value) else _leaf(x, label("a", layer - 1, k, single=single))
         for k, x in enumerate(xs)
     ]
+
+
+def _leaf(x: Number, name: str, where: str = "") -> Value:
+    """A labelled leaf for a plain number; a bad number's error names the label."""
+    try:
+        return Value(x, name)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{where}{name}: {err}") from None
 
 
 def _parameter_value(x: Number, name: str) -> float:
@@ -168,6 +181,11 @@ class Neuron:
         """Returns ``[w_j0, …, w_j(n-1), b_j]``."""
         return [*self.w, self.b]
 
+    def zero_grad(self) -> None:
+        """Sets every parameter's grad to 0."""
+        for p in self.parameters():
+            p.grad = 0.0
+
     def __repr__(self) -> str:
         return f"Neuron(nin={self.nin}, activation={self.activation!r}, layer={self.layer})"
 
@@ -213,6 +231,11 @@ class Layer:
     def parameters(self) -> list[Value]:
         """Returns every neuron's parameters, neuron by neuron."""
         return [p for n in self.neurons for p in n.parameters()]
+
+    def zero_grad(self) -> None:
+        """Sets every parameter's grad to 0."""
+        for p in self.parameters():
+            p.grad = 0.0
 
     def __repr__(self) -> str:
         return f"Layer(l={self.layer}, [{', '.join(repr(n) for n in self.neurons)}])"
@@ -361,13 +384,23 @@ def squared_error(
         The cost node, labelled ``C_0`` (``C_k``).
     """
     outs = [outputs] if isinstance(outputs, Value) else list(outputs)
+    if isinstance(targets, (str, bytes)):
+        raise TypeError(f"squared_error: targets must be numbers or Values, not {targets!r}")
     ys = [targets] if isinstance(targets, (Value, int, float)) else list(targets)
-    if not outs or len(outs) != len(ys):
+    if not outs:
+        raise ValueError("squared_error needs at least one output")
+    if len(outs) != len(ys):
         raise ValueError(f"squared_error: {len(outs)} outputs but {len(ys)} targets")
+    for j, a in enumerate(outs):
+        if not isinstance(a, Value):
+            raise TypeError(
+                f"squared_error: output {j} must be a Value (the network's a_j^(L)), "
+                f"not {type(a).__name__}"
+            )
     single = len(ys) == 1
     terms = [
-        (a - (y if isinstance(y, Value) else Value(y, label("y", None, j, single=single))))
-        .square()
+        (a - (y if isinstance(y, Value) else _leaf(
+            y, label("y", None, j, single=single), "squared_error: "))).square()
         for j, (a, y) in enumerate(zip(outs, ys))
     ]
     cost = terms[0] if single else sum_values(terms)

@@ -757,3 +757,35 @@ def test_output_activation_applies_to_the_last_layer_only() -> None:
     assert y.data == pytest.approx(2.0 * math.tanh(0.3) + 0.5)
     with pytest.raises(ValueError, match="unknown activation 'softmax'"):
         MLP(2, [1], output="softmax")
+
+
+def test_bad_inputs_and_targets_name_the_node() -> None:
+    net = MLP(2, [3, 1], seed=0)
+    with pytest.raises(TypeError, match=r"a_0\^\(0\): .*not str"):
+        net(["a", 1.0])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match=r"a_1\^\(0\): .*finite"):
+        net([1.0, float("nan")])
+    with pytest.raises(TypeError, match="layer 1 expects a list of 2 numbers or Values, not str"):
+        net("ab")  # type: ignore[arg-type]
+    out = net([1.0, 2.0])
+    with pytest.raises(TypeError, match="targets must be numbers or Values, not '1'"):
+        squared_error(out, "1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"squared_error: y: .*not str"):
+        squared_error(out, ["x"])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="at least one output"):
+        squared_error([], [])
+    with pytest.raises(TypeError, match="output 0 must be a Value"):
+        squared_error([1.0], [1.0])  # type: ignore[list-item]
+    cost = squared_error(out, 1.0)
+    assert {v.label for v in topological_order(cost)} >= {"y", "C_0", "a_0^(0)"}
+
+
+def test_neuron_and_layer_zero_grad() -> None:
+    layer = Layer(2, 2, seed=0)
+    neuron = Neuron(2, seed=1)
+    outs = [*layer([1.0, -1.0]), neuron([0.5, 0.5])]
+    squared_error(outs, [0.0, 1.0, 0.5]).backward()
+    assert any(p.grad for p in layer.parameters()) and any(p.grad for p in neuron.parameters())
+    layer.zero_grad()
+    neuron.zero_grad()
+    assert all(p.grad == 0.0 for p in [*layer.parameters(), *neuron.parameters()])
