@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable, Sequence
 from itertools import chain as _chain
 from numbers import Real
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from .rules import CONSTANT, RULES, DomainError, Rule, affine_rule, pow_rule
 
@@ -298,6 +298,17 @@ class Value:
         Only this pass's gradients are propagated: what an earlier pass left
         on a node is kept and added to, never re-sent, so a second call
         without :meth:`zero_grad` exactly doubles every grad (as in PyTorch).
+
+        Never a silent NaN: if a gradient overflows (``∂root/∂v`` is ±inf, or
+        NaN from ``inf · 0`` or ``inf − inf``), backward stops, puts every
+        ``grad`` back exactly as it was before this call (what earlier passes
+        accumulated is intact) and raises.
+
+        Raises:
+            DomainError: A gradient is not finite. The message names the
+                first node whose gradient is not finite (its display name
+                and label) and the consumer, upstream gradient and local
+                derivative it came through.
         """
         # Kahn's algorithm (as in topological_order) fused with the propagation:
         # a node is processed once every consumer has sent its share. Pass 1
@@ -326,6 +337,8 @@ class Value:
             if len(inputs) == 2:  # unrolled: most nodes are binary
                 x, y = inputs
                 if g:
+                    if g - g != 0.0:  # ±inf or NaN: final now, as every consumer has sent
+                        raise _backward_failed(self, v, pending, saved)
                     gx, gy = v.local_grads
                     x.grad += g * gx
                     y.grad += g * gy
@@ -339,6 +352,8 @@ class Value:
                     push(x)
                 continue
             if g:
+                if g - g != 0.0:
+                    raise _backward_failed(self, v, pending, saved)
                 for child, local in zip(inputs, v.local_grads):
                     child.grad += g * local
             for child in reversed(inputs):  # release in topological_order's order
@@ -346,13 +361,108 @@ class Value:
                 pending[child] = left
                 if not left:
                     push(child)
-        for v, before in saved:
-            v.grad += before
+        if saved:
+            totals = [v.grad + before for v, before in saved]
+            for total, (v, before) in zip(totals, saved):
+                if total - total != 0.0:  # this pass's grad is finite, the sum overflowed
+                    raise _backward_failed(self, v, pending, saved, before)
+            for total, (v, _) in zip(totals, saved):
+                v.grad = total
 
     def zero_grad(self) -> None:
         """Sets ``grad`` to 0.0 on every node of this node's graph."""
         for v in topological_order(self):
             v.grad = 0.0
+
+    # --- copying and pickling (iterative: any depth) ---------------------------
+
+    def __copy__(self) -> Value:
+        """A shallow copy: a new node with the same data, grad, label and op over the *same* inputs.
+
+        The copy is a second consumer of the original inputs (nothing below
+        it is copied), so ``copy.copy(z).backward()`` sends gradients into the
+        original graph. Use :func:`copy.deepcopy` for an independent graph.
+        """
+        out = _new(self.__class__)
+        out.data = self.data
+        out.grad = self.grad
+        out.label = self.label
+        out.inputs = self.inputs
+        out.local_grads = self.local_grads
+        out._rule = self._rule
+        return out
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        """Copies the whole graph below this node in one pass, without recursion.
+
+        Every copied node is registered in ``memo``, and nodes already there
+        are reused, so deep-copying a structure that holds several nodes of
+        one graph (``[cost, w]``, a whole ``nn.MLP``) keeps them connected:
+        the copy of ``w`` is the leaf inside the copy of ``cost``. Data, grad,
+        label, inputs (duplicates kept), local derivatives and op are copied;
+        rules are immutable and shared.
+        """
+        found = memo.get(id(self))
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        # Post-order over inputs (as forward_order), not entering nodes already copied.
+        stack: list[tuple[Value, int]] = [(self, 0)]
+        seen = {id(self)}
+        while stack:
+            v, i = stack[-1]
+            inputs = v.inputs
+            if i < len(inputs):
+                stack[-1] = (v, i + 1)
+                child = inputs[i]
+                key = id(child)
+                if key not in seen and key not in memo:
+                    seen.add(key)
+                    stack.append((child, 0))
+                continue
+            stack.pop()
+            out = _new(v.__class__)
+            out.data = v.data
+            out.grad = v.grad
+            out.label = v.label
+            out.inputs = tuple([memo[id(c)] for c in inputs]) if inputs else ()
+            out.local_grads = v.local_grads
+            out._rule = v._rule
+            memo[id(v)] = out
+        return memo[id(self)]  # type: ignore[no-any-return]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles the graph below this node as flat records, without recursion.
+
+        A leaf pickles as its fields (a constant stays a constant). A node
+        with inputs pickles as the leaves of its graph, which are pickled as
+        Values so that pickle's memo shares them (in ``pickle.dumps([cost,
+        w])`` the unpickled ``w`` is the leaf inside the unpickled cost), plus
+        one record per op node in forward order: ``(op, exponent or arity,
+        input indices, data, grad, label, local_grads)``. Rules are looked up
+        again by name on loading. Op nodes other than the pickled one are
+        rebuilt as part of its graph: an op node pickled on its own next to a
+        root above it comes back as a separate copy of its subgraph.
+        """
+        rule = self._rule
+        if not self.inputs:
+            return _rebuild_leaf, (self.data, self.grad, self.label, rule is CONSTANT)
+        order = forward_order(self)
+        leaves = [v for v in order if not v.inputs]
+        index = {v: i for i, v in enumerate(leaves)}
+        records = []
+        for v in order:
+            inputs = v.inputs
+            if not inputs:
+                continue
+            index[v] = len(index)
+            r = v._rule
+            assert r is not None
+            param = r.exponent if r.name == "pow" else (r.arity if r.name == "affine" else None)
+            records.append((
+                r.name, param, tuple([index[c] for c in inputs]),
+                v.data, v.grad, v.label, v.local_grads,
+            ))
+        return _rebuild_graph, (tuple(leaves), tuple(records))
 
 
 _new = Value.__new__
@@ -396,6 +506,131 @@ def _node1(rule: Rule, x: Value) -> Value:
 
 def _not_finite(rule: Rule, data: float, inputs: tuple[Value, ...]) -> None:
     raise DomainError(f"{rule.name}: result {data!r} is not a finite float [{_describe(inputs)}]")
+
+
+def _rebuild_leaf(data: float, grad: float, label: str, constant: bool) -> Value:
+    """Unpickles a leaf (see :meth:`Value.__reduce__`)."""
+    out = _new(Value)
+    out.data = float(data)
+    out.grad = float(grad)
+    out.label = label
+    out.inputs = ()
+    out.local_grads = ()
+    out._rule = CONSTANT if constant else None
+    return out
+
+
+_Record: TypeAlias = tuple[str, "float | int | None", tuple[int, ...], float, float, str,
+                           tuple[float, ...]]
+
+
+def _rebuild_graph(leaves: tuple[Value, ...], records: tuple[_Record, ...]) -> Value:
+    """Unpickles a graph from its leaves and flat op records; returns the last (the root).
+
+    See :meth:`Value.__reduce__`. Rules are looked up by name: ``RULES``,
+    ``pow_rule(exponent)``, ``affine_rule(arity // 2)``.
+    """
+    nodes = list(leaves)
+    rule: Rule
+    for name, param, idx, data, grad, label, local_grads in records:
+        if name == "pow" and param is not None:
+            rule = pow_rule(param)
+        elif name == "affine" and isinstance(param, int):
+            rule = affine_rule(param // 2)
+        elif name in RULES:
+            rule = RULES[name]
+        else:
+            raise ValueError(f"unpickling a Value: unknown op {name!r} with parameter {param!r}")
+        if len(local_grads) != len(idx) or (rule.arity is not None and rule.arity != len(idx)):
+            raise ValueError(
+                f"unpickling a Value: a {name!r} node with {len(idx)} inputs and "
+                f"{len(local_grads)} local derivatives"
+            )
+        out = _new(Value)
+        out.data = data
+        out.grad = grad
+        out.label = label
+        out.inputs = tuple([nodes[i] for i in idx])
+        out.local_grads = tuple(local_grads)
+        out._rule = rule
+        nodes.append(out)
+    return nodes[-1]
+
+
+def _backward_failed(
+    root: Value,
+    v: Value,
+    pending: dict[Value, int],
+    saved: list[tuple[Value, float]],
+    before: float | None = None,
+) -> DomainError:
+    """Explains a gradient that is not finite, then undoes the pass (the error path of backward).
+
+    ``v.grad`` holds this pass's ``∂root/∂v`` (earlier grads are set aside in
+    ``saved``), final because every consumer has sent its share. It is not
+    finite (or, when ``before`` is given, adding the ``before`` that earlier
+    passes left overflows). The consumers that sent it are found by scanning
+    the graph, which is fine on an error path.
+
+    Returns:
+        The error to raise; every grad is back to its value before the pass.
+    """
+    from .names import display_names  # names imports this module
+
+    names = display_names(root)
+
+    def name(u: Value) -> str:
+        text = names[id(u)]
+        return f"({text})" if not u.label and any(ch in _OPERATOR_CHARS for ch in text) else text
+
+    def describe(u: Value) -> str:
+        kind = "constant" if u.is_constant else ("leaf" if not u.inputs else f"{u.op} node")
+        label = f"labelled {u.label!r}" if u.label else "unlabelled"
+        return f"{names[id(u)]!r} ({kind}, {label}, data {u.data!r})"
+
+    g = v.grad
+    d_root = f"∂{name(root)}/∂{name(v)}"
+    head = f"backward: {d_root} is not finite, for node {describe(v)} below root {describe(root)}"
+    if before is not None:
+        why = (
+            f"this pass gives {g!r}, and adding the {before!r} that earlier backward() "
+            f"calls left in its grad overflows to {g + before!r}"
+        )
+    else:
+        sent = [
+            (u, i, u.grad, local, u.grad * local)
+            for u in pending
+            if u.grad
+            for i, (c, local) in enumerate(zip(u.inputs, u.local_grads))
+            if c is v
+        ]
+        bad = [s for s in sent if s[4] - s[4] != 0.0]
+        if bad:
+            u, i, gu, local, amount = bad[0]
+            why = (
+                f"it is {g!r}, sent through {describe(u)} (as its input {i}), whose "
+                f"upstream gradient ∂{name(root)}/∂{name(u)} = {gu!r} times the local "
+                f"derivative ∂{name(u)}/∂{name(v)} = {local!r} overflowed to {amount!r}"
+            )
+            if len(sent) > 1:
+                why += f" ({len(sent)} contributions in all)"
+        else:
+            amounts = ", ".join(repr(s[4]) for s in sent[:5]) + (", …" if len(sent) > 5 else "")
+            why = (
+                f"it is {g!r}: its {len(sent)} contributions from consumers are finite "
+                f"({amounts}) but their sum overflowed"
+            )
+    for u in pending:  # undo the pass: every node of the graph is a key of pending
+        u.grad = 0.0
+    for u, b in saved:
+        u.grad = b
+    return DomainError(
+        f"{head}: {why}. No grad was changed (each is as it was before this backward() "
+        f"call); rescale the cost or the inputs so the gradients stay within the float range"
+    )
+
+
+_OPERATOR_CHARS = frozenset(" ·/+−-²×÷*^")
 
 
 def _constant(x: float) -> Value:
