@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from .engine import Value, topological_order
 from .names import display_names
+from .rules import DomainError
 
 __all__ = [
     "Contribution",
@@ -33,6 +34,7 @@ __all__ = [
     "Step",
     "TooManyPathsError",
     "backward_steps",
+    "derivative_text",
     "explain",
     "fmt",
     "latex_name",
@@ -71,6 +73,39 @@ def _atom(name: str) -> str:
         elif depth == 0 and (ch in _OPERATORS or (ch == "^" and name[i + 1:i + 2] != "(")):
             return f"({name})"
     return name
+
+
+def derivative_text(top: str, bottom: str) -> str:
+    """``∂top/∂bottom`` with each name bracketed unless it is one token: ``∂f/∂(w·a + b)``.
+
+    The one bracketing rule for every ``∂…/∂…`` that steps, explanations, the
+    command line and the step-through page print.
+    """
+    return f"∂{_atom(top)}/∂{_atom(bottom)}"
+
+
+def _factor_text(text: str, position: int, alone: bool) -> str:
+    """A formula as a factor of a product inside a sum.
+
+    Bracketed when it is a sum or difference and not ``alone`` in its product
+    (``σ(x) · (1 − tanh(x)²)``), and when it is negative and not the very
+    first term (``position > 0``), like the numbers: ``a + (−1)``, never ``a + −1``.
+    """
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif not depth and not alone and text[i:i + 3] in (" + ", " − ", " - "):
+            return f"({text})"
+    return f"({text})" if position and text[:1] in "-−" else text
+
+
+def _ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, … ``11th``, ``21st``."""
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _formula(node: Value, index: int, names: Mapping[int, str], latex: bool = False) -> str:
@@ -143,9 +178,9 @@ class Step:
 
     def lines(self) -> list[str]:
         """The step as lines: the upstream gradient, then one line per input edge."""
-        out = [f"∂{_atom(self.root_name)}/∂{_atom(self.name)} = {fmt(self.upstream)}"]
+        out = [f"{derivative_text(self.root_name, self.name)} = {fmt(self.upstream)}"]
         for c in self.contributions:
-            local = f"∂{_atom(self.name)}/∂{_atom(c.name)} = {c.formula}"
+            local = f"{derivative_text(self.name, c.name)} = {c.formula}"
             if not _is_number_text(c.formula, c.local_grad):
                 local += f" = {fmt(c.local_grad)}"
             out.append(
@@ -169,6 +204,11 @@ def backward_steps(root: Value) -> Iterator[Step]:
     every ``grad`` equals what ``backward()`` would give; stopping early
     leaves exactly the contributions of the steps taken so far.
 
+    Never a silent NaN: a step whose contribution would make a gradient
+    ±inf or NaN raises instead of yielding. That step changes nothing and,
+    as for an early stop, the grads keep the contributions of the steps
+    already yielded (unlike :meth:`Value.backward`, which undoes its pass).
+
     Nothing happens until the first ``next()``.
 
     Args:
@@ -179,6 +219,8 @@ def backward_steps(root: Value) -> Iterator[Step]:
 
     Raises:
         TypeError: ``root`` is not a Value.
+        DomainError: (from ``next()``) a step's contribution is not finite;
+            the message names the step, the node, the input and the numbers.
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward_steps needs a Value, not {type(root).__name__}")
@@ -198,21 +240,56 @@ def _steps(root: Value) -> Iterator[Step]:
         if not v.inputs:
             continue
         g = this_pass[id(v)]
+        # Work the whole step out first, so a step that fails changes nothing.
+        tentative: dict[int, tuple[Value, float, float]] = {}  # id → (input, this pass, grad)
         contributions = []
         for i, (child, local) in enumerate(zip(v.inputs, v.local_grads)):
-            before = child.grad
+            key = id(child)
+            _, total, before = tentative.get(key, (child, this_pass[key], child.grad))
             amount = g * local
+            after = before
             if g:  # as backward(): a zero upstream sends nothing
-                key = id(child)
-                total = this_pass[key] + amount
-                this_pass[key] = total
-                child.grad = _plus(total, saved[key])
+                sent_before = total
+                total += amount
+                after = _plus(total, saved[key])
+                if after - after != 0.0:  # ±inf or NaN: never a silent one
+                    raise _not_finite(index, v, i, g, amount, sent_before, saved[key], after,
+                                      names, root_name)
+                tentative[key] = (child, total, after)
             contributions.append(Contribution(
-                child, i, local, amount, before, child.grad,
+                child, i, local, amount, before, after,
                 names[id(child)], _formula(v, i, names),
             ))
+        for key, (child, total, after) in tentative.items():
+            this_pass[key] = total
+            child.grad = after
         yield Step(index, v, g, tuple(contributions), names[id(v)], root_name)
         index += 1
+
+
+def _not_finite(
+    index: int, v: Value, i: int, g: float, amount: float, sent_before: float,
+    earlier: float, after: float, names: Mapping[int, str], root_name: str,
+) -> DomainError:
+    """The error for step ``index`` sending a contribution that makes a grad not finite."""
+    child = v.inputs[i]
+    d_child = f"∂{_atom(root_name)}/∂{_atom(names[id(child)])}"
+    local = f"∂{_atom(names[id(v)])}/∂{_atom(names[id(child)])}"
+    if amount - amount != 0.0:
+        why = (f"the upstream gradient {g!r} times {local} = {v.local_grads[i]!r} "
+               f"overflows to {amount!r}")
+    elif (sent_before + amount) - (sent_before + amount) != 0.0:
+        why = (f"its contribution {amount!r} added to the {sent_before!r} already sent to "
+               f"{names[id(child)]} in this pass overflows")
+    else:
+        why = (f"{d_child} from this pass, {sent_before + amount!r}, added to the "
+               f"{earlier!r} that earlier backward passes left in its grad overflows")
+    kept = ("" if not index else "; the grads keep the contribution of step 0" if index == 1
+            else f"; the grads keep the contributions of steps 0–{index - 1}")
+    return DomainError(
+        f"backward_steps: step {index} (the {v.op} node {names[id(v)]!r}) would make "
+        f"{d_child} = {after!r}, not finite: {why}. This step changed nothing{kept}"
+    )
 
 
 def _plus(this_pass: float, before: float) -> float:
@@ -330,31 +407,85 @@ class Explanation:
     leaf_name: str = ""
     _terms: tuple[tuple[_Term, ...], ...] = field(default=(), repr=False)
 
+    def _notes(self) -> list[list[tuple[str, str]] | str]:
+        """What tells apart paths whose factors read the same (``a·a`` has two ``∂f/∂a``).
+
+        For each path: ``[]`` when its text is unique, else the edges that
+        make it different, as ``(ordinal, parent name)`` for each edge that
+        enters a node at a repeated input (``x·x``: its 1st or its 2nd
+        input), or the text ``"path n"`` when that is not enough.
+        """
+        groups: dict[str, list[int]] = {}
+        for i, ts in enumerate(self._terms):
+            key = " · ".join(derivative_text(t.top, t.bottom) for t in ts)
+            groups.setdefault(key, []).append(i)
+        notes: list[list[tuple[str, str]] | str] = [[] for _ in self.paths]
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            found: list[list[tuple[str, str]] | str] = []
+            for i in members:
+                found.append([
+                    (_ordinal(f.index + 1), f.parent_name)
+                    for f in self.paths[i].factors
+                    if sum(1 for c in f.parent.inputs if c is f.child) > 1
+                ])
+            if any(not n for n in found) or len({str(n) for n in found}) < len(found):
+                found = [f"path {i + 1}" for i in members]
+            for i, n in zip(members, found):
+                notes[i] = n
+        return notes
+
     def _rows(self, latex: bool) -> tuple[str, list[list[str]]]:
-        """The right-hand sides, one row per line of algebra, one entry per path."""
+        """The right-hand sides, one row per line of algebra, one entry per path.
+
+        A row that reads the same as the row before it is left out; in every
+        sum a negative first term after the first entry is bracketed
+        (``a + (-b)``), in the formulas and the numbers alike.
+        """
         if latex:
             def d(top: str, bottom: str) -> str:
                 return (f"\\frac{{\\partial {latex_name(_atom(top))}}}"
                         f"{{\\partial {latex_name(_atom(bottom))}}}")
+
+            def note(n: list[tuple[str, str]] | str) -> str:
+                if isinstance(n, str):
+                    return f"\\quad\\text{{({n})}}"
+                parts = "\\text{, }".join(
+                    f"\\text{{{o} input of }}{latex_name(name)}" for o, name in n
+                )
+                return f"\\quad\\text{{(}}{parts}\\text{{)}}"
             dot = " \\cdot "
         else:
             def d(top: str, bottom: str) -> str:
-                return f"∂{_atom(top)}/∂{_atom(bottom)}"
+                return derivative_text(top, bottom)
+
+            def note(n: list[tuple[str, str]] | str) -> str:
+                if isinstance(n, str):
+                    return f"  ({n})"
+                return "  (" + ", ".join(f"{o} input of {name}" for o, name in n) + ")"
             dot = " · "
         head = d(self.root_name, self.leaf_name)
+        notes = self._notes()
+        symbols = [dot.join(d(t.top, t.bottom) for t in ts) for ts in self._terms]
         rows = [
-            [dot.join(d(t.top, t.bottom) for t in ts) for ts in self._terms],
-            [dot.join(t.latex if latex else t.formula for t in ts) for ts in self._terms],
-            [dot.join(_factor_number(t.value, k) for k, t in enumerate(ts)) for ts in self._terms],
+            [text + note(n) if n else text for text, n in zip(symbols, notes)],
+            [dot.join(_factor_text(t.latex if latex else t.formula, i or k, len(ts) == 1)
+                      for i, t in enumerate(ts)) for k, ts in enumerate(self._terms)],
+            [dot.join(_factor_number(t.value, i or k) for i, t in enumerate(ts))
+             for k, ts in enumerate(self._terms)],
         ]
         if len(self.paths) > 1:
             products = (_factor_number(p.product, k) for k, p in enumerate(self.paths))
             rows.append([" + ".join(products)])
         rows.append([fmt(self.total)])
         kept: list[list[str]] = []
+        previous = head
         for row in rows:
-            if row != (kept[-1] if kept else [head]):
+            text = " + ".join(row)
+            if text != previous:
                 kept.append(row)
+                previous = text
         return head, kept
 
     def __str__(self) -> str:
@@ -474,29 +605,49 @@ def explain(root: Value, leaf: Value, *, max_paths: int = 1000) -> Explanation:
 
 # --- LaTeX ----------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"([A-Za-z][A-Za-z]*)(?:_([A-Za-z0-9,]+))?(?:\^\(([^()]*)\))?")
+_TOKEN = re.compile(r"([A-Za-z]+)([0-9]*)(?:_([A-Za-z0-9,]+))?(?:\^\(([^()]*)\))?")
+_POWER = re.compile(r"\^(-?[0-9.]+(?:e-?[0-9]+)?|[A-Za-z]+)")
 _SYMBOLS = {"−": "-", "·": " \\cdot ", "σ": "\\sigma ", "²": "^2", "δ": "\\delta ",
             "Σ": "\\Sigma ", "∂": "\\partial "}
+# LaTeX's special characters, escaped so that they print as themselves in math mode.
+_SPECIALS = {"\\": "\\backslash ", "{": "\\{", "}": "\\}", "%": "\\%", "&": "\\&",
+             "$": "\\$", "#": "\\#", "_": "\\_", "~": "\\sim ", "^": "\\wedge "}
+
+
+def _latex_chars(text: str) -> str:
+    """Plain characters in LaTeX math: the notes' symbols converted, specials escaped."""
+    return "".join(_SYMBOLS.get(ch) or _SPECIALS.get(ch) or ch for ch in text)
 
 
 def latex_name(text: str) -> str:
-    """Converts a display name or formula to LaTeX: ``w_jk^(l)`` → ``w_{jk}^{(l)}``.
+    r"""Converts a display name or formula text to LaTeX math: ``w_jk^(l)`` → ``w_{jk}^{(l)}``.
 
-    Already-LaTeX text (containing a backslash or braces) is left alone.
+    The notes' notation is converted: ``name_sub^(sup)`` tokens, ``x^2`` and
+    ``x^-1`` powers, and the symbols ``− · σ ² δ Σ ∂``. Every other character
+    that is special to LaTeX (``\ { } % & $ # _ ~ ^``) is escaped, so any
+    label (``rate%``, ``a&b``, ``cost$``, ``loss#1``) prints as written and
+    cannot break the surrounding LaTeX. Labels are text, never raw LaTeX:
+    write Greek letters as Unicode (``α``).
     """
-    if "\\" in text or "{" in text:
-        return text
-
-    def token(m: re.Match[str]) -> str:
-        base, sub, sup = m.group(1), m.group(2), m.group(3)
-        out = base if len(base) == 1 else f"\\mathrm{{{base}}}"
-        if sub:
-            out += f"_{{{sub}}}"
-        if sup is not None:
-            out += f"^{{({sup})}}"
-        return out
-
-    out = _TOKEN.sub(token, text)
-    for k, v in _SYMBOLS.items():
-        out = out.replace(k, v)
-    return out
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        m = _TOKEN.match(text, i)
+        if m:
+            base, digits, sub, sup = m.groups()
+            out.append(base if len(base) == 1 else f"\\mathrm{{{base}}}")
+            out.append(digits)
+            if sub:
+                out.append(f"_{{{sub}}}")
+            if sup is not None:
+                out.append(f"^{{({_latex_chars(sup)})}}")
+            i = m.end()
+            continue
+        p = _POWER.match(text, i)
+        if p and i:
+            out.append(f"^{{{_latex_chars(p.group(1))}}}")
+            i = p.end()
+            continue
+        out.append(_latex_chars(text[i]))
+        i += 1
+    return "".join(out)

@@ -6,13 +6,17 @@ finite differences, and backward() itself for the accumulation semantics.
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from matplotlib.mathtext import MathTextParser
 
 from scalargrad import Value, sum_values, topological_order
+from scalargrad.testing import Expression, expressions
 from scalargrad.trace import (
     Explanation,
     Step,
@@ -251,34 +255,23 @@ def test_explain_refuses_a_node_outside_the_graph() -> None:
         explain(x * 2, y)
 
 
-@st.composite
-def dags(draw: st.DrawFn) -> tuple[Value, list[Value]]:
-    """A random DAG as records (op, earlier node indices): reuse and diamonds appear naturally."""
-    n_leaves = draw(st.integers(1, 3))
-    nodes = [Value(draw(st.floats(-2, 2)), f"x_{i}") for i in range(n_leaves)]
-    for _ in range(draw(st.integers(1, 8))):
-        op = draw(st.sampled_from(["add", "sub", "mul", "sigmoid", "tanh", "square", "sum",
-                                   "neg"]))
-        pick = st.integers(0, len(nodes) - 1)
-        i, j = draw(pick), draw(pick)
-        x, y = nodes[i], nodes[j]
-        if op == "add":
-            v = x + y
-        elif op == "sub":
-            v = x - y
-        elif op == "mul":
-            v = x * y
-        elif op == "sum":
-            v = sum_values([x, y, nodes[draw(pick)]])
-        elif op == "neg":
-            v = -x
-        else:
-            v = getattr(x, op)()
-        nodes.append(v)
-    return nodes[-1], nodes[:n_leaves]
+def built(expr: Expression, anonymous: bool) -> tuple[Value, list[Value]]:
+    """The drawn expression as a fresh graph; ``anonymous`` drops the op nodes' labels.
+
+    Without labels the nodes get display names (``x0·x1``, ``a``, …), as in the CLI.
+    """
+    graph = expr.build()
+    if anonymous:
+        for node in graph.nodes[len(graph.leaves):]:
+            node.label = ""
+    return graph.root, graph.leaves
 
 
-@given(dags())
+dags = st.builds(built, expressions(min_nodes=1, max_nodes=8, variables=3), st.booleans())
+"""Random DAGs from the shipped strategy: reuse (x·x) and diamonds appear naturally."""
+
+
+@given(dags)
 def test_explanation_total_equals_backward_grad(dag: tuple[Value, list[Value]]) -> None:
     root, leaves = dag
     root.backward()
@@ -306,7 +299,7 @@ def test_explanation_matches_finite_differences() -> None:
     assert explain(cost, w).total == pytest.approx(fd, rel=1e-6)
 
 
-@given(dags())
+@given(dags)
 def test_steps_give_exactly_the_grads_of_backward(dag: tuple[Value, list[Value]]) -> None:
     root, _ = dag
     nodes = topological_order(root)
@@ -338,3 +331,140 @@ def test_negative_factors_after_the_first_are_bracketed() -> None:
     assert "= -1.2" in text  # first factor: no brackets
     e = explain((Value(2.0, "c") * (w * x)).label_as("g"), x)
     assert "2 · (-1.2)" in str(e), str(e)
+
+
+# --- how explanations read: repeated inputs, signs, LaTeX ------------------------------
+
+
+def test_x_times_x_tells_its_two_paths_apart_and_repeats_no_row() -> None:
+    x = Value(1.0, "x")
+    f = (x * x).label_as("f")
+    assert str(explain(f, x)) == (
+        "∂f/∂x = ∂f/∂x  (1st input of f)\n"
+        "      + ∂f/∂x  (2nd input of f)\n"
+        "      = x\n"
+        "      + x\n"
+        "      = 1\n"
+        "      + 1\n"
+        "      = 2"
+    )
+
+
+def test_reuse_reads_well_and_negative_terms_are_bracketed_alike() -> None:
+    a, b = Value(1.5, "a"), Value(-0.7, "b")
+    f = (a * a * b + a).label_as("f")
+    # by hand: f = a²b + a, ∂f/∂a = 2ab + 1 = -1.1; each path through a·a gives b·a = -1.05
+    assert str(explain(f, a)) == (
+        "∂f/∂a = ∂f/∂(a·a) · ∂(a·a)/∂a  (1st input of a·a)\n"
+        "      + ∂f/∂(a·a) · ∂(a·a)/∂a  (2nd input of a·a)\n"
+        "      + ∂f/∂a\n"
+        "      = b · a\n"
+        "      + b · a\n"
+        "      + 1\n"
+        "      = -0.7 · 1.5\n"
+        "      + (-0.7) · 1.5\n"
+        "      + 1\n"
+        "      = -1.05 + (-1.05) + 1\n"
+        "      = -1.1"
+    )
+
+
+def test_a_sum_inside_a_product_is_bracketed() -> None:
+    x = Value(-0.5, "x")
+    f = (x.sigmoid() * x.tanh() - x).label_as("f")
+    lines = [line.strip() for line in str(explain(f, x)).splitlines()]
+    assert "+ σ(x) · (1 − tanh(x)²)" in lines and "+ (−1)" in lines and "+ (-1)" in lines
+
+
+def test_diamond_paths_through_one_node_used_twice() -> None:
+    x = Value(2.0, "x")
+    y = x * x  # unlabelled: named x·x
+    f = (y * y).label_as("f")
+    text = str(explain(f, x))
+    first = [line.split("=", 1)[-1].split("+", 1)[-1].strip() for line in text.splitlines()[:4]]
+    assert first == [
+        "∂f/∂(x·x) · ∂(x·x)/∂x  (1st input of f, 1st input of x·x)",
+        "∂f/∂(x·x) · ∂(x·x)/∂x  (1st input of f, 2nd input of x·x)",
+        "∂f/∂(x·x) · ∂(x·x)/∂x  (2nd input of f, 1st input of x·x)",
+        "∂f/∂(x·x) · ∂(x·x)/∂x  (2nd input of f, 2nd input of x·x)",
+    ]
+    assert text.endswith("= 8 + 8 + 8 + 8\n      = 32")  # by hand: d(x⁴)/dx = 4x³ = 32
+
+
+def _rows(text: str) -> list[list[str]]:
+    """An explanation's rows: each '=' line with the '+' lines that follow it."""
+    rows: list[list[str]] = []
+    for k, line in enumerate(text.splitlines()):
+        if k == 0:
+            sign, entry = "=", line.split(" = ", 1)[1]
+        else:
+            sign, entry = line.strip()[:1], line.strip()[2:]
+        if sign == "+":
+            rows[-1].append(entry)
+        else:
+            rows.append([entry])
+    return rows
+
+
+@given(dags)
+def test_explanations_never_repeat_a_row_or_a_path_and_bracket_negatives(
+    dag: tuple[Value, list[Value]],
+) -> None:
+    root, leaves = dag
+    for leaf in leaves:
+        try:
+            e = explain(root, leaf, max_paths=500)
+        except (ValueError, TooManyPathsError):  # unused, or too many paths to list
+            continue
+        text = str(e)
+        rows = _rows(text)
+        assert all(r1 != r2 for r1, r2 in itertools.pairwise(rows)), text
+        assert len(set(rows[0])) == len(rows[0]) == len(e.paths), text
+        for row in rows[1:]:  # formulas and numbers: a negative term after '+' is bracketed
+            assert not any(entry[:1] in "-−" for entry in row[1:]), text
+            assert not re.search(r"[+·] -\d", " + ".join(row)), text
+
+
+# LaTeX specials in labels: each must print as written and leave the LaTeX valid.
+NASTY = ["rate%", "a&b", "cost$", "loss#1", "x_", "a{b}", "c}", "{d", "\\alpha", "~t", "x^",
+         "p^q", "50%_off^(1)", "w_jk^(l)", "e^(a%b)", "$$", "\\\\", "a_b_c"]
+
+
+def _balanced(latex: str) -> bool:
+    depth = 0
+    for m in re.finditer(r"\\.|[{}]", latex, re.S):
+        if m[0] in "{}":
+            depth += 1 if m[0] == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+@pytest.mark.parametrize("label", NASTY)
+def test_latex_escapes_every_special_in_a_label(label: str) -> None:
+    leaf, x = Value(2.0, label), Value(3.0, "x")
+    root = (leaf * x + leaf).sigmoid()  # unlabelled: its name contains the label twice
+    latex = explain(root, leaf)._repr_latex_()
+    assert latex.startswith("$$\\begin{aligned}\n") and latex.endswith("\n\\end{aligned}$$")
+    body = latex[len("$$\\begin{aligned}\n"):-len("\n\\end{aligned}$$")]
+    assert _balanced(body), body
+    lines = body.split(" \\\\\n")
+    assert len(lines) >= 4
+    parser = MathTextParser("path")  # matplotlib's own TeX-math parser as an independent check
+    for line in lines:
+        unescaped = re.sub(r"\\.", "", line, flags=re.S)
+        assert not re.search(r"[%$#]", unescaped), line
+        assert unescaped.count("&") == 1, line  # only the alignment mark
+        assert line.count("&= ") + line.count("&\\quad + ") == 1
+        for part in line.replace("&\\quad + ", "&= ").split("&= "):
+            if part.strip():  # (mathtext lacks TeX's \\&, so it reads it as another symbol)
+                parser.parse(f"${part.replace(chr(92) + '&', chr(92) + '%')}$")
+
+
+def test_latex_names_escape_specials_but_keep_the_notes_notation() -> None:
+    assert latex_name("rate%") == "\\mathrm{rate}\\%"
+    assert latex_name("a&b") == "a\\&b"
+    assert latex_name("cost$") == "\\mathrm{cost}\\$"
+    assert latex_name("loss#1") == "\\mathrm{loss}\\#1"
+    assert latex_name("x^2") == "x^{2}" and latex_name("x^-1") == "x^{-1}"
+    assert latex_name("z_j^(l)") == "z_{j}^{(l)}" and latex_name("x0_1") == "x0_{1}"
