@@ -391,7 +391,9 @@ def pow_rule(c: float) -> Rule:
     found = _POW_CACHE.get(c)
     if found is None:
         found = Rule(
-            "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}", ("{c}·{x}^{c-1}",),
+            # c = 2 reads 2(a − y), like square's derivative; else c·x^(c−1)
+            "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}",
+            ("{c}{x}",) if c == 2 else ("{c}·{x}^{c-1}",),
             ("{c}{x}^{{c-1}}",), "{x}^{{c}}", exponent=c,
             code="{f}({x})", code_grads=("{c} * {x} ** {c-1}",),
         )

@@ -201,9 +201,12 @@ def test_pow_text_with_a_compound_base() -> None:
     assert r.render(r.formulas[0], ["a − y"]) == "3·(a − y)^2"
 
 
-def test_square_power_derivative_reads_without_exponent_one() -> None:
+def test_square_power_derivative_reads_like_square() -> None:
     r = pow_rule(2)
-    assert r.render(r.formulas[0], ["x"]) in ("2·x", "2·x^1")
+    assert r.render(r.formulas[0], ["x"]) == "2x"  # as square's 2x: no dot, no ^1
+    assert r.render(r.formulas[0], ["a − y"]) == "2(a − y)"
+    assert r.render(r.formulas[0], ["σ(z)"]) == "2σ(z)"
+    assert r.render(r.latex[0], ["a - y"]) == "2(a - y)"
 
 
 # --------------------------------------------------------------------------- raw forwards
