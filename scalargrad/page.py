@@ -18,6 +18,7 @@ from pathlib import Path as FilePath
 
 from .engine import Value
 from .names import display_names
+from .trace import derivative_text
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
 
 __all__ = ["DEFAULT_PAGE_MAX_NODES", "save_steps_html", "steps_html"]
@@ -150,8 +151,8 @@ def steps_html(
         texts.append(html.escape("\n".join(step.lines())))
     titles.append(f"All gradients of {root_name}")
     rows = "".join(
-        f'<tr data-node="{nid}" data-grad="{g!r}"><td>∂{html.escape(root_name)}/∂'
-        f"{html.escape(name)}</td><td class=\"num\">{g:.6g}</td></tr>"
+        f'<tr data-node="{nid}" data-grad="{g!r}"><td>'
+        f"{html.escape(derivative_text(root_name, name))}</td><td class=\"num\">{g:.6g}</td></tr>"
         for nid, name, g in grads
     )
     texts.append(f'<table class="grads"><tr><th>gradient</th><th>value</th></tr>{rows}</table>')

@@ -144,3 +144,16 @@ def test_step_through_in_chromium(page_file: Path, browser: object) -> None:
     context.close()
     assert requests == [url]
     assert errors == []
+
+
+def test_final_table_brackets_names_as_the_steps_do(tmp_path: Path) -> None:
+    w, a, b, y = Value(0.5, "w"), Value(1.5, "a"), Value(0.1, "b"), Value(1.0, "y")
+    f = ((w * a + b).sigmoid() - y).square().label_as("f")
+    text = save_steps_html(f, tmp_path / "p.html").read_text(encoding="utf-8")
+    table = text[text.index('<table class="grads">'):]
+    cells = re.findall(r"<tr data-node=\"n\d+\" data-grad=\"[^\"]+\"><td>([^<]*)</td>", table)
+    assert "∂f/∂(w·a + b)" in cells and "∂f/∂(w·a)" in cells and "∂f/∂w" in cells
+    assert "∂f/∂(σ(w·a + b) − y)" in cells and "∂f/∂σ(w·a + b)" in cells
+    assert not any(c.startswith("∂f/∂w·a") for c in cells)
+    # the step texts say the same: ∂f/∂(w·a + b) = …
+    assert "∂f/∂(w·a + b) = " in text
