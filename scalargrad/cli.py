@@ -22,13 +22,13 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TextIO, cast
+from collections.abc import Sequence
+from typing import TextIO
 
 from .engine import Value
 from .parse import ParseError, VariableError, parse
 from .rules import DomainError
-from .trace import Step, TooManyPathsError, backward_steps, explain
+from .trace import Step, TooManyPathsError, backward_steps, derivative_text, explain
 
 __all__ = ["main"]
 
@@ -41,6 +41,43 @@ _EPILOG = (
 
 class _UsageError(Exception):
     """A problem with the command line (exit status 2)."""
+
+
+DRAWING_SUFFIXES = (".svg", ".png", ".pdf", ".dot", ".gv")
+"""What ``--draw`` writes (the same as :data:`scalargrad.viz.DRAWING_SUFFIXES`)."""
+HTML_SUFFIXES = (".html", ".htm")
+"""What ``--html`` writes."""
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number ≥ 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _suffixed(text: str, suffixes: tuple[str, ...], what: str) -> str:
+    suffix = os.path.splitext(text)[1].lower()
+    if suffix not in suffixes:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: cannot write {what} to a {suffix or 'suffix-less'} file; "
+            f"end the name with {', '.join(suffixes[:-1])} or {suffixes[-1]}"
+        )
+    return text
+
+
+def _drawing_file(text: str) -> str:
+    """An argparse type: a file name whose suffix says the drawing's format."""
+    return _suffixed(text, DRAWING_SUFFIXES, "a drawing")
+
+
+def _html_file(text: str) -> str:
+    """An argparse type: an ``.html`` file name."""
+    return _suffixed(text, HTML_SUFFIXES, "the step-through page")
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -62,10 +99,15 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                        help="a number for every variable, e.g. w=0.5")
     grad.add_argument("--steps", action="store_true", help="print every backward step")
     grad.add_argument("--explain", metavar="NAME", help="explain ∂f/∂NAME as a sum over paths")
-    grad.add_argument("--max-paths", type=int, default=1000, metavar="N",
+    grad.add_argument("--max-paths", type=_positive_int, default=1000, metavar="N",
                       help="refuse to explain more paths than this (default 1000)")
-    grad.add_argument("--draw", metavar="FILE", help="draw the graph (.svg .png .pdf .dot)")
-    grad.add_argument("--html", metavar="FILE", help="write a step-through HTML page")
+    grad.add_argument("--draw", metavar="FILE", type=_drawing_file,
+                      help="draw the graph (.svg .png .pdf .dot .gv)")
+    grad.add_argument("--html", metavar="FILE", type=_html_file,
+                      help="write a step-through HTML page (.html)")
+    grad.add_argument("--max-nodes", type=_positive_int, metavar="N",
+                      help="refuse to draw graphs with more Values than this "
+                      "(default 400 for --draw, 150 for --html)")
     return parser, {"demo": demo, "grad": grad, "step": step}
 
 
@@ -153,7 +195,7 @@ def _print_grads(root_name: str, leaves: dict[str, Value], out: TextIO) -> None:
     if not leaves:
         print("(no variables)", file=out)
     for name, leaf in leaves.items():
-        print(f"∂{root_name}/∂{name} = {leaf.grad:.10g}", file=out)
+        print(f"{derivative_text(root_name, name)} = {leaf.grad:.10g}", file=out)
 
 
 def _print_step(step: Step, total: int, out: TextIO) -> None:
@@ -175,39 +217,38 @@ def _grad(args: argparse.Namespace) -> int:
         for s in steps:
             _print_step(s, len(steps), sys.stdout)
     if args.explain is not None:
-        print(f"\nchain rule for ∂{name}/∂{args.explain}:")
+        print(f"\nchain rule for {derivative_text(name, args.explain)}:")
         print(explain(root, leaves[args.explain], max_paths=args.max_paths))
-    for option, writer in (("draw", "write_drawing"), ("html", "save_steps_html")):
+    for option in ("draw", "html"):
         target = getattr(args, option)
         if target is not None:
-            write = _writer(writer)
-            if write is None:
-                print(f"scalargrad grad: --{option} is not available ({writer} not found)",
-                      file=sys.stderr)
-                return 1
-            try:
-                path = write(root, target)
-            except (ValueError, TypeError) as err:
-                raise _UsageError(f"--{option} {target}: {err}") from None
-            except (OSError, RuntimeError) as err:  # unwritable path, dot missing or failing
-                print(f"scalargrad grad: --{option} {target}: {err}", file=sys.stderr)
-                return 1
-            print(f"wrote {path}")
+            status = _write(option, root, target, args.max_nodes)
+            if status:
+                return status
     return 0
 
 
-def _writer(name: str) -> Callable[[Value, str], object] | None:
-    """Finds a drawing function in scalargrad.viz or scalargrad.page (imported lazily)."""
-    import importlib
+def _write(option: str, root: Value, target: str, max_nodes: int | None) -> int:
+    """Writes ``--draw`` or ``--html`` (viz and page are imported only when asked for)."""
+    from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
+    from .viz import DEFAULT_MAX_NODES, DrawingTooLargeError, write_drawing
 
-    for module in ("viz", "page"):
-        try:
-            found = getattr(importlib.import_module(f"{__package__}.{module}"), name, None)
-        except ImportError:
-            continue
-        if callable(found):
-            return cast("Callable[[Value, str], object]", found)
-    return None
+    try:
+        if option == "draw":
+            path = write_drawing(root, target, max_nodes=max_nodes or DEFAULT_MAX_NODES)
+        else:
+            path = save_steps_html(root, target, max_nodes=max_nodes or DEFAULT_PAGE_MAX_NODES)
+    except DrawingTooLargeError as err:
+        raise _UsageError(
+            f"--{option} {target}: the graph has {err.count} Values, more than the limit of "
+            f"{err.limit}; dot needs about a second per 1,000 Values (and much longer "
+            f"beyond). Pass --max-nodes {err.count} to draw it anyway."
+        ) from None
+    except (OSError, RuntimeError) as err:  # unwritable path, dot missing or failing
+        print(f"scalargrad grad: --{option} {target}: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
 
 
 def _step(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ from .trace import Explanation, Path, Step, backward_steps
 
 __all__ = [
     "DEFAULT_MAX_NODES",
+    "DRAWING_SUFFIXES",
     "ROLE_COLOURS",
     "DotNotFoundError",
     "Drawing",
@@ -83,10 +84,22 @@ _INSTALL = (
 _NN_LABEL = re.compile(r"([wbza])(?:_[0-9,]+)?\^\(([^()]+)\)")
 _PARAM_LABEL = re.compile(r"[wb](?:$|[_^(0-9\[{'])")
 _FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+DRAWING_SUFFIXES = tuple(_FORMATS)
+"""The suffixes :func:`write_drawing` understands."""
 
 
 class DrawingTooLargeError(ValueError):
-    """The graph has more Values than ``max_nodes``; laying it out would take minutes."""
+    """The graph has more Values than ``max_nodes``; laying it out would take minutes.
+
+    Attributes:
+        count: The number of Values in the graph.
+        limit: The ``max_nodes`` it exceeds.
+    """
+
+    def __init__(self, message: str, count: int, limit: int) -> None:
+        super().__init__(message)
+        self.count = count
+        self.limit = limit
 
 
 class DotNotFoundError(RuntimeError):
@@ -238,7 +251,8 @@ class _Graph:
                 f"the graph of {root.label or 'this Value'} has {len(order)} Values, more than "
                 f"max_nodes={max_nodes}; dot needs about a second per 1,000 Values and much "
                 f"longer beyond (minutes at 10,000). Draw one example rather than a batch, or "
-                f"pass max_nodes={len(order)} (or max_nodes=None) to draw it anyway."
+                f"pass max_nodes={len(order)} (or max_nodes=None) to draw it anyway.",
+                len(order), max_nodes,
             )
         self.root = root
         self.order = order

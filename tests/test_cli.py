@@ -86,7 +86,16 @@ def test_step_without_a_terminal_prints_every_step() -> None:
         (["grad", "x", "x=nan"], 2, "must be a finite number"),
         (["grad", "x", "x=1", "x=2"], 2, "x is given twice"),
         (["grad", "x*y", "x=1", "y=1", "--explain", "q"], 2, "--explain q: no such variable"),
-        (["grad", "x", "x=1", "--draw", "out.xyz"], 2, "--draw out.xyz"),
+        (["grad", "x", "x=1", "--draw", "out.xyz"], 2,
+         "argument --draw: 'out.xyz': cannot write a drawing to a .xyz file; end the name "
+         "with .svg, .png, .pdf, .dot or .gv"),
+        (["grad", "x", "x=1", "--draw", "graph"], 2, "to a suffix-less file"),
+        (["grad", "x", "x=1", "--html", "steps.svg"], 2,
+         "argument --html: 'steps.svg': cannot write the step-through page to a .svg file"),
+        (["grad", "x", "x=1", "--max-paths", "-1"], 2, "argument --max-paths: must be at least 1"),
+        (["grad", "x", "x=1", "--max-paths", "0"], 2, "argument --max-paths: must be at least 1"),
+        (["grad", "x", "x=1", "--max-nodes", "0"], 2, "argument --max-nodes: must be at least 1"),
+        (["grad", "x", "x=1", "--max-nodes", "many"], 2, "'many' is not a whole number"),
         (["step", "x +", "x=1"], 2, "ends too early"),
         (["frobnicate"], 2, "invalid choice"),
     ],
@@ -97,8 +106,32 @@ def test_refusals(args: list[str], status: int, message: str, tmp_path: Path) ->
     assert r.returncode == status, r.stderr
     assert message in r.stderr
     assert "Traceback" not in r.stderr
-    if status == 2 and args[0] == "grad" and "--draw" not in args:
-        assert r.stdout == ""  # refused before printing anything
+    if status == 2 and args[0] == "grad":
+        assert r.stdout == ""  # refused before computing or printing anything
+    assert not list(tmp_path.iterdir())  # and nothing written
+
+
+def test_drawing_suffixes_are_the_ones_viz_writes() -> None:
+    from scalargrad.cli import DRAWING_SUFFIXES
+    from scalargrad.viz import DRAWING_SUFFIXES as VIZ_SUFFIXES
+
+    assert sorted(DRAWING_SUFFIXES) == sorted(VIZ_SUFFIXES)
+
+
+@pytest.mark.parametrize("option", ["--draw", "--html"])
+def test_too_large_drawing_names_the_cli_option(option: str, tmp_path: Path) -> None:
+    target = tmp_path / ("g.dot" if option == "--draw" else "g.html")
+    expr = "*".join(["x"] * 6)  # x and 5 products: 6 Values
+    r = run("grad", expr, "x=1", option, str(target), "--max-nodes", "5")
+    assert r.returncode == 2, r.stderr
+    assert "6 Values, more than the limit of 5" in r.stderr
+    assert "--max-nodes 6" in r.stderr and "max_nodes=" not in r.stderr
+    assert not target.exists()
+    if option == "--draw":  # .dot needs no Graphviz
+        ok = run("grad", expr, "x=1", option, str(target), "--max-nodes", "6")
+        assert ok.returncode == 0, ok.stderr
+        assert len(re.findall(r"^\tn\d+ \[", target.read_text(), re.M)) == 6
+        assert f"wrote {target}" in ok.stdout
 
 
 def test_leading_minus_needs_double_dash_and_then_works() -> None:
