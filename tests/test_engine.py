@@ -1002,3 +1002,260 @@ def test_affine_bad_input_names_the_problem() -> None:
         affine([Value(1.0)], ["x"], 0.0)  # type: ignore[list-item]
     with pytest.raises(DomainError, match=r"affine: .*'w' = 1e\+200"):
         affine([Value(1e200, "w")], [Value(1e200, "a")], 0.0)
+
+
+# --- copying and pickling: iterative, any depth, one graph stays one graph ----------
+
+
+def _deep_chain(n: int) -> tuple[Value, Value]:
+    """x → n ops cycling through mul by a constant, pow, tanh, affine and sum: every record kind."""
+    from scalargrad.engine import affine
+
+    x = Value(0.5, "x")
+    v = x
+    for i in range(n):
+        k = i % 5
+        if k == 0:
+            v = v * 1.0000001
+        elif k == 1:
+            v = v**1.0
+        elif k == 2:
+            v = v.tanh()
+        elif k == 3:
+            v = affine([0.999], [v], 0.0)
+        else:
+            v = sum_values([v, v])  # a duplicate input: two edges to one node
+            v = v * 0.5
+    v.label = "top"
+    return x, v
+
+
+def _fields(v: Value) -> tuple[object, ...]:
+    rule = v.rule
+    return (v.data, v.grad, v.label, v.op, v.local_grads, v.is_constant, len(v.inputs),
+            None if rule is None else (rule.exponent, rule.arity))
+
+
+def _same_structure(a: Value, b: Value) -> None:
+    """Walks both graphs in lockstep: same fields, same sharing, and no node in common."""
+    oa, ob = topological_order(a), topological_order(b)
+    assert len(oa) == len(ob)
+    pos_a = {v: i for i, v in enumerate(oa)}
+    pos_b = {v: i for i, v in enumerate(ob)}
+    assert not set(map(id, oa)) & set(map(id, ob))
+    for va, vb in zip(oa, ob):
+        assert _fields(va) == _fields(vb)
+        assert [pos_a[c] for c in va.inputs] == [pos_b[c] for c in vb.inputs]
+
+
+def _with_limit(f: Callable[[], None]) -> None:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        f()
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+@pytest.mark.slow
+def test_deep_chain_deepcopies_and_pickles_at_the_default_recursion_limit() -> None:
+    import copy
+    import pickle
+
+    x, top = _deep_chain(100_000)
+    top.backward()
+    x_grad = x.grad
+    assert x_grad != 0.0
+    copies: list[Value] = []
+    _with_limit(lambda: copies.append(copy.deepcopy(top)))
+    _with_limit(lambda: copies.append(pickle.loads(pickle.dumps(top))))
+    for c in copies:
+        _same_structure(top, c)
+        leaf = next(v for v in reversed(topological_order(c)) if v.label == "x")
+        assert leaf.grad == x_grad
+        # independent of the original: a second backward on the copy doubles only the copy
+        c.backward()
+        assert leaf.grad == 2 * x_grad and x.grad == x_grad
+        leaf.data = 9.0
+        assert x.data == 0.5
+
+
+def test_deepcopy_and_pickle_keep_every_field_and_every_kind_of_node() -> None:
+    import copy
+    import pickle
+
+    from scalargrad.engine import affine
+
+    w, a, b = Value(0.5, "w"), Value(-1.5, "a"), Value(0.25, "b")
+    z = affine([w, 2.0], [a, a], b, "z")  # a constant weight, a reused input
+    cost = ((z.sigmoid() - 1) ** 3 + (1 / a).relu() + a.exp().log() + (-w).square()).label_as("C")
+    cost.backward()
+    copies = [copy.deepcopy(cost)]
+    copies += [pickle.loads(pickle.dumps(cost, protocol=p)) for p in range(6)]
+    for c in copies:
+        _same_structure(cost, c)
+        order = topological_order(c)
+        assert any(v.is_constant for v in order) and any(v.op == "pow" for v in order)
+        pow_node = next(v for v in order if v.op == "pow")
+        assert pow_node.rule is not None and pow_node.rule.exponent == 3.0
+        assert pow_node.rule.formulas == ("{c}·{x}^{c-1}",)
+    # a leaf on its own, a constant on its own
+    constant = next(v for v in topological_order(cost) if v.is_constant)
+    for leaf in (w, constant):
+        for c in (copy.deepcopy(leaf), pickle.loads(pickle.dumps(leaf))):
+            assert c is not leaf and _fields(c) == _fields(leaf)
+
+
+def test_copies_of_a_graph_differentiate_like_the_original() -> None:
+    """An unpickled C = (w·a − y)² still goes backward: ∂C/∂w = 2(w·a − y)·a by hand."""
+    import pickle
+
+    w, a, y = Value(0.5, "w"), Value(3.0, "a"), Value(1.0, "y")
+    cost = (w * a - y).square()
+    w2_cost = pickle.loads(pickle.dumps([cost, w]))
+    cost2, w2 = w2_cost
+    cost2.backward()
+    assert w2.grad == 2 * (0.5 * 3.0 - 1.0) * 3.0
+    assert w.grad == 0.0
+
+
+def test_pickling_cost_and_weight_together_keeps_the_weight_inside_the_graph() -> None:
+    import pickle
+
+    w, a, b = Value(0.5, "w"), Value(0.7, "a"), Value(0.1, "b")
+    z = w * a + b
+    cost = (z - 1.0).square()
+    for items in ([cost, w], [w, cost], [cost, w, b, cost]):
+        back = pickle.loads(pickle.dumps(items))
+        c2 = back[items.index(cost)]
+        w2 = back[items.index(w)]
+        leaves = [v for v in topological_order(c2) if not v.inputs]
+        assert any(v is w2 for v in leaves)
+        assert back.count(c2) == items.count(cost)  # the same root twice stays one object
+        c2.backward()
+        assert w2.grad == 2 * (0.5 * 0.7 + 0.1 - 1.0) * 0.7
+
+
+def test_deepcopy_of_several_nodes_of_one_graph_keeps_them_connected() -> None:
+    import copy
+
+    w, a = Value(0.5, "w"), Value(0.7, "a")
+    z = w * a
+    cost = (z + 1.0).square()
+    for items in ([cost, w, z], [w, z, cost], [z, cost, w]):
+        back = copy.deepcopy(items)
+        c2, w2, z2 = back[items.index(cost)], back[items.index(w)], back[items.index(z)]
+        assert z2 is c2.inputs[0].inputs[0]
+        assert w2 is z2.inputs[0]
+        assert w2 is not w and z2 is not z and c2 is not cost
+
+
+def test_deepcopy_of_an_mlp_trains_like_the_original() -> None:
+    import copy
+
+    from scalargrad import nn
+
+    net = nn.MLP(2, [3, 3, 1], seed=1)
+    twin = copy.deepcopy(net)
+    assert not set(map(id, net.parameters())) & set(map(id, twin.parameters()))
+    results = []
+    for model in (net, twin):
+        cost = nn.squared_error(model([0.3, -0.8]), 1.0)  # type: ignore[arg-type]
+        cost.backward()
+        results.append((cost.data, [p.grad for p in model.parameters()]))
+    assert results[0] == results[1]
+    assert any(g != 0.0 for g in results[0][1])
+    twin.parameters()[0].data += 1.0
+    assert net.parameters()[0].data != twin.parameters()[0].data
+
+
+def test_shallow_copy_is_a_new_node_over_the_same_inputs() -> None:
+    import copy
+
+    w, a = Value(0.5, "w"), Value(0.7, "a")
+    z = (w * a).label_as("z")
+    z2 = copy.copy(z)
+    assert z2 is not z and _fields(z2) == _fields(z)
+    assert z2.inputs[0] is w and z2.inputs[1] is a
+    z2.backward()  # a second consumer of the same inputs
+    assert w.grad == 0.7 and a.grad == 0.5 and z.grad == 0.0
+
+
+def test_unpickling_rejects_an_unknown_op() -> None:
+    from scalargrad.engine import _rebuild_graph, _rebuild_leaf
+
+    leaf = _rebuild_leaf(1.0, 0.0, "x", False)
+    with pytest.raises(ValueError, match="unknown op 'cube'"):
+        _rebuild_graph((leaf,), (("cube", None, (0,), 1.0, 0.0, "", (3.0,)),))
+    with pytest.raises(ValueError, match="'mul' node with 1 inputs"):
+        _rebuild_graph((leaf,), (("mul", None, (0,), 1.0, 0.0, "", (3.0,)),))
+
+
+# --- backward never leaves a silent NaN or inf --------------------------------------
+
+
+def test_backward_raises_on_inf_times_zero_and_leaves_every_grad_as_it_was() -> None:
+    # q = (relu(m)·1e200)·1e200 with m = −1: ∂q/∂relu(m) = 1e200·1e200 = inf (overflow),
+    # and ∂q/∂m would be inf·relu'(−1) = inf·0 = nan.
+    m = Value(-1.0, "m")
+    r = m.relu()
+    p = r * 1e200
+    q = p * 1e200
+    m.grad, p.grad = 0.25, -3.0  # left by an earlier pass: must survive exactly
+    before = [v.grad for v in topological_order(q)]
+    with pytest.raises(DomainError) as info:
+        q.backward()
+    text = str(info.value)
+    assert "relu(m)" in text and "relu node" in text  # the node whose gradient is not finite
+    assert "mul node" in text and "1e+200" in text and "inf" in text  # what it came through
+    assert [v.grad for v in topological_order(q)] == before
+    assert m.grad == 0.25 and p.grad == -3.0 and q.grad == 0.0
+
+
+def test_backward_raises_on_an_overflowing_leaf_gradient() -> None:
+    # ((x·w)·1e200): ∂/∂x = 1e200·w = 1e200·1e200 = inf; ∂/∂w = 1e200·x = 1.
+    x, w = Value(1e-200, "x"), Value(1e200, "w")
+    top = (x * w) * 1e200
+    with pytest.raises(DomainError, match=r"∂.*/∂x is not finite.*'x' \(leaf.*'x·w' \(mul node"):
+        top.backward()
+    assert x.grad == 0.0 and w.grad == 0.0 and top.grad == 0.0
+    w.data = 1.0  # the same graph with finite gradients goes through
+    small = (x * 2e100) * 1e200
+    small.backward()
+    assert x.grad == 2e300
+
+
+def test_backward_raises_when_adding_to_an_earlier_grad_overflows() -> None:
+    a = Value(1.0, "a")
+    top = a * 1e308  # ∂top/∂a = 1e308; 1e308 + 1.7e308 overflows
+    a.grad = 1.7e308
+    with pytest.raises(DomainError, match=r"1\.7e\+308 that earlier backward\(\) calls left"):
+        top.backward()
+    assert a.grad == 1.7e308 and top.grad == 0.0
+
+
+def test_backward_raises_when_finite_contributions_sum_past_the_float_range() -> None:
+    b = Value(1e-300, "b")
+    top = b * 1e308 + b * 1e308  # forward 2e8; ∂top/∂b = 1e308 + 1e308 = inf
+    with pytest.raises(DomainError, match=r"2 contributions .* finite \(1e\+308, 1e\+308\)"):
+        top.backward()
+    assert b.grad == 0.0
+    half = b * 1e308 + b * 7e307  # 1.7e308 still fits
+    half.backward()
+    assert b.grad == 1e308 + 7e307
+
+
+def test_failed_backward_leaves_no_garbage_behind() -> None:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        m = Value(-1.0, "m")
+        ref = weakref.ref(m)
+        q = (m.relu() * 1e200) * 1e200
+        with pytest.raises(DomainError):
+            q.backward()
+        del m, q
+        assert ref() is None
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -468,3 +468,66 @@ def test_latex_names_escape_specials_but_keep_the_notes_notation() -> None:
     assert latex_name("loss#1") == "\\mathrm{loss}\\#1"
     assert latex_name("x^2") == "x^{2}" and latex_name("x^-1") == "x^{-1}"
     assert latex_name("z_j^(l)") == "z_{j}^{(l)}" and latex_name("x0_1") == "x0_{1}"
+
+
+# --- a step whose contribution is not finite raises; earlier steps stay ---------------
+
+
+def test_step_with_an_overflowing_contribution_raises_and_keeps_earlier_steps() -> None:
+    from scalargrad import DomainError
+
+    # q = p·1e200 with p = relu(m)·1e200, m = −1. By hand: step 0 (q) sends
+    # 1·1e200 to p and 1·p = 0 to the constant; step 1 (p) would send
+    # 1e200·1e200 = inf to relu(m): it raises and changes nothing.
+    m = Value(-1.0, "m")
+    r = m.relu()
+    p = r * 1e200
+    q = p * 1e200
+    m.grad = 0.5  # from an earlier pass
+    steps = backward_steps(q)
+    first = next(steps)
+    assert first.node is q and [c.amount for c in first.contributions] == [1e200, 0.0]
+    with pytest.raises(DomainError) as info:
+        next(steps)
+    text = str(info.value)
+    assert "step 1" in text and "mul node" in text and "relu(m)" in text
+    assert "1e+200" in text and "inf" in text and "changed nothing" in text
+    assert q.grad == 1.0 and p.grad == 1e200  # step 0's contributions stay
+    assert r.grad == 0.0 and m.grad == 0.5  # step 1 sent nothing
+    with pytest.raises(StopIteration):  # the iterator is finished
+        next(steps)
+
+
+def test_step_that_fails_on_its_second_edge_sends_nothing_on_its_first() -> None:
+    from scalargrad import DomainError
+
+    # s = w·x with w = 1e200, x = 1e-200, root t = s·1e200: step 1 (s) sends
+    # ∂t/∂w = 1e200·x = 1 on edge 0, then ∂t/∂x = 1e200·w = inf on edge 1.
+    w, x = Value(1e200, "w"), Value(1e-200, "x")
+    t = (w * x) * 1e200
+    steps = list(itertools.islice(backward_steps(t), 1))
+    assert len(steps) == 1
+    with pytest.raises(DomainError, match=r"step 1 .*∂.*/∂x = inf"):
+        list(backward_steps(t))  # a fresh pass: step 0 again, then step 1 fails
+    # two passes of step 0 only: ∂t/∂(w·x) = 1e200 twice; w untouched by the failed step
+    assert w.grad == 0.0 and x.grad == 0.0 and t.inputs[0].grad == 2e200
+
+
+def test_step_raises_when_adding_to_an_earlier_grad_overflows() -> None:
+    from scalargrad import DomainError
+
+    a = Value(1.0, "a")
+    a.grad = 1.7e308
+    with pytest.raises(DomainError, match=r"step 0 .*1\.7e\+308 that earlier"):
+        list(backward_steps(a * 1e308))
+    assert a.grad == 1.7e308
+
+
+def test_step_raises_when_a_reused_input_sums_past_the_float_range() -> None:
+    from scalargrad import DomainError
+
+    b = Value(1e-300, "b")
+    top = sum_values([b * 1e308, b * 1e308])  # ∂top/∂b = 1e308 + 1e308 = inf
+    with pytest.raises(DomainError, match=r"step 2 .*already sent to b in this pass"):
+        list(backward_steps(top))
+    assert b.grad == 1e308  # step 1 sent the first 1e308
