@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from . import demo  # imported lazily: the CLI starts fast
 
-    return demo.run_demo(out_dir=args.out, stream=sys.stdout)
+    return demo.run_demo(out_dir=args.out, stream=sys.stdout, errors=sys.stderr)
 
 
 def _assignments(items: Sequence[str]) -> dict[str, float]:

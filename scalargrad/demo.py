@@ -41,16 +41,29 @@ def _formula_text(kind: str, layer: int, last: int) -> str:
     return f"{first}·σ'(z^({layer})){tail}"
 
 
-def run_demo(out_dir: str | Path | None = None, stream: TextIO | None = None) -> int:
-    """Runs the worked example and prints it.
+def run_demo(
+    out_dir: str | Path | None = None, stream: TextIO | None = None,
+    *, errors: TextIO | None = None,
+) -> int:
+    """Runs the worked example, prints it and writes the drawings.
+
+    Writing the files is part of the job: when they cannot be written (the
+    directory cannot be created, is a file, is not writable, …) the reason is
+    reported and the result is 1. The one exception is a machine without
+    Graphviz's ``dot`` program and no ``out_dir`` asked for: then the lesson
+    in the text is complete, the drawings are skipped with a message saying
+    what to install, and the result stays 0. With an explicit ``out_dir``
+    the caller asked for the files, so a missing ``dot`` is a failure too.
 
     Args:
         out_dir: Where to write ``chain.svg`` and ``chain_steps.html``
             (default: the current directory; created if missing).
         stream: Where to print (default: standard output).
+        errors: Where to report a failure to write the files (default: ``stream``).
 
     Returns:
-        0 when every engine gradient matches its hand formula, else 1.
+        0 when every engine gradient matches its hand formula and the files
+        were written (or skipped for want of ``dot`` with no ``out_dir``), else 1.
     """
     out = stream if stream is not None else sys.stdout
     net = chain(WEIGHTS, BIASES, X, Y)
@@ -112,16 +125,23 @@ def run_demo(out_dir: str | Path | None = None, stream: TextIO | None = None) ->
         line(f"  {text}")
 
     where = Path.cwd() if out_dir is None else Path(out_dir)
+    err_out = errors if errors is not None else out
     line()
     try:
         where.mkdir(parents=True, exist_ok=True)
         svg = write_drawing(net.cost, where / "chain.svg")
         page = save_steps_html(net.cost, where / "chain_steps.html")
     except DotNotFoundError as err:
-        line(f"Drawings skipped: {err}")
-    except OSError as err:
-        line(f"Drawings skipped: cannot write into {where}: {err}")
-    else:
-        line(f"Wrote the drawing to   {svg}")
-        line(f"Wrote the step page to {page}  (open it in a browser; ←/→ step through backward)")
+        if out_dir is None:
+            line(f"Drawings skipped: {err}")
+            return 0 if ok else 1
+        print(f"scalargrad demo: cannot draw into {where}: {err}", file=err_out)
+        return 1
+    except (OSError, RuntimeError) as err:  # RuntimeError: dot itself failed
+        reason = "it is a file, not a directory" if where.is_file() else str(err)
+        print(f"scalargrad demo: cannot write the drawings into {where}: {reason}",
+              file=err_out)
+        return 1
+    line(f"Wrote the drawing to   {svg}")
+    line(f"Wrote the step page to {page}  (open it in a browser; ←/→ step through backward)")
     return 0 if ok else 1

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from scalargrad.demo import BIASES, WEIGHTS, X, Y, run_demo
 
@@ -85,3 +89,45 @@ def test_demo_shows_steps_and_the_chain_rule_and_writes_the_drawings(tmp_path) -
     page = (tmp_path / "new" / "chain_steps.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 10  # before backward, one per step, all grads
     assert f"Wrote the drawing to   {tmp_path / 'new' / 'chain.svg'}" in text
+
+
+def _demo_process(
+    *args: str, cwd: Path, path_env: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if path_env is not None:
+        env["PATH"] = path_env
+    return subprocess.run([sys.executable, "-m", "scalargrad", "demo", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_demo_fails_when_it_cannot_write_into_the_given_place(tmp_path: Path) -> None:
+    a_file = tmp_path / "not_a_dir"
+    a_file.write_text("x")
+    blocked = tmp_path / "blocked"
+    (blocked / "chain.svg").mkdir(parents=True)  # a directory where the drawing should go
+    for where, reason in [(a_file, "it is a file, not a directory"),
+                          (Path("/proc/scalargrad_demo"), "No such file or directory"),
+                          (blocked, "Is a directory")]:
+        r = _demo_process("--out", str(where), cwd=tmp_path)
+        assert r.returncode == 1, (where, r.stdout[-300:], r.stderr)
+        assert f"scalargrad demo: cannot write the drawings into {where}: " in r.stderr
+        assert reason in r.stderr and "Traceback" not in r.stderr
+        assert "All engine gradients equal the hand formulas." in r.stdout  # the lesson ran
+    out = io.StringIO()
+    assert run_demo(out_dir=a_file, stream=out) == 1
+    assert "cannot write the drawings into" in out.getvalue()
+
+
+def test_without_dot_the_demo_skips_drawings_unless_asked_for_files(tmp_path: Path) -> None:
+    no_dot = tmp_path / "bin"  # a PATH with no Graphviz on it
+    no_dot.mkdir()
+    r = _demo_process(cwd=tmp_path, path_env=str(no_dot))
+    assert r.returncode == 0, r.stderr
+    assert "Drawings skipped: Graphviz's `dot` program was not found" in r.stdout
+    assert "apt-get install graphviz" in r.stdout
+    asked = _demo_process("--out", str(tmp_path / "figs"), cwd=tmp_path, path_env=str(no_dot))
+    assert asked.returncode == 1
+    assert f"scalargrad demo: cannot draw into {tmp_path / 'figs'}: " in asked.stderr
+    assert "apt-get install graphviz" in asked.stderr and "Traceback" not in asked.stderr
+    assert not list((tmp_path / "figs").glob("chain*"))
