@@ -739,6 +739,34 @@ def _strategy(value: Any, name: str, default: SearchStrategy[Any]) -> SearchStra
     return st.just(value)
 
 
+def _number_strategy(
+    value: Any, name: str, default: SearchStrategy[float],
+) -> SearchStrategy[float]:
+    """A finite number → ``just(value)``; a strategy → its draws, each checked; None → ``default``.
+
+    Raises:
+        InvalidArgument: ``value`` is neither a finite real number nor a strategy.
+    """
+    from hypothesis import strategies as st
+    from hypothesis.errors import InvalidArgument
+
+    def number(x: Any, drawn: bool) -> float:
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            source = f"the strategy for {name} drew" if drawn else "got"
+            raise InvalidArgument(
+                f"{name} must be a finite number or a strategy of finite numbers; {source} {x!r}"
+            )
+        return float(x)
+
+    if value is None:
+        return default
+    if isinstance(value, st.SearchStrategy):
+        return value.map(lambda x: number(x, True))
+    if isinstance(value, (list, tuple)) and any(isinstance(v, st.SearchStrategy) for v in value):
+        raise InvalidArgument(f"{name}: give either a value or a strategy, not a mix of both")
+    return st.just(number(value, False))
+
+
 def _check_range(name: str, lo: Any, hi: Any, least: int) -> None:
     from hypothesis.errors import InvalidArgument
 
@@ -756,8 +784,13 @@ def _floats(lo: float, hi: float) -> SearchStrategy[float]:
 
 
 def _check_activation(activation: Any) -> None:
+    from hypothesis import strategies as st
     from hypothesis.errors import InvalidArgument
 
+    if not isinstance(activation, (str, st.SearchStrategy)):
+        raise InvalidArgument(
+            f"activation must be an activation name or a strategy of names, got {activation!r}"
+        )
     if isinstance(activation, str) and activation not in nn.ACTIVATIONS:
         raise InvalidArgument(
             f"unknown activation {activation!r} (must be one of {sorted(nn.ACTIVATIONS)})"
@@ -832,10 +865,18 @@ def expressions(
         raise InvalidArgument(
             f"variables must be a count or distinct non-empty labels, got {variables!r}"
         )
+    if isinstance(ops, str):
+        raise InvalidArgument(
+            f"ops must be a list of op names, not the string {ops!r} (did you mean ops=[{ops!r}]?)"
+        )
+    if ops is not None and not isinstance(ops, Sequence):
+        raise InvalidArgument(f"ops must be a list of op names, got {ops!r}")
     op_names = list(OPS) if ops is None else list(ops)
+    if not op_names:
+        raise InvalidArgument(f"ops must name at least one op (from {list(OPS)}), got {ops!r}")
     unknown = [o for o in op_names if o not in OPS]
-    if unknown or not op_names:
-        raise InvalidArgument(f"unknown ops {unknown or op_names!r} (must be among {list(OPS)})")
+    if unknown:
+        raise InvalidArgument(f"unknown ops {unknown!r} (must be among {list(OPS)})")
     for n, v in (("min_value", min_value), ("max_value", max_value)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not -100 <= v <= 100:
             raise InvalidArgument(f"{n} must be a number in [-100, 100], got {v!r}")
@@ -914,10 +955,10 @@ def chains(
 
     _check_range("depth", min_depth, max_depth, 1)
     _check_activation(activation)
-    ws = _strategy(weights, "weights", _floats(-2, 2))
-    bs = _strategy(biases, "biases", _floats(-2, 2))
-    xs = _strategy(x, "x", _floats(-2, 2))
-    target = _strategy(y, "y", _floats(0, 1))
+    ws = _number_strategy(weights, "weights", _floats(-2, 2))
+    bs = _number_strategy(biases, "biases", _floats(-2, 2))
+    xs = _number_strategy(x, "x", _floats(-2, 2))
+    target = _number_strategy(y, "y", _floats(0, 1))
     act = _strategy(activation, "activation", st.just("sigmoid"))
 
     @st.composite
@@ -988,10 +1029,10 @@ def networks(
         if len(widths) < 2 or not all(isinstance(n, int) and n >= 1 for n in widths):
             raise InvalidArgument(f"widths must be ≥ 2 positive ints (n_0 … n_L), got {widths!r}")
         shape = st.just(tuple(widths))
-    ws = _strategy(weights, "weights", _floats(-2, 2))
-    bs = _strategy(biases, "biases", _floats(-2, 2))
-    xs = _strategy(x, "x", _floats(-2, 2))
-    target = _strategy(y, "y", _floats(0, 1))
+    ws = _number_strategy(weights, "weights", _floats(-2, 2))
+    bs = _number_strategy(biases, "biases", _floats(-2, 2))
+    xs = _number_strategy(x, "x", _floats(-2, 2))
+    target = _number_strategy(y, "y", _floats(0, 1))
     act = _strategy(activation, "activation", st.just("sigmoid"))
 
     @st.composite

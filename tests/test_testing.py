@@ -504,3 +504,36 @@ def test_a_falsifying_example_is_shrunk_and_printed_readably():
         fails()
     notes = "\n".join(getattr(info.value, "__notes__", []))
     assert "expr=Expression(x0=0.0, x1=0.0; n2 = x1 + x0)" in notes
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: chains(weights="x"),
+         r"^weights must be a finite number or a strategy of finite numbers; got 'x'$"),
+        (lambda: chains(biases=float("nan")), r"^biases must be a finite number .*; got nan$"),
+        (lambda: chains(x=True), r"^x must be a finite number .*; got True$"),
+        (lambda: chains(y=[0.5]), r"^y must be a finite number .*; got \[0\.5\]$"),
+        (lambda: chains(activation=3), r"^activation must be an activation name or a strategy"),
+        (lambda: networks(weights="w"), r"^weights must be a finite number .*; got 'w'$"),
+        (lambda: networks(x=float("inf")), r"^x must be a finite number .*; got inf$"),
+        (lambda: expressions(ops=[]), r"^ops must name at least one op \(from \['add', "),
+        (lambda: expressions(ops="add"),
+         r"^ops must be a list of op names, not the string 'add' "
+         r"\(did you mean ops=\['add'\]\?\)$"),
+        (lambda: expressions(ops=3), r"^ops must be a list of op names, got 3$"),
+        (lambda: expressions(ops=["add", "sin"]), r"^unknown ops \['sin'\] \(must be among"),
+    ],
+)
+def test_strategy_arguments_get_clear_invalid_argument_errors(make, message):
+    with pytest.raises(InvalidArgument, match=message):
+        make()
+
+
+def test_a_strategy_drawing_non_numbers_is_named_when_drawn():
+    @given(chains(weights=st.just("heavy")))
+    def uses(ex: ChainExample) -> None:
+        raise AssertionError("never reached")
+
+    with pytest.raises(InvalidArgument, match="the strategy for weights drew 'heavy'"):
+        uses()
