@@ -21,6 +21,7 @@ and :func:`render` says exactly what to install when it is missing.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import subprocess
 import unicodedata
@@ -81,7 +82,7 @@ _INSTALL = (
     "`conda install -c conda-forge graphviz`, Windows `winget install graphviz` (then "
     "restart the shell). DOT text (`.source`, or a .dot file) needs no Graphviz."
 )
-_NN_LABEL = re.compile(r"([wbza])(?:_[0-9,]+)?\^\(([^()]+)\)")
+_NN_LABEL = re.compile(r"([wbza])(?:_([0-9,]+))?\^\(([^()]+)\)")
 _PARAM_LABEL = re.compile(r"[wb](?:$|[_^(0-9\[{'])")
 _FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 DRAWING_SUFFIXES = tuple(_FORMATS)
@@ -259,12 +260,16 @@ class _Graph:
         self.index = {id(v): i for i, v in enumerate(order)}
         self.names = display_names(root)
         self.roles = [self._role(v) for v in order]
-        groups: dict[tuple[str, str], list[int]] = {}
+        # Layer groups: every z_j^(l) (a_j^(l), b_j^(l), w_jk^(l)) of one layer on one
+        # rank, in the order of their indices j (then k), as in the notes' diagrams.
+        groups: dict[tuple[str, str], list[tuple[tuple[int, ...], int]]] = {}
         for i, v in enumerate(order):
             m = _NN_LABEL.fullmatch(v.label)
             if m:
-                groups.setdefault((m.group(1), m.group(2)), []).append(i)
-        self.groups = [ids for ids in groups.values() if len(ids) > 1]
+                kind, sub, layer = m.groups()
+                groups.setdefault((kind, layer), []).append((_indices(sub or ""), i))
+        self.groups = [[i for _, i in sorted(members)] for members in groups.values()
+                       if len(members) > 1]
 
     def _role(self, v: Value) -> str:
         if v is self.root:
@@ -391,7 +396,16 @@ class _Graph:
                 s.attr(rank="same")
                 for i in ids:
                     s.node(f"n{i}")
+                # invisible edges within the rank keep the members in index order
+                for a, b in itertools.pairwise(ids):
+                    s.edge(f"n{a}", f"n{b}", style="invis")
         return g
+
+
+def _indices(sub: str) -> tuple[int, ...]:
+    """The indices of a label's subscript: ``"01"`` → (0, 1), ``"1,12"`` → (1, 12)."""
+    parts = sub.split(",") if "," in sub else list(sub)
+    return tuple(int(p) for p in parts if p)
 
 
 def _final_grads(graph: _Graph) -> dict[int, tuple[float, str]] | None:

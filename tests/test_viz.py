@@ -6,6 +6,7 @@ hand in the test, coordinates measured in SVG that the real ``dot`` produced.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import shutil
@@ -275,9 +276,9 @@ def test_layers_of_an_mlp_are_grouped_with_same_rank() -> None:
     assert isinstance(out, list)
     cost = squared_error(out, [1.0, 0.0])
     source = draw(cost).source
-    groups = re.findall(r"\{\n\t\trank=same\n((?:\t\t\w+\n)+)\t\}", source)
+    groups = re.findall(r"\{\n\t\trank=same\n(.*?)\n\t\}", source, re.S)
     ids = {n.label: f"n{i}" for i, n in enumerate(forward_order(cost)) if n.label}
-    found = [set(g.split()) for g in groups]
+    found = [set(re.findall(r"^\t\t(n\d+)$", g, re.M)) for g in groups]
     for kind, layer, count in [("a", 0, 2), ("a", 1, 3), ("z", 1, 3), ("a", 2, 2), ("z", 2, 2),
                                ("b", 1, 3), ("w", 2, 6)]:
         members = {nid for lab, nid in ids.items()
@@ -296,6 +297,43 @@ def test_mlp_layers_line_up_in_the_rendered_svg() -> None:
     for lab in ("a_0^(0)", "a_0^(1)", "z_0^(1)"):
         pair = [centre(nodes[ids[lab]]), centre(nodes[ids[lab.replace("_0", "_1")]])]
         assert pair[0][0] == pair[1][0], lab  # LR: same rank, same x
+
+
+def _wide_net_cost() -> Value:
+    """A 3-4-3 network: wide enough that dot reorders neurons unless told not to."""
+    ws = [[[0.1 * (j + 1) - 0.2 * k for k in range(3)] for j in range(4)],
+          [[0.3 - 0.1 * (j + k) for k in range(4)] for j in range(3)]]
+    net = MLP.from_weights(ws, [[0.1 * j for j in range(4)], [-0.1 * j for j in range(3)]])
+    out = net([0.5, -1.0, 0.25])
+    assert isinstance(out, list)
+    return squared_error(out, [1.0, 0.0, 0.5])
+
+
+def test_each_layer_group_lists_its_neurons_in_order_j() -> None:
+    cost = _wide_net_cost()
+    source = draw(cost).source
+    label_of = {f"n{i}": v.label for i, v in enumerate(forward_order(cost))}
+    for block in re.findall(r"\{\n\t\trank=same\n(.*?)\n\t\}", source, re.S):
+        members = re.findall(r"^\t\t(n\d+)$", block, re.M)
+        chain = re.findall(r"^\t\t(n\d+) -> (n\d+) \[style=invis\]$", block, re.M)
+        assert chain == list(itertools.pairwise(members))  # an invisible edge per neighbour
+        subs = [re.match(r"[wbza]_(\d+)\^", label_of[m]) for m in members]
+        keys = [tuple(int(ch) for ch in m.group(1)) for m in subs if m]
+        assert len(keys) == len(members) and keys == sorted(keys), [label_of[m] for m in members]
+
+
+@needs_dot
+def test_neurons_are_drawn_in_order_j_within_each_layer() -> None:
+    cost = _wide_net_cost()
+    ids = {n.label: f"n{i}" for i, n in enumerate(forward_order(cost)) if n.label}
+    for svg in (draw(cost).svg(), *(d.svg() for d in draw_steps(cost)[::4])):
+        nodes = svg_nodes(svg)
+        for kind, layer, count in [("a", 0, 3), ("z", 1, 4), ("a", 1, 4), ("z", 2, 3),
+                                   ("a", 2, 3)]:
+            at = [centre(nodes[ids[f"{kind}_{j}^({layer})"]]) for j in range(count)]
+            assert len({x for x, _ in at}) == 1, (kind, layer)  # LR: one rank, same x
+            ys = [y for _, y in at]
+            assert ys == sorted(ys) and len(set(ys)) == count, (kind, layer, ys)  # j downwards
 
 
 # --- rendering through the real dot ---------------------------------------------------
