@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import scalargrad
 from scalargrad import DomainError, Value, sum_values, topological_order
+from scalargrad.testing import Expression, expressions
 
 # --------------------------------------------------------------------------- helpers
 
@@ -1259,3 +1260,22 @@ def test_failed_backward_leaves_no_garbage_behind() -> None:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@given(expressions(max_nodes=10, variables=3))
+def test_random_graphs_round_trip_and_differentiate_the_same(expr: Expression) -> None:
+    import copy
+    import pickle
+
+    graph = expr.build()
+    root, leaves = graph.root, graph.leaves
+    saved = pickle.dumps([root, *leaves])
+    twin = copy.deepcopy([root, *leaves])
+    root.backward()
+    want = [v.grad for v in leaves]
+    for other in (twin, pickle.loads(saved)):
+        other_root, *other_leaves = other
+        assert not set(map(id, other_leaves)) & set(map(id, leaves))
+        assert [v.grad for v in other_leaves] == [0.0] * len(leaves)  # copied before backward
+        other_root.backward()
+        assert [v.grad for v in other_leaves] == want
