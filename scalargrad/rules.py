@@ -68,7 +68,9 @@ class Rule:
             returns this rule's own ``forward`` value (with its domain
             errors). Empty: the op cannot be replayed.
         code_grads: Python templates of ``∂out/∂input_i`` (one shared
-            template when ``arity`` is ``None``).
+            template when ``arity`` is ``None``); ``{d}`` names a function
+            that returns a one-input rule's own local derivative (so σ' and
+            tanh' keep ``forward``'s numerics in the tails).
     """
 
     name: str
@@ -329,8 +331,8 @@ _CODE: dict[str, tuple[str, tuple[str, ...]]] = {
     "div": ("{f}({x}, {y})", ("1 / {y}", "-{out} / {y}")),
     "neg": ("-{x}", ("-1",)),
     "square": ("{x} ** 2", ("2 * {x}",)),
-    "sigmoid": ("{f}({x})", ("{out} * (1 - {out})",)),
-    "tanh": ("{f}({x})", ("1 - {out} ** 2",)),
+    "sigmoid": ("{f}({x})", ("{d}({x})",)),  # σ'(x) as _sigmoid computes it (no 1 − σ)
+    "tanh": ("{f}({x})", ("{d}({x})",)),  # 1 − tanh² as _tanh computes it
     "relu": ("max({x}, 0.0)", ("(1.0 if {x} > 0.0 else 0.0)",)),
     "exp": ("{f}({x})", ("{out}",)),
     "log": ("{f}({x})", ("1 / {x}",)),
