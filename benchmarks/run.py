@@ -368,9 +368,10 @@ def report(res: dict[str, Any]) -> str:
             f"  {name:<22}{r['median_ms']:>10.3f}{r['ratio_to_floats']:>9.1f}×  "
             f"({lo:.1f}–{hi:.1f}){extra}"
         )
-    sg = res["mlp"]["scalargrad"]
-    lines.append(f"  (scalargrad graph: {sg['graph_nodes']} nodes per step)")
-    if "compiled" in res["mlp"]:
+    sg = res["mlp"].get("scalargrad", {})
+    if "graph_nodes" in sg:
+        lines.append(f"  (scalargrad graph: {sg['graph_nodes']} nodes per step)")
+    if "build_ms" in res["mlp"].get("compiled", {}):
         lines.append(f"  (compiling the graph once: {res['mlp']['compiled']['build_ms']:.0f} ms)")
     lines += ["", "Deep graphs, backward at the default recursion limit:"]
     lines.append(f"  {'case':<40}{'build ns/op':>12}{'backward ns/op':>16}")

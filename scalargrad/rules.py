@@ -135,7 +135,7 @@ _ATOM = 9.0
 def _precedence(name: str) -> float:
     """How tightly a name binds.
 
-    1 for a sum or difference (or a leading minus), 2 for a product or
+    1 for a sum or difference, 0.9 for a leading minus, 2 for a product or
     quotient, 3 for a power, ``_ATOM`` for a label or a call.
 
     Only operators outside parentheses and braces count, so labels such as
@@ -143,14 +143,14 @@ def _precedence(name: str) -> float:
     """
     lowest = _ATOM
     if name[:1] in "−-":
-        lowest = 1.0
+        lowest = 0.9  # −x: bracketed after "+" too (a + (−x)), unlike a sum
     depth = 0
     for i, ch in enumerate(name):
         if ch in "({[":
             depth += 1
         elif ch in ")}]":
             depth -= 1
-        elif depth:
+        elif depth or (i == 0 and ch in "−-"):
             continue
         elif ch in " +−-":
             return 1.0
@@ -170,8 +170,12 @@ def _needed(before: str, after: str) -> float:
         return 0.0  # σ(a + b), \frac{1}{a + b}, [x > 0]
     if pre == "/":
         return 2.5  # x/(a·b)
-    if before.endswith(("− ", "- ", "−", "-")) or (pre.isdigit() and pre != ""):
-        return 1.5  # x − (y − z), −(a + b), 2(a − y)
+    if pre.isdigit() and pre != "":
+        return 2.5  # 2(a − y), 2(x·x)
+    if before.endswith(("− ", "- ", "−", "-")):
+        return 1.5  # x − (y − z), −(a + b)
+    if before.endswith(("+ ", "+")):
+        return 1.0  # a + b + c, but a + (−b)
     if pre == "·" or post in ("·", "/"):
         return 1.5  # (x + y)·z
     if before.endswith("\\cdot ") or after.startswith(" \\cdot"):

@@ -328,3 +328,12 @@ def test_pow_cache_is_bounded() -> None:
     c = 1.0 + 999 / 997.0
     assert math.isclose(outs[-1].data, 1.5**c)
     assert math.isclose(outs[-1].local_grads[0], c * 1.5 ** (c - 1.0))
+
+
+def test_render_brackets_negations_after_plus_and_products_after_a_number() -> None:
+    add, sq = RULES["add"], RULES["square"]
+    assert add.render(add.expr, ["a", "−b"]) == "a + (−b)"
+    assert add.render(add.expr, ["−b", "a"]) == "−b + a"
+    assert add.render(add.expr, ["a", "b + c"]) == "a + b + c"
+    assert sq.render(sq.formulas[0], ["x·x"]) == "2(x·x)"
+    assert sq.render(sq.formulas[0], ["σ(z)"]) == "2σ(z)"
