@@ -161,6 +161,11 @@ def _precedence(name: str) -> float:
     return lowest
 
 
+def is_atom(name: str) -> bool:
+    """True when a name needs no brackets anywhere: a label, a number or a call (``σ(z)``)."""
+    return _precedence(name) >= _ATOM
+
+
 def _needed(before: str, after: str) -> float:
     """The precedence a name needs to stand between ``before`` and ``after`` unbracketed."""
     pre, post = before[-1:], after[:1]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from .engine import Value, topological_order
 from .names import display_names
-from .rules import DomainError
+from .rules import DomainError, is_atom
 
 __all__ = [
     "Contribution",
@@ -42,7 +42,6 @@ __all__ = [
 
 # Ops whose local derivatives are identically 1 (folded away in explanations).
 _UNIT_OPS = frozenset({"add", "sub", "sum"})
-_OPERATORS = frozenset(" ·/+−-²×÷*")
 
 
 def fmt(x: float) -> str:
@@ -60,19 +59,12 @@ def _factor_number(x: float, position: int) -> str:
 def _atom(name: str) -> str:
     """A name as it stands after ∂ or inside a product: parenthesised unless one token.
 
-    A name is one token unless an operator appears outside its parentheses
+    A name is one token unless an operator appears outside its brackets
     (``a^(L) − y``, ``w·a``, ``x^2``, ``-1``); labels such as ``w_jk^(l)`` and
-    calls such as ``σ(z)`` are tokens.
+    calls such as ``σ(z)`` are tokens. The test is the rule table's own
+    (:func:`scalargrad.rules.is_atom`), so names and formulas bracket alike.
     """
-    depth = 0
-    for i, ch in enumerate(name):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0 and (ch in _OPERATORS or (ch == "^" and name[i + 1:i + 2] != "(")):
-            return f"({name})"
-    return name
+    return name if is_atom(name) else f"({name})"
 
 
 def derivative_text(top: str, bottom: str) -> str:
