@@ -350,19 +350,31 @@ class _Term:
     value: float
 
 
+# Nodes an explanation keeps when folding a unit factor (a function's value reads better
+# in ∂C/∂σ(z) than the sum or product around it).
+_FUNCTION_OPS = frozenset({"sigmoid", "tanh", "relu", "exp", "log", "square", "pow"})
+
+
 def _terms(path: Path, root_name: str) -> list[_Term]:
     """The path's factors as the notes write them: factors identically 1 folded away.
 
     A unit factor ``∂P/∂X = 1`` merges into a neighbour so that an unlabelled
     node disappears: ``∂z/∂(w·a) · ∂(w·a)/∂w`` becomes ``∂z/∂w``, and
-    ``∂C/∂(a − y) · ∂(a − y)/∂a`` becomes ``∂C/∂a``. Between two labelled
-    nodes (``∂z^(L)/∂b^(L) = 1``) it stays, as in the notes.
+    ``∂C/∂(a − y) · ∂(a − y)/∂a`` becomes ``∂C/∂a``. When both ends are
+    unlabelled, a function's node (``σ(…)``) outlives the sum above it. Between
+    two labelled nodes (``∂z^(L)/∂b^(L) = 1``) it stays, as in the notes.
     """
     terms: list[_Term] = []
     pending_top = ""
     last = len(path.factors) - 1
     for i, f in enumerate(path.factors):
         top = pending_top or f.parent_name
+        merge_up = f.is_unit and not f.parent.label and terms and not pending_top
+        if merge_up and (f.child.label or f.child.op in _FUNCTION_OPS):
+            # ∂f/∂(σ − y) · ∂(σ − y)/∂σ reads ∂f/∂σ: the unlabelled sum goes, σ stays
+            prev = terms[-1]
+            terms[-1] = _Term(prev.top, f.child_name, prev.formula, prev.latex, prev.value)
+            continue
         if f.is_unit and not f.child.label and i < last:
             pending_top = top  # the next factor reads ∂top/∂…
             continue

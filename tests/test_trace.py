@@ -531,3 +531,20 @@ def test_step_raises_when_a_reused_input_sums_past_the_float_range() -> None:
     with pytest.raises(DomainError, match=r"step 2 .*already sent to b in this pass"):
         list(backward_steps(top))
     assert b.grad == 1e308  # step 1 sent the first 1e308
+
+
+def test_unlabelled_expression_explains_like_the_notes() -> None:
+    from scalargrad import Value, explain
+
+    w, a, b, y = Value(0.5, "w"), Value(1.5, "a"), Value(0.1, "b"), Value(1.0, "y")
+    f = ((w * a + b).sigmoid() - y).square().label_as("f")
+    f.backward()
+    text = str(explain(f, w))
+    # the notes' three factors ∂C/∂a · ∂a/∂z · ∂z/∂w, with the unlabelled sum and product
+    # folded away and the σ node kept
+    assert text.splitlines()[0] == (
+        "∂f/∂w = ∂f/∂σ(w·a + b) · ∂σ(w·a + b)/∂(w·a + b) · ∂(w·a + b)/∂w"
+    )
+    assert text.splitlines()[1].strip() == "= 2(σ(w·a + b) − y) · σ'(w·a + b) · a"
+    s = 1 / (1 + math.exp(-(0.5 * 1.5 + 0.1)))
+    assert text.splitlines()[-1].strip() == f"= {2 * (s - 1) * s * (1 - s) * 1.5:.4g}"
