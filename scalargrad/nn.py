@@ -29,6 +29,7 @@ __all__ = [
     "MLP",
     "Chain",
     "Layer",
+    "Module",
     "Neuron",
     "chain",
     "mean_cost",
@@ -119,7 +120,20 @@ def _parameter_value(x: Number, name: str) -> float:
         raise type(err)(f"from_weights: {name}: {err}") from None
 
 
-class Neuron:
+class Module:
+    """What every part of a network shares: its ``parameters()`` and ``zero_grad()``."""
+
+    def parameters(self) -> list[Value]:
+        """Returns the trainable Values (weights and biases)."""
+        raise NotImplementedError
+
+    def zero_grad(self) -> None:
+        """Sets every parameter's grad to 0."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+
+class Neuron(Module):
     """One neuron: ``a_j^(l) = f(Σ_k w_jk^(l) a_k^(l-1) + b_j^(l))``.
 
     Local derivatives recorded in the graph: ``∂z/∂w_jk = a_k``,
@@ -181,16 +195,11 @@ class Neuron:
         """Returns ``[w_j0, …, w_j(n-1), b_j]``."""
         return [*self.w, self.b]
 
-    def zero_grad(self) -> None:
-        """Sets every parameter's grad to 0."""
-        for p in self.parameters():
-            p.grad = 0.0
-
     def __repr__(self) -> str:
         return f"Neuron(nin={self.nin}, activation={self.activation!r}, layer={self.layer})"
 
 
-class Layer:
+class Layer(Module):
     """``nout`` neurons reading the same ``nin`` inputs: layer ``l`` of the notes.
 
     Args:
@@ -232,16 +241,11 @@ class Layer:
         """Returns every neuron's parameters, neuron by neuron."""
         return [p for n in self.neurons for p in n.parameters()]
 
-    def zero_grad(self) -> None:
-        """Sets every parameter's grad to 0."""
-        for p in self.parameters():
-            p.grad = 0.0
-
     def __repr__(self) -> str:
         return f"Layer(l={self.layer}, [{', '.join(repr(n) for n in self.neurons)}])"
 
 
-class MLP:
+class MLP(Module):
     """A multi-layer perceptron: layers ``l = 1 … L``.
 
     Args:
@@ -352,11 +356,6 @@ class MLP:
     def parameters(self) -> list[Value]:
         """Returns every parameter, layer by layer."""
         return [p for layer in self.layers for p in layer.parameters()]
-
-    def zero_grad(self) -> None:
-        """Sets every parameter's grad to 0."""
-        for p in self.parameters():
-            p.grad = 0.0
 
     def __repr__(self) -> str:
         return f"MLP(widths={self.widths})"
