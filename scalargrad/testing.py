@@ -739,6 +739,25 @@ def _strategy(value: Any, name: str, default: SearchStrategy[Any]) -> SearchStra
     return st.just(value)
 
 
+def _example_strategies(
+    weights: Any, biases: Any, x: Any, y: Any, activation: Any,
+) -> tuple[SearchStrategy[float], SearchStrategy[float], SearchStrategy[float],
+           SearchStrategy[float], SearchStrategy[str]]:
+    """The draws shared by :func:`chains` and :func:`networks`.
+
+    Defaults: weights, biases and inputs in [−2, 2], targets in [0, 1], sigmoid.
+    """
+    from hypothesis import strategies as st
+
+    return (
+        _number_strategy(weights, "weights", _floats(-2, 2)),
+        _number_strategy(biases, "biases", _floats(-2, 2)),
+        _number_strategy(x, "x", _floats(-2, 2)),
+        _number_strategy(y, "y", _floats(0, 1)),
+        _strategy(activation, "activation", st.just("sigmoid")),
+    )
+
+
 def _number_strategy(
     value: Any, name: str, default: SearchStrategy[float],
 ) -> SearchStrategy[float]:
@@ -955,11 +974,7 @@ def chains(
 
     _check_range("depth", min_depth, max_depth, 1)
     _check_activation(activation)
-    ws = _number_strategy(weights, "weights", _floats(-2, 2))
-    bs = _number_strategy(biases, "biases", _floats(-2, 2))
-    xs = _number_strategy(x, "x", _floats(-2, 2))
-    target = _number_strategy(y, "y", _floats(0, 1))
-    act = _strategy(activation, "activation", st.just("sigmoid"))
+    ws, bs, xs, target, act = _example_strategies(weights, biases, x, y, activation)
 
     @st.composite
     def draw_chain(draw: DrawFn) -> ChainExample:
@@ -1029,11 +1044,7 @@ def networks(
         if len(widths) < 2 or not all(isinstance(n, int) and n >= 1 for n in widths):
             raise InvalidArgument(f"widths must be ≥ 2 positive ints (n_0 … n_L), got {widths!r}")
         shape = st.just(tuple(widths))
-    ws = _number_strategy(weights, "weights", _floats(-2, 2))
-    bs = _number_strategy(biases, "biases", _floats(-2, 2))
-    xs = _number_strategy(x, "x", _floats(-2, 2))
-    target = _number_strategy(y, "y", _floats(0, 1))
-    act = _strategy(activation, "activation", st.just("sigmoid"))
+    ws, bs, xs, target, act = _example_strategies(weights, biases, x, y, activation)
 
     @st.composite
     def draw_network(draw: DrawFn) -> NetworkExample:
