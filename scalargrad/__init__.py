@@ -9,8 +9,8 @@ The public API::
     w.grad  # = 2(a^(L) − y)·σ'(z^(L))·a^(L−1)
 """
 
-from .compile import Compiled
-from .compile import compile_graph as compile  # noqa: F401  (public, not in __all__)
+from .codegen import Compiled
+from .codegen import compile_graph as compile  # noqa: F401  (public, not in __all__)
 from .engine import Value, affine, forward_order, sum_values, topological_order
 from .page import save_steps_html
 from .rules import RULES, DomainError, Rule

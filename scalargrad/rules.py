@@ -64,7 +64,7 @@ class Rule:
             (Templates of rules with more than two inputs name them ``{0}``,
             ``{1}``, …: see :func:`affine_rule`.)
         code: Python template of the forward value for compiled replay
-            (:mod:`scalargrad.compile`); ``{f}`` names a function that
+            (:mod:`scalargrad.codegen`); ``{f}`` names a function that
             returns this rule's own ``forward`` value (with its domain
             errors). Empty: the op cannot be replayed.
         code_grads: Python templates of ``∂out/∂input_i`` (one shared

@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 import scalargrad
 from scalargrad import DomainError, Value, nn
-from scalargrad.compile import compile_graph, label_identifier
+from scalargrad.codegen import compile_graph, label_identifier
 from scalargrad.rules import Rule
 from scalargrad.testing import OPS, expressions
 
-compile_module = importlib.import_module("scalargrad.compile")  # scalargrad.compile is the function
+compile_module = importlib.import_module("scalargrad.codegen")
 
 
 def close(a: float, b: float, tol: float = 1e-9) -> bool:
@@ -376,3 +376,11 @@ def test_mlp_step_matches_dynamic():
         assert close(value, c.data)
         assert all(close(g, p.grad) for g, p in zip(grads, params))
         nn.sgd_step(params, 0.1)
+
+
+def test_the_compile_function_does_not_shadow_a_submodule() -> None:
+    # The code generator lives in scalargrad.codegen; scalargrad.compile is only the function,
+    # so importing it as a module fails clearly instead of handing back the function.
+    assert scalargrad.compile is compile_module.compile_graph
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("scalargrad.compile")
