@@ -11,9 +11,9 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MODULES = sorted(
-    f"scalargrad.{p.stem}"
-    for p in (ROOT / "scalargrad").glob("*.py")
-    if p.stem not in {"__main__"}
+    ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+    for p in (ROOT / "scalargrad").rglob("*.py")
+    if p.stem != "__main__"
 )
 
 
