@@ -1,7 +1,8 @@
 # Two commands do all the set-up (see README.md):
 #   make demo   installs everything (venv, package with extras, Graphviz, Chromium) and runs the demo
 #   make test   runs the whole test suite: ruff, mypy and pytest (notebooks and browser test included)
-.PHONY: demo test setup lint bench clean
+#   make notebooks  opens the lessons in JupyterLab (as root too)
+.PHONY: demo test setup lint bench clean notebooks
 
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -21,6 +22,9 @@ lint: $(STAMP)
 
 test: lint
 	$(VENV)/bin/python -m pytest
+
+notebooks: $(STAMP)
+	bash scripts/notebooks.sh
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/run.py
