@@ -41,6 +41,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from ._cache import LRU
 from .engine import Value, _check_number, forward_order, topological_order
 from .rules import CONSTANT, DomainError, Rule
 
@@ -169,7 +170,8 @@ class _Term(NamedTuple):
     prec: int  # -1: the term is one bare placeholder (it has its argument's precedence)
 
 
-_PARSED: dict[str, tuple[_Term, ...]] = {}
+_PARSED_SIZE = 512
+_PARSED: LRU[str, tuple[_Term, ...]] = LRU(_PARSED_SIZE)
 
 
 def _split_plus(template: str) -> list[str]:
@@ -209,9 +211,7 @@ def _parse(template: str) -> tuple[_Term, ...]:
             needs.append(max(_LEFT_NEED[_left_op(before)], _RIGHT_NEED[_right_op(after)]))
         bare = len(parts) == 3 and not parts[0] and not parts[2]
         terms.append(_Term(parts, tuple(needs), -1 if bare else _top_prec(piece)))
-    found = tuple(terms)
-    _PARSED[template] = found
-    return found
+    return _PARSED.put(template, tuple(terms))
 
 
 def _render_terms(template: str, args: dict[str, _Expr], funcs: dict[str, str]) -> list[_Expr]:
@@ -460,14 +460,16 @@ def _placeholders(rule: Rule, n: int) -> list[str]:
     return ["{all}"] * n if rule.arity is None else list(rule.keys())
 
 
-_KEYS: dict[int, tuple[Rule, tuple[str, ...]]] = {}
+_KEYS_SIZE = 64
+_KEYS: LRU[int, tuple[str, ...]] = LRU(_KEYS_SIZE)  # placeholders per arity (no Rule pinned)
 
 
 def _arguments(rule: Rule, args: Sequence[_Expr], out: _Expr | None) -> dict[str, _Expr]:
-    found = _KEYS.get(id(rule))
-    if found is None or found[0] is not rule:
-        found = _KEYS[id(rule)] = (rule, rule.keys())
-    table = dict(zip(found[1], args))
+    arity = rule.arity or 0
+    keys = _KEYS.get(arity)
+    if keys is None:
+        keys = _KEYS.put(arity, rule.keys())
+    table = dict(zip(keys, args))
     if out is not None:
         table["{out}"] = out
     if rule.exponent is not None:

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+
+from ._cache import LRU
 
 __all__ = ["CONSTANT", "RULES", "DomainError", "Rule", "affine_rule", "pow_rule", "rule"]
 
@@ -112,24 +115,38 @@ class Rule:
             The filled-in text.
         """
         text = template
-        if self.exponent is not None:
+        if self.exponent is not None:  # the template's own numbers, before any name
             c = self.exponent
             if c - 1 == 1:  # 2·x^1 reads 2·x
                 text = text.replace("^{{c-1}}", "").replace("^{c-1}", "")
             text = text.replace("{c-1}", _num(c - 1)).replace("{c}", _num(c))
+        # One pass over the template: a name is inserted once and never scanned again,
+        # so labels that contain "{x}", "{out}" or "{0}" appear exactly as given.
         if self.arity is None:
-            text = text.replace("{all}", " + ".join(inputs))
-            return text.replace("{out}", out)
-        for key, name in (*zip(self.keys(), inputs), ("{out}", out)):
-            parts = text.split(key)
-            for i in range(1, len(parts)):
-                need = _needed(parts[i - 1], parts[i])
-                parts[i - 1] += f"({name})" if _precedence(name) < need else name
-            text = "".join(parts)
-        return text
+            names = {"{all}": " + ".join(inputs), "{out}": out}
+            return _PLACEHOLDER.sub(lambda m: names.get(m[0], m[0]), text)
+        names = dict(zip(self.keys(), inputs))
+        names["{out}"] = out
+        pieces: list[str] = []
+        tail = ""  # the last characters written: all _needed reads of what comes before
+        start = 0
+        for m in _PLACEHOLDER.finditer(text):
+            name = names.get(m[0])
+            if name is None:  # a literal brace group of the template, e.g. \\frac{1}
+                continue
+            before = text[start : m.start()]
+            tail = (tail + before)[-8:]
+            need = _needed(tail, text[m.end() : m.end() + 8])
+            piece = f"({name})" if _precedence(name) < need else name
+            pieces += (before, piece)
+            tail = (tail + piece)[-8:]
+            start = m.end()
+        pieces.append(text[start:])
+        return "".join(pieces)
 
 
 _ATOM = 9.0
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
 def _precedence(name: str) -> float:
@@ -382,15 +399,15 @@ CONSTANT = Rule("", "", 0, _no_forward, "", (), (), "")
 Its name is "", like every leaf's ``op``; it is not in :data:`RULES`.
 """
 
-_POW_CACHE: dict[float, Rule] = {}
 _POW_CACHE_SIZE = 256
+_POW_CACHE: LRU[float, Rule] = LRU(_POW_CACHE_SIZE)
 
 
 def pow_rule(c: float) -> Rule:
     """Returns the rule for ``x ** c`` with a constant exponent ``c``.
 
-    ``d(x^c)/dx = c·x^(c−1)``. Rules are cached per exponent (the first 256
-    exponents seen), so nodes raised to the same power share one rule object.
+    ``d(x^c)/dx = c·x^(c−1)``. Rules are cached per exponent (the 256 most
+    recently used), so nodes raised to the same power share one rule object.
 
     Args:
         c: The constant exponent (a finite number).
@@ -408,8 +425,7 @@ def pow_rule(c: float) -> Rule:
             ("{c}{x}^{{c-1}}",), "{x}^{{c}}", exponent=c,
             code="{f}({x})", code_grads=("{c} * {x} ** {c-1}",),
         )
-        if len(_POW_CACHE) < _POW_CACHE_SIZE:  # bounded: x ** random() must not leak
-            _POW_CACHE[c] = found
+        _POW_CACHE.put(c, found)  # bounded: x ** random() must not leak
     return found
 
 
@@ -427,7 +443,8 @@ def _affine(*xs: float) -> tuple[float, tuple[float, ...]]:
     return out, tuple(grads)
 
 
-_AFFINE_CACHE: dict[int, Rule] = {}
+_AFFINE_CACHE_SIZE = 64
+_AFFINE_CACHE: LRU[int, Rule] = LRU(_AFFINE_CACHE_SIZE)
 
 
 def affine_rule(n: int) -> Rule:
@@ -437,7 +454,8 @@ def affine_rule(n: int) -> Rule:
     ``(w_0, a_0, …, w_(n-1), a_(n-1), b)`` and local derivatives
     ``∂z/∂w_k = a_k``, ``∂z/∂a_k = w_k``, ``∂z/∂b = 1``: exactly the factors
     ``∂z^(L)/∂w^(L) = a^(L-1)``, ``∂z^(L)/∂a^(L-1) = w^(L)`` and
-    ``∂z^(L)/∂b^(L) = 1`` of the notes. Rules are cached per ``n``.
+    ``∂z^(L)/∂b^(L) = 1`` of the notes. Rules are cached per ``n`` (the 64
+    most recently used widths).
 
     Args:
         n: The number of weight–input pairs (at least 1).
@@ -456,7 +474,7 @@ def affine_rule(n: int) -> Rule:
             " + ".join([*(f"{w} {a}" for w, a in pairs), bias]),
             code=" + ".join([*(f"{w} * {a}" for w, a in pairs), bias]), code_grads=partners,
         )
-        _AFFINE_CACHE[n] = found
+        _AFFINE_CACHE.put(n, found)
     return found
 
 

@@ -259,27 +259,41 @@ def test_a_chain_10_to_the_5_deep_compiles_flat():
 
 
 def test_a_chain_10_to_the_4_deep_compiles_flat():
-    chain_compiles_flat(10_000)
+    chain_compiles_flat(10_000, linear=True)
 
 
-def chain_compiles_flat(n):
-    x, c = Value(0.5, "x"), Value(0.999999, "c")
+def chain(n, x, c):
     v = x
     for _ in range(n):
         v = v * c
-    start = time.perf_counter()
-    f = compile_graph(v, [x, c])
-    took = time.perf_counter() - start
+    return v
+
+
+def compile_seconds(n):
+    x, c = Value(0.5, "x"), Value(0.999999, "c")
+    v = chain(n, x, c)
+    start = time.process_time()
+    compile_graph(v, [x, c])
+    return time.process_time() - start
+
+
+def chain_compiles_flat(n, linear=False):
+    x, c = Value(0.5, "x"), Value(0.999999, "c")
+    f = compile_graph(chain(n, x, c), [x, c])
     value, grads = f(0.25, 0.9999995)
     x2, c2 = Value(0.25, "x"), Value(0.9999995, "c")
-    w = x2
-    for _ in range(n):
-        w = w * c2
+    w = chain(n, x2, c2)
     w.backward()
     assert (value, grads) == (w.data, (x2.grad, c2.grad))
     assert close(value, 0.25 * 0.9999995 ** n, 1e-9)  # by hand
     assert max_nesting(f.source) <= 25
-    assert took < n * 2e-4, took  # linear: ~40 µs a node here
+    if not linear:
+        return
+    # linear: 4× the nodes cost about 4× the time (quadratic would be 16×); the ratio
+    # of CPU times in one test holds on a loaded machine, unlike a limit in seconds
+    small = min(compile_seconds(n // 4) for _ in range(3))
+    large = min(compile_seconds(n) for _ in range(2))
+    assert large < 9 * small, (large, small)
 
 
 @pytest.mark.slow
@@ -384,3 +398,29 @@ def test_the_compile_function_does_not_shadow_a_submodule() -> None:
     assert scalargrad.compile is compile_module.compile_graph
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("scalargrad.compile")
+
+
+def test_code_generation_caches_are_bounded(monkeypatch):
+    # 20,000 compiles of x ** random() once pinned 20,000 Rules in _KEYS, and every
+    # affine width added a parsed template for good; now both are bounded LRUs.
+    from scalargrad import codegen
+    from scalargrad._cache import LRU
+
+    assert isinstance(codegen._PARSED, LRU) and codegen._PARSED.maxsize == codegen._PARSED_SIZE
+    monkeypatch.setattr(codegen, "_PARSED", LRU(16))  # small, so a short loop overflows it
+
+    x = Value(1.5, "x")
+    for k in range(3 * codegen._KEYS_SIZE):
+        f = compile_graph(x ** (1.0 + k / 1000.0), [x])
+        c = 1.0 + k / 1000.0
+        assert close(f(2.0)[1][0], c * 2.0 ** (c - 1.0))  # d(x^c)/dx = c·x^(c−1), by hand
+        assert len(codegen._KEYS) <= codegen._KEYS_SIZE
+    for n in range(1, codegen._KEYS_SIZE + 40):  # affine widths: keys and templates per width
+        ws = [Value(0.5) for _ in range(n)]
+        acts = [Value(2.0) for _ in range(n)]
+        z = scalargrad.affine(ws, acts, Value(1.0))
+        assert compile_graph(z, ws)(*[0.5] * n)[0] == 1.0 + n  # Σ 0.5·2 + 1
+        assert len(codegen._KEYS) <= codegen._KEYS_SIZE
+        assert len(codegen._PARSED) <= 16
+    assert len(codegen._KEYS) == codegen._KEYS_SIZE
+    assert len(codegen._PARSED) == 16

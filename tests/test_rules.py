@@ -337,3 +337,75 @@ def test_render_brackets_negations_after_plus_and_products_after_a_number() -> N
     assert add.render(add.expr, ["a", "b + c"]) == "a + b + c"
     assert sq.render(sq.formulas[0], ["x·x"]) == "2(x·x)"
     assert sq.render(sq.formulas[0], ["σ(z)"]) == "2σ(z)"
+
+
+# ------------------------------------------------- hostile labels and bounded caches (#10)
+
+LABEL_WITH_PLACEHOLDERS = st.lists(
+    st.sampled_from([*PLACEHOLDERS, "{0}", "{1}", "{2}", "{", "}", "a", "_", "^", "\\"]),
+    min_size=1, max_size=6,
+).map("".join)
+
+
+@pytest.mark.parametrize("name", ["mul", "add", "div", "sub"])
+def test_render_inserts_labels_with_placeholders_literally(name: str) -> None:
+    r = RULES[name]
+    symbol = {"mul": "·", "add": " + ", "div": "/", "sub": " − "}[name]
+    # Written out by hand: the two labels exactly as given, joined by the op's symbol.
+    assert r.render(r.expr, ["{y}", "b"]) == "{y}" + symbol + "b"
+    assert r.render(r.expr, ["{out}", "{x}"], out="{c}") == "{out}" + symbol + "{x}"
+
+
+def test_render_of_pow_and_unary_rules_keeps_braces_in_labels() -> None:
+    p = pow_rule(3)
+    assert p.render(p.expr, ["{c}"]) == "{c}^3"
+    assert p.render(p.formulas[0], ["{c-1}"]) == "3·{c-1}^2"
+    t = RULES["tanh"]
+    assert t.render(t.formulas[0], ["{out}"], out="{x}") == "1 − {x}²"
+    s = RULES["sum"]
+    assert s.render(s.expr, ["{all}", "{out}"]) == "{all} + {out}"
+    d = RULES["div"]  # the LaTeX template's literal {1} stays, the labels are not read
+    assert d.render(d.formula(0, latex=True), ["{1}", "{y}"]) == "\\frac{1}{{y}}"
+
+
+def test_affine_render_keeps_labels_with_index_placeholders() -> None:
+    from scalargrad.rules import affine_rule
+
+    r = affine_rule(1)
+    # the case: affine([w_{1}], [x_{0}], b) read "w_x_{0}·x_{0} + b"
+    assert r.render(r.expr, ["w_{1}", "x_{0}", "b"]) == "w_{1}·x_{0} + b"
+    assert r.render(r.formula(0), ["{1}", "{0}", "{2}"]) == "{0}"
+
+
+@given(st.lists(LABEL_WITH_PLACEHOLDERS, min_size=2, max_size=2))
+def test_render_never_rescans_a_label(labels: list[str]) -> None:
+    r = RULES["mul"]
+    # each label appears once, exactly as given (bracketed when it reads like an expression)
+    a, b = ({label, f"({label})"} for label in labels)
+    assert r.render(r.expr, labels) in {f"{x}·{y}" for x in a for y in b}
+    assert r.render(r.formula(0), labels) == labels[1]
+
+
+def test_affine_cache_is_bounded() -> None:
+    from scalargrad import rules as rules_module
+    from scalargrad.rules import affine_rule
+
+    size = rules_module._AFFINE_CACHE_SIZE
+    for n in range(1, 3 * size):
+        assert affine_rule(n).arity == 2 * n + 1
+        assert len(rules_module._AFFINE_CACHE) <= size
+    assert len(rules_module._AFFINE_CACHE) == size
+    # the most recently used widths stay cached, the oldest were dropped
+    assert affine_rule(3 * size - 1) is affine_rule(3 * size - 1)
+    assert 1 not in rules_module._AFFINE_CACHE
+
+
+def test_pow_cache_keeps_recent_exponents() -> None:
+    from scalargrad import rules as rules_module
+
+    for k in range(2 * rules_module._POW_CACHE_SIZE):
+        pow_rule(10.0 + k)
+    assert len(rules_module._POW_CACHE) == rules_module._POW_CACHE_SIZE
+    last = 10.0 + 2 * rules_module._POW_CACHE_SIZE - 1
+    assert last in rules_module._POW_CACHE and 10.0 not in rules_module._POW_CACHE
+    assert pow_rule(last) is pow_rule(last)
