@@ -16,9 +16,11 @@ Everything depends only on the graph, so the names are deterministic.
 
 from __future__ import annotations
 
+import re
+
 from .engine import Value, forward_order
 
-__all__ = ["MAX_EXPR", "display_names", "format_number"]
+__all__ = ["MAX_EXPR", "display_names", "format_number", "typeset_parts"]
 
 MAX_EXPR = 24
 """Longest inline expression used as the name of an unlabelled node."""
@@ -29,6 +31,54 @@ def format_number(x: float) -> str:
     if x == int(x) and abs(x) < 1e15:
         return str(int(x))
     return f"{x:.6g}"
+
+
+# One letter (Latin or Greek) with a subscript and/or a bracketed superscript, as the
+# notes write names: w_00^(1), a^(L-1), C_0, z_j^(l), δ^(l). Nothing around it may be a
+# letter, digit, "_" or "^" (so my_var_name and x^2 stay as typed).
+_TYPESET = re.compile(
+    r"(?<![\w^])([A-Za-zα-ωΑ-Ω])(?:_([A-Za-z0-9,]{1,8}))?(?:\^\(([A-Za-z0-9+\-− ]{1,8})\))?"
+    r"(?![\w^])"
+)
+
+
+def typeset_parts(text: str) -> list[tuple[str, str]]:
+    """Splits text into parts to typeset: ``("text" | "sub" | "sup", characters)``.
+
+    Every name of the notes' form (one letter, an optional subscript after
+    ``_``, an optional superscript in brackets after ``^``) gets its
+    subscript and superscript as separate parts: ``"w_00^(1)"`` →
+    ``[("text", "w"), ("sub", "00"), ("sup", "(1)")]``. Everything else is
+    literal text, so a label of any other form is shown exactly as typed.
+    Joining the parts' characters gives the text back without ``_`` and ``^``.
+
+    Args:
+        text: A display name, or any text containing names (a step's line).
+
+    Returns:
+        The parts, in order; adjacent literal characters form one part.
+    """
+    parts: list[tuple[str, str]] = []
+
+    def add(kind: str, chars: str) -> None:
+        if parts and kind == "text" and parts[-1][0] == "text":
+            parts[-1] = ("text", parts[-1][1] + chars)
+        elif chars:
+            parts.append((kind, chars))
+
+    end = 0
+    for m in _TYPESET.finditer(text):
+        base, sub, sup = m.groups()
+        if sub is None and sup is None:
+            continue
+        add("text", text[end:m.start()] + base)
+        if sub is not None:
+            add("sub", sub)
+        if sup is not None:
+            add("sup", f"({sup})")
+        end = m.end()
+    add("text", text[end:])
+    return parts
 
 
 def _letters() -> list[str]:

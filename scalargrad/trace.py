@@ -27,6 +27,7 @@ from .names import display_names
 from .rules import DomainError, is_atom
 
 __all__ = [
+    "SIGNIFICANT",
     "Contribution",
     "Explanation",
     "Factor",
@@ -44,10 +45,46 @@ __all__ = [
 _UNIT_OPS = frozenset({"add", "sub", "sum"})
 
 
-def fmt(x: float) -> str:
-    """Formats a number for steps and explanations: 4 significant digits, ``0`` not ``-0``."""
-    text = f"{x:.4g}"
-    return "0" if text == "-0" else text
+SIGNIFICANT = 4
+"""Significant digits of every number the library shows (text, drawings, the page)."""
+
+
+def fmt(x: float, *, pad: bool = False) -> str:
+    """The one number format of steps, explanations, drawings and the page.
+
+    :data:`SIGNIFICANT` (4) significant digits; fixed-point for magnitudes
+    in ``[1e-4, 1e5)``, scientific only outside: ``0.45``, ``-0.004103``,
+    ``12346``, ``1.235e-05``, and ``0`` (never ``-0``). Text drops trailing
+    zeros; drawings pass ``pad=True`` to keep them (``0.4500``, ``1.000``) so
+    that every number in a box has the same shape and frames never jump.
+
+    Args:
+        x: The number.
+        pad: Keep trailing zeros (the same digits, always 4 of them).
+
+    Returns:
+        The text, with a ``-`` sign only for negative numbers.
+    """
+    x = float(x) + 0.0  # -0.0 → 0.0
+    if not math.isfinite(x):
+        return repr(x)
+    if x == 0.0:
+        return f"{0:.{SIGNIFICANT - 1}f}" if pad else "0"
+    rounded = abs(float(f"{x:.{SIGNIFICANT - 1}e}"))  # decide after rounding: 9.9996 → 10.00
+    if not 1e-4 <= rounded < 1e5:
+        text = f"{x:.{SIGNIFICANT - 1}e}"
+        if not pad:
+            mantissa, _, exponent = text.partition("e")
+            text = f"{_strip(mantissa)}e{exponent}"
+        return text
+    decimals = max(0, SIGNIFICANT - 1 - math.floor(math.log10(rounded)))
+    text = f"{x:.{decimals}f}"
+    return text if pad else _strip(text)
+
+
+def _strip(text: str) -> str:
+    """Drops trailing zeros after a decimal point (and the point itself): ``0.5000`` → ``0.5``."""
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _factor_number(x: float, position: int) -> str:

@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 import graphviz
 
 from .engine import Value, forward_order
-from .names import display_names
-from .trace import Explanation, Path, Step, backward_steps
+from .names import display_names, typeset_parts
+from .trace import Explanation, Path, Step, backward_steps, fmt
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -47,6 +47,7 @@ __all__ = [
     "draw_steps",
     "forward_order",
     "frames",
+    "html_name",
     "html_text",
     "number_text",
     "render",
@@ -196,17 +197,44 @@ def html_text(text: str) -> str:
     return "<BR/>".join(lines)
 
 
+def html_name(text: str, size: float = 14) -> str:
+    """A name typeset for a Graphviz HTML-like label: real subscripts and superscripts.
+
+    Names in the notes' notation get ``<SUB>``/``<SUP>`` in a smaller
+    ``<FONT>`` (Graphviz draws scripts at full size otherwise):
+    ``w_00^(1)`` reads w₀₀⁽¹⁾, ``a^(L-1)`` a⁽ᴸ⁻¹⁾, ``C_0`` C₀. Anything else
+    is shown literally, escaped by :func:`html_text`
+    (see :func:`scalargrad.names.typeset_parts`).
+
+    Args:
+        text: A display name (or text containing names).
+        size: The point size of the surrounding text; scripts get 70% of it.
+    """
+    small = f"{size * 0.7:g}"
+    out = []
+    for kind, chars in typeset_parts(text):
+        body = html_text(chars)
+        if kind == "text":
+            out.append(body)
+        else:
+            tag = kind.upper()
+            out.append(f'<FONT POINT-SIZE="{small}"><{tag}>{body}</{tag}></FONT>')
+    return "".join(out)
+
+
 def _cell(x: float) -> str:
-    """A number in exactly ``_WIDTH`` characters (sign always shown): ``   +0.5000``."""
-    x += 0.0  # -0.0 → 0.0
-    a = abs(x)
-    text = f"{x:+.4f}" if x == 0.0 or 0.01 <= a < 9999.5 else f"{x:+.3e}"
-    return text.rjust(_WIDTH)
+    """A number in exactly ``_WIDTH`` characters, sign always shown: ``   +0.5000``.
+
+    The digits are :func:`~scalargrad.trace.fmt`'s (the library's one number
+    format); the fixed width keeps node positions identical from frame to frame.
+    """
+    text = fmt(x, pad=True)
+    return (text if text.startswith("-") else "+" + text).rjust(_WIDTH)
 
 
 def number_text(x: float) -> str:
-    """The number as drawings show it (4 decimals or 4 significant digits): ``0.5000``."""
-    return _cell(x).strip().lstrip("+")
+    """The number as drawings show it: :func:`~scalargrad.trace.fmt` with decimals, ``0.5000``."""
+    return fmt(x, pad=True)
 
 
 def _mono(text: str, colour: str = "") -> str:
@@ -217,7 +245,7 @@ def _mono(text: str, colour: str = "") -> str:
 
 def _box_label(name: str, data: float, grad: tuple[float, str] | None, show_grad: bool) -> str:
     rows = [
-        f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="14">{html_text(name)}</FONT></TD></TR>',
+        f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="14">{html_name(name)}</FONT></TD></TR>',
         f'<TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD>'
         f'<TD ALIGN="RIGHT">{_mono(_cell(data))}</TD></TR>',
     ]
@@ -350,7 +378,7 @@ class _Graph:
         g.attr("graph", rankdir=rankdir, nodesep="0.25", ranksep="0.35", bgcolor="white",
                fontname=_SANS, newrank="true")
         if title is not None:
-            g.attr("graph", label=f"<{html_text(title)}>", labelloc="t", fontsize="16")
+            g.attr("graph", label=f"<{html_name(title, 16)}>", labelloc="t", fontsize="16")
         g.attr("node", fontname=_SANS, fontsize="11")
         g.attr("edge", fontname=_MONO, fontsize="10", color="#5a5a5a", arrowsize="0.6",
                fontcolor=_LOCAL)

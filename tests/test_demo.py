@@ -85,7 +85,10 @@ def test_demo_shows_steps_and_the_chain_rule_and_writes_the_drawings(tmp_path) -
     total = text.split("= 2(a^(3) − y) · σ'(z^(3))")[1].split("\n\n")[0].splitlines()[-1]
     assert float(total.split("=")[-1]) == float(f"{hand['∂C_0/∂w^(1)']:.4g}")
     svg = (tmp_path / "new" / "chain.svg").read_text(encoding="utf-8")
-    assert svg.lstrip().startswith("<?xml") and "C_0" in svg and "w^(1)" in svg
+    assert svg.lstrip().startswith("<?xml")
+    # names typeset: C with a subscript 0, w with a superscript (1)
+    assert re.search(r'>C</text>\s*<text[^>]*baseline-shift="sub"[^>]*>0</text>', svg)
+    assert re.search(r'>w</text>\s*<text[^>]*baseline-shift="super"[^>]*>\(1\)</text>', svg)
     page = (tmp_path / "new" / "chain_steps.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 10  # before backward, one per step, all grads
     assert f"Wrote the drawing to   {tmp_path / 'new' / 'chain.svg'}" in text

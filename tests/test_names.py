@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from scalargrad import Value, sum_values, topological_order
-from scalargrad.names import MAX_EXPR, display_names, format_number
+from scalargrad.names import MAX_EXPR, display_names, format_number, typeset_parts
 
 
 def names_of(root: Value, *nodes: Value) -> list[str]:
@@ -169,3 +171,36 @@ def test_deep_chain_is_named_without_recursion() -> None:
         v = -v
     table = display_names(v)
     assert len(table) == 50_001
+
+
+# --- typesetting ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    ("w_00^(1)", [("text", "w"), ("sub", "00"), ("sup", "(1)")]),
+    ("a^(L-1)", [("text", "a"), ("sup", "(L-1)")]),
+    ("C_0", [("text", "C"), ("sub", "0")]),
+    ("δ^(l)", [("text", "δ"), ("sup", "(l)")]),
+    ("∂C_0/∂z_j^(l)", [("text", "∂C"), ("sub", "0"), ("text", "/∂z"), ("sub", "j"),
+                       ("sup", "(l)")]),
+    ("σ(z^(1)) − y", [("text", "σ(z"), ("sup", "(1)"), ("text", ") − y")]),
+])
+def test_names_in_the_notes_form_are_typeset(text: str, parts: list[tuple[str, str]]) -> None:
+    assert typeset_parts(text) == parts
+
+
+@pytest.mark.parametrize("text", [
+    "my_var_name", "x^2", "a_b_c", "loss_total", "w^(", "w_", "x^(1)^(2)", "__init__", "",
+    "w^((1))", "cost", "2^(3)",
+])
+def test_other_labels_are_shown_literally(text: str) -> None:
+    assert typeset_parts(text) == ([("text", text)] if text else [])
+
+
+@given(st.text(alphabet="wabzCxy_^()0123456789jkLl-,+ ·σ−\n<>&\"\\{|}", max_size=30))
+def test_typeset_parts_give_the_text_back(text: str) -> None:
+    parts = typeset_parts(text)
+    back = "".join({"text": "", "sub": "_", "sup": "^"}[k] + chars for k, chars in parts)
+    assert back == text
+    assert all(chars for _, chars in parts)
+    assert all(a[0] != "text" or b[0] != "text" for a, b in itertools.pairwise(parts))

@@ -23,6 +23,7 @@ from scalargrad.trace import (
     TooManyPathsError,
     backward_steps,
     explain,
+    fmt,
     latex_name,
 )
 
@@ -548,3 +549,38 @@ def test_unlabelled_expression_explains_like_the_notes() -> None:
     assert text.splitlines()[1].strip() == "= 2(σ(w·a + b) − y) · σ'(w·a + b) · a"
     s = 1 / (1 + math.exp(-(0.5 * 1.5 + 0.1)))
     assert text.splitlines()[-1].strip() == f"= {2 * (s - 1) * s * (1 - s) * 1.5:.4g}"
+
+
+# --- the one number format --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("x", "text", "padded"), [
+    (0.45, "0.45", "0.4500"),
+    (-4.103e-3, "-0.004103", "-0.004103"),  # fixed-point down to 1e-4 …
+    (1e-4, "0.0001", "0.0001000"),
+    (9.99e-5, "9.99e-05", "9.990e-05"),  # … scientific below
+    (12345.6, "12346", "12346"),  # fixed-point up to 1e5 …
+    (99999.6, "1e+05", "1.000e+05"),  # … scientific from 1e5 (after rounding)
+    (0.99996, "1", "1.000"),  # rounding carries: still 4 significant digits
+    (1.0, "1", "1.000"),
+    (-0.0, "0", "0.000"),
+    (0.0, "0", "0.000"),
+    (123.456, "123.5", "123.5"),
+    (-1.2, "-1.2", "-1.200"),
+])
+def test_one_number_format(x: float, text: str, padded: str) -> None:
+    assert fmt(x) == text and fmt(x, pad=True) == padded
+
+
+@given(st.floats(min_value=-1e300, max_value=1e300))
+def test_number_format_keeps_four_significant_digits(x: float) -> None:
+    padded = fmt(x, pad=True)
+    if x == 0:
+        return
+    assert float(padded) == pytest.approx(x, rel=5.01e-4)
+    digits = re.sub(r"e.*|[-.]", "", padded).lstrip("0")
+    fixed = "e" not in padded
+    assert fixed == (1e-4 <= abs(float(padded)) < 1e5)
+    # 4 significant digits (a fixed-point number ≥ 1e4 keeps its 5 integer digits)
+    assert len(digits) == (5 if fixed and abs(float(padded)) >= 1e4 else 4), padded
+    assert float(fmt(x)) == float(padded)

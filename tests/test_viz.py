@@ -10,6 +10,7 @@ import itertools
 import math
 import re
 import shutil
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from typing import TypeVar
@@ -19,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scalargrad import Value, sum_values, topological_order
+from scalargrad.names import typeset_parts
 from scalargrad.nn import MLP, squared_error
 from scalargrad.trace import backward_steps, explain
 from scalargrad.viz import (
@@ -70,6 +72,12 @@ def node_line(source: str, nid: str) -> str:
     return m.group(1)
 
 
+def plain(label: str) -> str:
+    """A typeset DOT label back in the notes' text: w<SUB>00</SUB><SUP>(1)</SUP> → w_00^(1)."""
+    label = re.sub(r'<FONT POINT-SIZE="[0-9.]+"><SUB>(.*?)</SUB></FONT>', r"_\1", label)
+    return re.sub(r'<FONT POINT-SIZE="[0-9.]+"><SUP>(.*?)</SUP></FONT>', r"^\1", label)
+
+
 def svg_nodes(svg: str) -> dict[str, ET.Element]:
     root = ET.fromstring(svg.encode("utf-8"))
     return {g.get("id", ""): g for g in root.iter(f"{SVG}g") if "node" in g.get("class", "")}
@@ -82,10 +90,20 @@ def texts(g: ET.Element) -> list[str]:
 def name_lines(g: ET.Element) -> list[str]:
     """The name rows of a Value box (every text but the last four: data, number, grad, number).
 
-    dot drops empty lines and trims blanks at the ends of a line; everything else
-    must read as written.
+    A typeset name is several texts on one baseline (``w``, ``00``, ``(1)``): texts
+    with the same ``y`` are one row. dot drops empty lines and trims blanks at the
+    ends of a line; everything else must read as written.
     """
-    return [t.strip() for t in texts(g)[:-4] if t.strip()]
+    rows: dict[str, str] = {}
+    for t in list(g.iter(f"{SVG}text"))[:-4]:
+        y = t.get("y", "")
+        rows[y] = rows.get(y, "") + (t.text or "").replace("\xa0", " ")
+    return [r.strip() for r in rows.values() if r.strip()]
+
+
+def typeset(line: str) -> str:
+    """A line as it reads once typeset: scripts lose their ``_`` and ``^`` (w_00^(1) → w00(1))."""
+    return "".join(chars for _, chars in typeset_parts(line))
 
 
 def centre(g: ET.Element) -> tuple[float, float]:
@@ -107,12 +125,12 @@ GOLDEN_PRODUCT = """digraph scalargrad {
 \tgraph [bgcolor=white fontname="DejaVu Sans" newrank=true nodesep=0.25 rankdir=LR ranksep=0.35]
 \tnode [fontname="DejaVu Sans" fontsize=11]
 \tedge [arrowsize=0.6 color="#5a5a5a" fontcolor="#1f5fa8" fontname="DejaVu Sans Mono" fontsize=10]
-\tn0 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">x</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;+2.0000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value input" color="#333333" fillcolor="#cfe2f3" id=n0 margin="0.06,0.03" shape=box style="rounded,filled"]
-\tn1 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">w</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;-3.0000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value parameter" color="#333333" fillcolor="#fde7b0" id=n1 margin="0.06,0.03" shape=box style="rounded,filled"]
-\tn2 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">c</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;-6.0000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value cost" color="#333333" fillcolor="#f6c9c4" id=n2 margin="0.06,0.03" shape=box style="rounded,filled"]
+\tn0 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">x</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;+2.000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value input" color="#333333" fillcolor="#cfe2f3" id=n0 margin="0.06,0.03" shape=box style="rounded,filled"]
+\tn1 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">w</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;-3.000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value parameter" color="#333333" fillcolor="#fde7b0" id=n1 margin="0.06,0.03" shape=box style="rounded,filled"]
+\tn2 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">c</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;-6.000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value cost" color="#333333" fillcolor="#f6c9c4" id=n2 margin="0.06,0.03" shape=box style="rounded,filled"]
 \to2 [label=<×> class=op color="#555555" fillcolor="#f2f2f2" fontsize=12 id=o2 margin=0.02 shape=circle style=filled width=0.3]
-\tn0 -> o2 [label=<-3.0000> id=e2_0]
-\tn1 -> o2 [label=<2.0000> id=e2_1]
+\tn0 -> o2 [label=<-3.000> id=e2_0]
+\tn1 -> o2 [label=<2.000> id=e2_1]
 \to2 -> n2 [id=e2]
 }
 """  # noqa: E501
@@ -136,14 +154,14 @@ def test_golden_dot_after_backward_shows_grads_and_is_stable() -> None:
     assert first == second  # ids from the order, never from memory addresses
     assert "not&#160;yet" not in first
     # grad x = w = −3, grad w = x = 2, grad c = 1, fixed width 10 characters
-    assert "&#160;&#160;&#160;-3.0000</FONT></TD></TR></TABLE>" in node_line(first, "n0")
-    assert "&#160;&#160;&#160;+2.0000</FONT></TD></TR></TABLE>" in node_line(first, "n1")
-    assert "&#160;&#160;&#160;+1.0000</FONT></TD></TR></TABLE>" in node_line(first, "n2")
+    assert "&#160;&#160;&#160;&#160;-3.000</FONT></TD></TR></TABLE>" in node_line(first, "n0")
+    assert "&#160;&#160;&#160;&#160;+2.000</FONT></TD></TR></TABLE>" in node_line(first, "n1")
+    assert "&#160;&#160;&#160;&#160;+1.000</FONT></TD></TR></TABLE>" in node_line(first, "n2")
     assert first == GOLDEN_PRODUCT.replace(
         '<FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet', "@"
-    ).replace("@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;-3.0000', 1).replace(
-        "@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;+2.0000', 1
-    ).replace("@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;+1.0000', 1)
+    ).replace("@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;-3.000', 1).replace(
+        "@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;+2.000', 1
+    ).replace("@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;+1.000', 1)
 
 
 def test_ids_follow_reading_order_and_local_derivatives_are_hand_formulas() -> None:
@@ -190,7 +208,7 @@ def test_a_times_a_draws_two_edges_and_constants_get_their_role() -> None:
     source = draw(out).source
     e = edges(source)
     assert e["e2_0"][:2] == ("n1", "o2") and e["e2_1"][:2] == ("n1", "o2")
-    assert re.search(r"label=<3.0000>.*\n.*label=<3.0000>", source)  # ∂(a·a)/∂a = a, twice
+    assert re.search(r"label=<3.000>.*\n.*label=<3.000>", source)  # ∂(a·a)/∂a = a, twice
     assert 'class="value constant"' in node_line(source, "n0")  # the 2
     assert ">2</FONT>" in node_line(source, "n0")
 
@@ -408,7 +426,7 @@ def test_nasty_labels_render_as_written() -> None:
         nodes = svg_nodes(svg)
         assert sorted(nodes) == ["n0", "n1", "n2", "o2"], label  # nothing injected
         for nid, name in (("n0", label), ("n2", label + "!")):
-            assert name_lines(nodes[nid]) == [t.strip() for t in shown(name)], label
+            assert name_lines(nodes[nid]) == [typeset(t).strip() for t in shown(name)], label
         root = ET.fromstring(svg.encode("utf-8"))
         title = [t for t in texts(root) if t.strip()][: len(shown(label))]
         assert [t.strip() for t in title] == [t.strip() for t in shown(label)]
@@ -450,7 +468,7 @@ def test_any_labels_render_as_written(labels: list[str]) -> None:
     order = forward_order(total)
     assert len([n for n in nodes if n.startswith("n")]) == len(order)
     for i, v in enumerate(order[:-1]):
-        lines = [visible(line) for line in re.split(r"\r\n|\r|\n", v.label)]
+        lines = [visible(typeset(line)) for line in re.split(r"\r\n|\r|\n", v.label)]
         assert name_lines(nodes[f"n{i}"]) == [t.strip() for t in lines if t.strip()]
 
 
@@ -472,9 +490,9 @@ def test_draw_steps_shows_partial_sums_and_leaves_grads_alone() -> None:
     assert len(drawings) == len(steps) + 1 == 3
     # step 0 is C = (x·y) + x: x gets 1 from the + but still waits for the ×
     first = node_line(drawings[0].source, "n0")
-    assert PARTIAL in first and "+1.0000" in first
+    assert PARTIAL in first and "+1.000" in first
     last = node_line(drawings[-1].source, "n0")
-    assert PARTIAL not in last and "+4.0000" in last  # y + 1
+    assert PARTIAL not in last and "+4.000" in last  # y + 1
     assert "highlight" not in drawings[-1].source
 
 
@@ -578,6 +596,47 @@ def test_highlight_an_explanation_or_connected_values_lights_their_edges() -> No
     lit = {k for k, (_, _, attrs) in e.items() if "highlight" in attrs}
     # each z_j^(1) = w_j0·a_0 + w_j1·a_1 + b_j: a_1 is input 3; plus each op → z arrow
     n_a1 = next(n for n in re.findall(r"^\t(n\d+) \[", joined, re.M)
-                if "a_1^(0)" in node_line(joined, n))
+                if "a_1^(0)" in plain(node_line(joined, n)))
     assert {e[k][0] for k in lit if "_" in k} == {n_a1}
     assert len([k for k in lit if k.endswith("_3")]) == 2 and len(lit) == 4
+
+
+# --- typeset names ----------------------------------------------------------------------
+
+
+def test_names_in_the_notes_form_are_drawn_with_sub_and_sup() -> None:
+    w, a = Value(0.5, "w_00^(1)"), Value(0.7, "a^(L-1)")
+    source = draw((w * a).label_as("C_0"), title="∂C_0/∂w_00^(1)").source
+    small = r'<FONT POINT-SIZE="[0-9.]+">'
+    assert re.search(rf"w{small}<SUB>00</SUB></FONT>{small}<SUP>\(1\)</SUP></FONT>", source)
+    assert re.search(rf"a{small}<SUP>\(L-1\)</SUP></FONT>", source)
+    assert re.search(rf"C{small}<SUB>0</SUB></FONT>", source)
+    assert re.search(rf"label=<∂C{small}<SUB>0</SUB></FONT>/∂w", source)  # the title too
+    assert "w_00" not in source and "^(" not in source
+
+
+@needs_dot
+def test_typeset_drawings_render_without_warnings_and_scripts_are_smaller() -> None:
+    net = MLP(2, [3, 1], seed=1)
+    cost = squared_error(net([0.5, -1.0]), [1.0])
+    done = subprocess.run(["dot", "-Tsvg"], input=draw(cost).source.encode(),
+                          capture_output=True, check=True)
+    assert done.stderr == b""
+    root = ET.fromstring(done.stdout)
+    scripts = [t for t in root.iter(f"{SVG}text") if t.get("baseline-shift")]
+    assert {t.get("baseline-shift") for t in scripts} == {"sub", "super"}
+    names = [t for t in root.iter(f"{SVG}text") if t.text == "w"]
+    assert names and all(float(t.get("font-size", "0")) < float(names[0].get("font-size", "0"))
+                         for t in scripts)
+
+
+@needs_dot
+def test_typeset_names_with_special_characters_still_render_as_written() -> None:
+    labels = ['w_0<&>"', "a^(1)\\N", "x_1{|}\nC_0", "b_1 & <b>"]
+    leaves = [Value(float(i), lab) for i, lab in enumerate(labels)]
+    total = sum_values(leaves, label="z_0^(2)")
+    source = draw(total).source
+    assert "&lt;&amp;&gt;&quot;" in source and "\\\\N" in source
+    nodes = svg_nodes(draw(total).svg())
+    for i, label in enumerate(labels):
+        assert name_lines(nodes[f"n{i}"]) == [typeset(line) for line in label.split("\n")]
