@@ -80,6 +80,14 @@ def _html_file(text: str) -> str:
     return _suffixed(text, HTML_SUFFIXES, "the step-through page")
 
 
+def _version() -> str:
+    """``scalargrad 0.1.0 from /path/to/scalargrad (Python 3.11.7)``, as pip says it."""
+    from . import __version__
+
+    where = os.path.dirname(os.path.abspath(__file__))
+    return f"scalargrad {__version__} from {where} (Python {sys.version.split()[0]})"
+
+
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="scalargrad",
@@ -87,6 +95,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         "term at a time.",
         epilog=_EPILOG,
     )
+    parser.add_argument("--version", action="version", version=_version(),
+                        help="show the version, where it is installed and exit")
     sub = parser.add_subparsers(dest="command", metavar="{demo,grad,step}", required=True)
     demo = sub.add_parser("demo", help="the notes' worked chain, checked against hand formulas")
     demo.add_argument("--out", metavar="DIR", help="where the demo writes its files")

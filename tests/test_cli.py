@@ -144,6 +144,18 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert "NAME=VALUE" in capsys.readouterr().out
 
 
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import scalargrad
+
+    assert main(["--version"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"scalargrad {scalargrad.__version__} from ")
+    assert str(Path(scalargrad.__file__).parent) in out
+    r = run("--version")  # and from a real process, as a user types it
+    assert r.returncode == 0 and r.stdout.split()[:2] == ["scalargrad", scalargrad.__version__]
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", scalargrad.__version__)
+
+
 def test_options_may_come_between_assignments(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["grad", "x*y", "x=2", "--explain", "x", "y=3"]) == 0
     assert "∂f/∂x = 3" in capsys.readouterr().out

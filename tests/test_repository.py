@@ -156,3 +156,37 @@ def test_notebooks_command_as_a_normal_user() -> None:
         pytest.skip("the checkout is not readable by user nobody")
     assert out.returncode == 0, out.stderr
     assert "--allow-root" not in out.stdout.split()
+
+
+@pytest.mark.needs_dot
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz dot program")
+def test_the_readme_examples_and_the_demo_leave_no_untracked_files(tmp_path: Path) -> None:
+    # A repository with this checkout's .gitignore; run there what a newcomer runs at the root.
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    shutil.copy(ROOT / ".gitignore", tmp_path / ".gitignore")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [
+        line.split("#", 1)[0].strip()
+        for line in readme.splitlines()
+        if line.startswith(".venv/bin/scalargrad ") and ("--draw" in line or "--html" in line)
+    ]
+    assert commands, "the README no longer shows a command that writes a drawing"
+    import shlex
+    import sys
+
+    for command in [*commands, ".venv/bin/scalargrad demo"]:  # `make demo` runs the demo
+        argv = [sys.executable, "-m", "scalargrad", *shlex.split(command)[1:]]
+        r = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, (command, r.stderr)
+    written = {p.name for p in tmp_path.iterdir()} - {".git", ".gitignore"}
+    assert {"g.svg", "steps.html", "chain.svg", "chain_steps.html"} <= written
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    assert [s for s in status if s and not s.endswith(".gitignore")] == []
