@@ -12,7 +12,7 @@ The public API::
 from .codegen import Compiled
 from .codegen import compile_graph as compile  # noqa: F401  (public, not in __all__)
 from .engine import Value, affine, forward_order, sum_values, topological_order
-from .page import save_steps_html
+from .page import save_steps_html, show_steps
 from .rules import RULES, DomainError, Rule
 from .trace import Explanation, Step, backward_steps, explain
 from .viz import draw, draw_steps, write_drawing
@@ -37,6 +37,7 @@ __all__ = [
     "explain",
     "forward_order",
     "save_steps_html",
+    "show_steps",
     "sum_values",
     "topological_order",
     "write_drawing",

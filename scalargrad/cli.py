@@ -4,12 +4,17 @@ Examples::
 
     scalargrad grad "(sigmoid(w*a + b) - y)**2" w=0.5 a=0.71 b=0.1 y=1 --explain w
     scalargrad step "square(sigmoid(w*a + b) - y)" w=0.5 a=0.71 b=0.1 y=1
+    scalargrad step --practice "square(sigmoid(w*a + b) - y)" w=0.5 a=0.71 b=0.1 y=1
     scalargrad demo --out figures/
 
 ``step`` reads single key presses in a terminal (the terminal is put in
 cbreak mode with :mod:`termios`/:mod:`tty` and restored afterwards): Enter,
 space or ``n`` shows the next step, ``b`` goes back, ``q`` quits. When
 standard input is not a terminal it prints every step and exits.
+``step --practice`` asks for each step's gradient ``∂f/∂node`` first (a line
+of input: a number such as ``-0.25`` or ``1/4``, ``r`` to reveal, ``q`` to
+quit), says which factor is off when an answer is wrong, and keeps a tally;
+``grad --html FILE --practice`` writes the page in the same practice mode.
 
 Exit status: 0 success, 1 a domain error or another failure while computing
 (the engine's message, no traceback), 2 a usage error (bad arguments, an
@@ -27,8 +32,9 @@ from typing import TextIO
 
 from .engine import Value
 from .parse import ParseError, VariableError, parse
+from .practice import read_number
 from .rules import DomainError
-from .trace import Step, TooManyPathsError, backward_steps, derivative_text, explain
+from .trace import Step, TooManyPathsError, backward_steps, derivative_text, explain, fmt
 
 __all__ = ["main"]
 
@@ -115,6 +121,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                       help="draw the graph (.svg .png .pdf .dot .gv)")
     grad.add_argument("--html", metavar="FILE", type=_html_file,
                       help="write a step-through HTML page (.html)")
+    grad.add_argument("--practice", action="store_true",
+                      help="with --html: the page asks for each step's gradient first")
+    step.add_argument("--practice", action="store_true",
+                      help="compute each step's gradient yourself; it is checked")
     grad.add_argument("--max-nodes", type=_positive_int, metavar="N",
                       help="refuse to draw graphs with more Values than this "
                       "(default 400 for --draw, 150 for --html)")
@@ -216,6 +226,9 @@ def _print_step(step: Step, total: int, out: TextIO) -> None:
 
 
 def _grad(args: argparse.Namespace) -> int:
+    if args.practice and args.html is None:
+        raise _UsageError("--practice needs --html FILE (the practice page); "
+                          "for practice in the terminal use: scalargrad step --practice")
     root, leaves, name = _build(args)
     if args.steps:
         steps = list(backward_steps(root))  # this is the backward pass
@@ -232,13 +245,14 @@ def _grad(args: argparse.Namespace) -> int:
     for option in ("draw", "html"):
         target = getattr(args, option)
         if target is not None:
-            status = _write(option, root, target, args.max_nodes)
+            status = _write(option, root, target, args.max_nodes, args.practice)
             if status:
                 return status
     return 0
 
 
-def _write(option: str, root: Value, target: str, max_nodes: int | None) -> int:
+def _write(option: str, root: Value, target: str, max_nodes: int | None,
+           practice: bool = False) -> int:
     """Writes ``--draw`` or ``--html`` (viz and page are imported only when asked for)."""
     from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
     from .viz import DEFAULT_MAX_NODES, DrawingTooLargeError, write_drawing
@@ -247,7 +261,8 @@ def _write(option: str, root: Value, target: str, max_nodes: int | None) -> int:
         if option == "draw":
             path = write_drawing(root, target, max_nodes=max_nodes or DEFAULT_MAX_NODES)
         else:
-            path = save_steps_html(root, target, max_nodes=max_nodes or DEFAULT_PAGE_MAX_NODES)
+            path = save_steps_html(root, target, max_nodes=max_nodes or DEFAULT_PAGE_MAX_NODES,
+                                   practice=practice)
     except DrawingTooLargeError as err:
         raise _UsageError(
             f"--{option} {target}: the graph has {err.count} Values, more than the limit of "
@@ -268,6 +283,8 @@ def _step(args: argparse.Namespace) -> int:
         print(f"{name} is a leaf: there is nothing to step through.")
         _print_grads(name, leaves, sys.stdout)
         return 0
+    if args.practice:
+        return _practice(steps, name, leaves)
     if not sys.stdin.isatty():
         for s in steps:
             _print_step(s, len(steps), sys.stdout)
@@ -316,3 +333,53 @@ def _interactive(steps: list[Step], root_name: str, leaves: dict[str, Value]) ->
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
         out.flush()
+
+
+def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value]) -> int:
+    """Asks for each step's gradient, one line of input per answer; ``r`` reveals, ``q`` quits."""
+    from .practice import ABS_TOL, REL_TOL, questions  # imported when asked for
+
+    out = sys.stdout
+    asked = questions(steps)
+    right = revealed = 0
+
+    def tally() -> str:
+        return f"right {right}, revealed {revealed}, of {len(steps)} steps"
+
+    print(f"Practice: {len(steps)} backward steps. For each, type the gradient (a number such "
+          f"as -0.25, 2.5e-3 or 1/4), r to reveal it, q to quit. An answer is right within a "
+          f"relative {REL_TOL:g} or an absolute {ABS_TOL:g}.", file=out)
+    for q in asked:
+        print(f"\nstep {q.number}/{len(steps)}: {q.prompt}", file=out)
+        while True:
+            try:
+                typed = input("> ").strip()
+            except EOFError:
+                typed = "q"
+            except KeyboardInterrupt:
+                print(f"\ninterrupted: {tally()}.", file=out)
+                return 130
+            if typed.lower() in ("q", "quit"):
+                print(f"quit: {tally()}.", file=out)
+                return 0
+            if typed.lower() in ("r", "reveal"):
+                revealed += 1
+                print(f"revealed: {q.prompt[:-1]}{fmt(q.answer)}", file=out)
+                break
+            value = read_number(typed)
+            if value is None:
+                print("type a number (e.g. -0.25, 2.5e-3 or 1/4), r to reveal, q to quit",
+                      file=out)
+                continue
+            verdict = q.check(value)
+            print(verdict.message, file=out)
+            if verdict.right:
+                right += 1
+                break
+            for line in q.working():
+                print(f"    {line}", file=out)
+            print("try again, r to reveal, q to quit", file=out)
+        _print_step(q.step, len(steps), out)
+    print(f"\nbackward done: {tally()}.", file=out)
+    _print_grads(root_name, leaves, out)
+    return 0

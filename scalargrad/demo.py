@@ -4,8 +4,9 @@
 ``backward()`` and prints every ``∂C_0/∂w^(l)``, ``∂C_0/∂b^(l)`` and
 ``∂C_0/∂a^(l)`` from the engine beside the hand formula of the first note
 (:mod:`scalargrad.formulas`), with the match shown; then every backward step,
-the chain rule for ``∂C_0/∂w^(1)``, and writes the drawing ``chain.svg`` and
-the step-through page ``chain_steps.html``.
+the chain rule for ``∂C_0/∂w^(1)``, and writes the drawing ``chain.svg``, the
+step-through page ``chain_steps.html`` and the same page in practice mode,
+``chain_practice.html`` (the student computes each step's gradient first).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def run_demo(
     the caller asked for the files, so a missing ``dot`` is a failure too.
 
     Args:
-        out_dir: Where to write ``chain.svg`` and ``chain_steps.html``
+        out_dir: Where to write ``chain.svg``, ``chain_steps.html`` and ``chain_practice.html``
             (default: the current directory; created if missing).
         stream: Where to print (default: standard output).
         errors: Where to report a failure to write the files (default: ``stream``).
@@ -131,6 +132,7 @@ def run_demo(
         where.mkdir(parents=True, exist_ok=True)
         svg = write_drawing(net.cost, where / "chain.svg")
         page = save_steps_html(net.cost, where / "chain_steps.html")
+        practice = save_steps_html(net.cost, where / "chain_practice.html", practice=True)
     except DotNotFoundError as err:
         if out_dir is None:
             line(f"Drawings skipped: {err}")
@@ -144,4 +146,5 @@ def run_demo(
         return 1
     line(f"Wrote the drawing to   {svg}")
     line(f"Wrote the step page to {page}  (open it in a browser; ←/→ step through backward)")
+    line(f"Wrote the practice page to {practice}  (the same, but you compute each gradient)")
     return 0 if ok else 1

@@ -1,98 +1,85 @@
 """The step-through page: backward one step at a time, in one self-contained HTML file.
 
 :func:`save_steps_html` writes a single file with every frame's SVG inlined,
-its own small script and style, and a Content-Security-Policy that forbids any
+its own script and style, and a Content-Security-Policy that forbids any
 network access, so a teacher can open it from ``file://`` in class with no
-server and nothing to download. Frames: the forward values (no gradient yet),
-one frame per backward step (the step's node and arrows highlighted, its text
-beside the graph), and a final frame with every gradient. Prev/Next buttons,
-the ← / → keys (and Home / End) move between frames.
+server and nothing to download. Positions: the forward values (no gradient
+yet), one per backward step (the step's node and arrows highlighted, its text
+beside the graph), and all gradients. One counter ("Step 3 of 8") says where
+you are; Prev/Next, ← / → (and Home / End) move.
+
+The graph is drawn at its own size (node text 12–15 CSS px, readable on a
+projector) and scrolls and pans (drag, scroll bars); zoom with the buttons,
+``+`` / ``-`` / ``0`` (100%) / ``f`` (fit) or Ctrl+wheel. Every step scrolls
+its node into view.
+
+With ``practice=True`` each step first asks the student for the node's
+gradient ``∂C/∂node`` (see :mod:`scalargrad.practice`); the step's text and
+numbers appear once the answer is right or revealed, and a tally counts
+right and revealed answers.
+
+The page's HTML, CSS and JavaScript are package data files
+(``scalargrad/templates/steps.html``, ``steps.css``, ``steps.js``,
+``practice.html``) read with :mod:`importlib.resources`.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
+from importlib import resources
 from pathlib import Path as FilePath
 
 from .engine import Value
-from .names import display_names
-from .trace import derivative_text
+from .names import display_names, typeset_parts
+from .practice import ABS_TOL, REL_TOL, Question, questions
+from .trace import derivative_text, fmt
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
 
-__all__ = ["DEFAULT_PAGE_MAX_NODES", "save_steps_html", "steps_html"]
+__all__ = [
+    "DEFAULT_PAGE_MAX_NODES",
+    "StepsView",
+    "html_name",
+    "save_steps_html",
+    "show_steps",
+    "steps_html",
+]
 
 DEFAULT_PAGE_MAX_NODES = 150
 """Largest graph the page accepts by default (one inlined SVG per step)."""
 
 _STRIP = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->|<title>.*?</title>", re.DOTALL)
+_SLOT = re.compile(r"\{\{(\w+)\}\}")
 
-_STYLE = """
-* { box-sizing: border-box; }
-body { margin: 0; font-family: "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif;
-       color: #222; background: #fafafa; }
-header { display: flex; align-items: center; gap: 1.2em; padding: .6em 1.2em;
-         background: #24323f; color: #fff; }
-header h1 { font-size: 1.2em; margin: 0; font-weight: 600; flex: 1; }
-nav { display: flex; align-items: center; gap: .6em; }
-button { font-size: 1em; padding: .35em 1em; border-radius: .4em; border: 1px solid #889;
-         background: #fff; cursor: pointer; }
-button:disabled { opacity: .4; cursor: default; }
-#counter { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; min-width: 6em;
-           text-align: center; }
-main { display: flex; gap: 1em; padding: 1em; align-items: flex-start; }
-main.wide { flex-direction: column; align-items: stretch; }
-main.wide aside { display: flex; gap: 1.5em; align-items: flex-start; }
-main.wide aside > div { flex: 1; }
-#graph { flex: 3; background: #fff; border: 1px solid #ddd; border-radius: .5em;
-         padding: .5em; overflow: auto; }
-#graph svg { width: 100%; height: auto; max-height: 78vh; display: block; }
-#graph svg text[font-family^="DejaVu Sans Mono"] {
-  font-family: "DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace; }
-aside { flex: 2; min-width: 22em; }
-aside h2 { font-size: 1.1em; margin: 0 0 .5em; }
-.text { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .95em;
-        white-space: pre-wrap; background: #fff; border: 1px solid #ddd; border-radius: .5em;
-        padding: .8em; margin: 0 0 1em; line-height: 1.5; }
-.text table { border-collapse: collapse; }
-.text td, .text th { padding: .1em .8em .1em 0; text-align: left; }
-.text td.num { text-align: right; }
-.legend { font-size: .85em; color: #444; line-height: 1.7; }
-.sw { display: inline-block; width: 1.1em; height: .9em; border: 1px solid #555;
-      border-radius: .2em; vertical-align: middle; margin-right: .3em; }
-.hint { font-size: .8em; color: #777; }
-[hidden] { display: none !important; }
-"""
 
-_SCRIPT = """
-(function () {
-  var frames = Array.prototype.slice.call(document.querySelectorAll(".frame"));
-  var texts = Array.prototype.slice.call(document.querySelectorAll(".text"));
-  var titles = JSON.parse(document.getElementById("titles").textContent);
-  var prev = document.getElementById("prev"), next = document.getElementById("next");
-  var counter = document.getElementById("counter"), heading = document.getElementById("heading");
-  var current = 0;
-  function show(k) {
-    current = Math.max(0, Math.min(frames.length - 1, k));
-    frames.forEach(function (f, j) { f.hidden = j !== current; });
-    texts.forEach(function (t, j) { t.hidden = j !== current; });
-    counter.textContent = (current + 1) + " / " + frames.length;
-    heading.textContent = titles[current];
-    prev.disabled = current === 0;
-    next.disabled = current === frames.length - 1;
-  }
-  prev.addEventListener("click", function () { show(current - 1); });
-  next.addEventListener("click", function () { show(current + 1); });
-  document.addEventListener("keydown", function (e) {
-    if (e.altKey || e.ctrlKey || e.metaKey) { return; }
-    var to = {ArrowRight: current + 1, ArrowLeft: current - 1, PageDown: current + 1,
-              PageUp: current - 1, Home: 0, End: frames.length - 1}[e.key];
-    if (to !== undefined) { e.preventDefault(); show(to); }
-  });
-  show(0);
-})();
-"""
+@functools.cache
+def _template(name: str) -> str:
+    """A file of the page, read from the installed package (``scalargrad/templates``)."""
+    return resources.files("scalargrad").joinpath("templates").joinpath(name).read_text(
+        encoding="utf-8")
+
+
+def _fill(template: str, **slots: str) -> str:
+    """Fills every ``{{slot}}`` in one pass (filled text is never scanned again)."""
+    missing = set(_SLOT.findall(template)) - set(slots)
+    if missing:
+        raise KeyError(f"page template slots without a value: {sorted(missing)}")
+    return _SLOT.sub(lambda m: slots[m.group(1)], template)
+
+
+def html_name(text: str) -> str:
+    """Text for the page with names typeset: ``w_00^(1)`` → ``w<sub>00</sub><sup>(1)</sup>``.
+
+    Everything is HTML-escaped; text that is not a name in the notes' form
+    is shown as written (see :func:`scalargrad.names.typeset_parts`).
+    """
+    out = []
+    for kind, chars in typeset_parts(text):
+        body = html.escape(chars, quote=True)
+        out.append(body if kind == "text" else f"<{kind}>{body}</{kind}>")
+    return "".join(out)
 
 
 def _svg_body(svg: str) -> str:
@@ -107,99 +94,118 @@ def _shape(svg: str) -> str:
     return "tall"
 
 
-def _legend() -> str:
+def _legend(practice: bool) -> str:
     roles = [("input", "input"), ("parameter", "parameter (w, b)"), ("constant", "constant"),
              ("intermediate", "intermediate"), ("cost", "cost (the root)")]
     swatches = " ".join(
         f'<span><span class="sw" style="background:{ROLE_COLOURS[r]}"></span>{text}</span>'
         for r, text in roles
     )
+    asked = (f'<br><b style="color:{HIGHLIGHT}">?</b>: the gradient you are asked for; '
+             f'<span class="sw" style="border:3px solid {RECEIVER}"></span>the nodes it '
+             f'comes from') if practice else ""
     return (
         f'<div class="legend">{swatches}<br>'
         f'<span class="sw" style="border:3px solid {HIGHLIGHT}"></span>node of this step, '
-        f'<span class="sw" style="border:3px solid {RECEIVER}"></span>inputs it sends to<br>'
+        f'<span class="sw" style="border:3px solid {RECEIVER}"></span>inputs it sends to'
+        f'{asked}<br>'
         f'numbers on arrows: the local derivative ∂out/∂in<br>'
         f'grad in <b style="color:{PARTIAL}">orange</b>: a partial sum (not every consumer '
         f'has added its share yet); <b style="color:{PENDING}">not yet</b>: no gradient has '
-        f'arrived<br><span class="hint">Keys: → next, ← back, Home / End.</span></div>'
+        f'arrived<br><span class="hint">Keys: → next, ← back, Home / End; + / − zoom, '
+        f'0 actual size, f fit; drag to pan, Ctrl+wheel to zoom.</span></div>'
     )
+
+
+def _question_data(q: Question) -> dict[str, object]:
+    """What the page's script needs for one question (HTML already escaped and typeset)."""
+    head = derivative_text(q.step.root_name, q.step.name)
+    return {
+        "prompt": html_name(q.prompt),
+        "answer": q.answer,
+        "slips": [[value, html_name(message)] for value, message in q.slips],
+        "check": "Check each factor:",
+        "working": "\n".join(html_name(line) for line in q.working()),
+        "right": html_name(f"{head} = {fmt(q.answer)}"),
+    }
 
 
 def steps_html(
     root: Value, *, title: str | None = None, max_nodes: int | None = DEFAULT_PAGE_MAX_NODES,
-    rankdir: str = "LR", timeout: float = 300.0,
+    rankdir: str = "LR", timeout: float = 300.0, practice: bool = False,
 ) -> str:
     """Returns the step-through page for ``root`` as HTML text (see :func:`save_steps_html`)."""
-    before, steps, final, grads = frames(root, max_nodes=max_nodes, rankdir=rankdir)
+    made = frames(root, max_nodes=max_nodes, rankdir=rankdir, practice=practice)
     names = display_names(root)
-    drawings = [before, *(d for _, d in steps), final]
+    drawings = [made.before, *(d for _, d in made.steps), made.final, *made.questions]
     svgs = split_svgs(render("\n".join(d.source for d in drawings), "svg", timeout=timeout))
     if len(svgs) != len(drawings):
         raise RuntimeError(f"dot returned {len(svgs)} SVGs for {len(drawings)} frames")
     root_name = names[id(root)]
-    n = len(steps)
-    titles = ["Before backward: the forward values"]
+    n = len(made.steps)
+    counters = ["Before backward", *(f"Step {k} of {n}" for k in range(1, n + 1)),
+                "All gradients"]
+    titles = [html.escape("The forward values")]
     texts = [html.escape(
         f"Every box shows its data; no gradient has been computed yet.\n\n"
-        f"Backward starts at {root_name} with ∂{root_name}/∂{root_name} = 1, then "
-        f"visits each op once, every consumer before its inputs. Each step multiplies "
+        f"Backward starts at {root_name} with {derivative_text(root_name, root_name)} = 1, "
+        f"then visits each op once, every consumer before its inputs. Each step multiplies "
         f"the node's gradient by the local derivative on each input arrow and adds the "
-        f"result to that input's grad (the chain rule).\n\nPress Next or →."
+        f"result to that input's grad (the chain rule).\n\n"
+        + ("At each step you compute the node's gradient first. " if practice else "")
+        + "Press Next or →."
     )]
-    for k, (step, _) in enumerate(steps, 1):
-        titles.append(f"Step {k} of {n}: {step.name}")
-        texts.append(html.escape("\n".join(step.lines())))
-    titles.append(f"All gradients of {root_name}")
+    for step, _ in made.steps:
+        titles.append(f"Backward at {html_name(step.name)}")
+        texts.append("\n".join(html_name(line) for line in step.lines()))
+    titles.append(f"All gradients of {html_name(root_name)}")
     rows = "".join(
         f'<tr data-node="{nid}" data-grad="{g!r}"><td>'
-        f"{html.escape(derivative_text(root_name, name))}</td><td class=\"num\">{g:.6g}</td></tr>"
-        for nid, name, g in grads
+        f'{html_name(derivative_text(root_name, name))}</td><td class="num">{fmt(g)}</td></tr>'
+        for nid, name, g in made.grads
     )
     texts.append(f'<table class="grads"><tr><th>gradient</th><th>value</th></tr>{rows}</table>')
-    heading = html.escape(title if title is not None else f"Backpropagation through {root_name}")
+    heading = title if title is not None else f"Backpropagation through {root_name}"
+    frame_ids = [f"f{k}" for k in range(n + 2)] + [f"q{k}" for k in range(1, n + 1)]
     frame_divs = "\n".join(
-        f'<div class="frame" data-frame="{i}" hidden>{_svg_body(svg)}</div>'
-        for i, svg in enumerate(svgs)
+        f'<div class="frame" id="{fid}" hidden>{_svg_body(svg)}</div>'
+        for fid, svg in zip(frame_ids, svgs)
     )
     text_divs = "\n".join(
-        f'<div class="text" data-frame="{i}" hidden>{t}</div>' for i, t in enumerate(texts)
+        f'<div class="text" id="t{k}" hidden>{t}</div>' for k, t in enumerate(texts)
     )
-    titles_json = json.dumps(titles).replace("<", "\\u003c")
-    csp = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-           "img-src data:")
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{heading}</title>
-<style>{_STYLE}</style>
-</head>
-<body>
-<header><h1>{heading}</h1>
-<nav><button id="prev" type="button">← Prev</button><span id="counter">1 / {len(svgs)}</span>
-<button id="next" type="button">Next →</button></nav></header>
-<main class="{_shape(svgs[0])}">
-<section id="graph">
-{frame_divs}
-</section>
-<aside>
-<div><h2 id="heading">{html.escape(titles[0])}</h2>
-{text_divs}</div>
-{_legend()}
-</aside>
-</main>
-<script type="application/json" id="titles">{titles_json}</script>
-<script>{_SCRIPT}</script>
-</body>
-</html>
-"""
+    if practice:
+        asked = questions(s for s, _ in made.steps)
+        panel = _fill(_template("practice.html"), rel_tol=f"{REL_TOL:g}",
+                      abs_tol=f"{ABS_TOL:g}", total=str(n), tally_hidden="")
+        panel += '<div id="verdict" hidden></div>'
+    else:
+        asked = []
+        panel = ""
+    data = {
+        "practice": practice,
+        "counters": counters,
+        "titles": titles,
+        "questions": [_question_data(q) for q in asked],
+        "relTol": REL_TOL,
+        "absTol": ABS_TOL,
+    }
+    # "</" and "<!--" can never appear inside the script element's JSON
+    data_json = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+    return _fill(
+        _template("steps.html"),
+        doc_title=html.escape(heading), title=html_name(heading),
+        mode="practice" if practice else "watch",
+        counter=counters[0], shape=_shape(svgs[0]), frames=frame_divs, heading=titles[0],
+        practice=panel, texts=text_divs, legend=_legend(practice), data=data_json,
+        style=_template("steps.css"), script=_template("steps.js"),
+    )
 
 
 def save_steps_html(
     root: Value, path: str | FilePath, *, title: str | None = None,
     max_nodes: int | None = DEFAULT_PAGE_MAX_NODES, rankdir: str = "LR", timeout: float = 300.0,
+    practice: bool = False,
 ) -> FilePath:
     """Writes the step-through page: one self-contained HTML file, no network needed.
 
@@ -213,6 +219,8 @@ def save_steps_html(
         max_nodes: Refuse graphs with more Values (each step inlines one SVG).
         rankdir: See :func:`scalargrad.viz.draw`.
         timeout: Seconds for ``dot`` to lay out every frame.
+        practice: Ask the student for each step's gradient before showing it
+            (checked within a relative 1e-3 or an absolute 1e-4).
 
     Returns:
         The path written.
@@ -222,6 +230,59 @@ def save_steps_html(
         DotNotFoundError: Graphviz's ``dot`` program is missing.
     """
     path = FilePath(path)
-    text = steps_html(root, title=title, max_nodes=max_nodes, rankdir=rankdir, timeout=timeout)
+    text = steps_html(root, title=title, max_nodes=max_nodes, rankdir=rankdir,
+                      timeout=timeout, practice=practice)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+class StepsView:
+    """The step-through page shown inline in Jupyter (a sandboxed ``<iframe srcdoc>``).
+
+    Attributes:
+        html: The whole page (what :func:`save_steps_html` would write).
+        height: The frame's height in CSS px.
+    """
+
+    def __init__(self, page: str, height: int = 640) -> None:
+        self.html = page
+        self.height = height
+
+    def _repr_html_(self) -> str:
+        # allow-scripts without allow-same-origin: the page runs in an opaque origin and
+        # cannot touch the notebook; its own CSP still forbids any network access.
+        return (
+            f'<iframe srcdoc="{html.escape(self.html, quote=True)}" sandbox="allow-scripts" '
+            f'style="width:100%;height:{self.height}px;border:1px solid #ccd;'
+            f'border-radius:6px" title="backward, step by step"></iframe>'
+        )
+
+    def save(self, path: str | FilePath) -> FilePath:
+        """Writes the page to an ``.html`` file and returns its path."""
+        path = FilePath(path)
+        path.write_text(self.html, encoding="utf-8")
+        return path
+
+
+def show_steps(
+    root: Value, practice: bool = False, *, title: str | None = None,
+    max_nodes: int | None = DEFAULT_PAGE_MAX_NODES, rankdir: str = "LR", height: int = 640,
+) -> StepsView:
+    """The step-through page for a notebook: display the result (last line of a cell).
+
+    Args:
+        root: The node to differentiate (usually the cost).
+        practice: Ask for each step's gradient first (see :func:`save_steps_html`).
+        title: The page heading.
+        max_nodes: Refuse graphs with more Values.
+        rankdir: See :func:`scalargrad.viz.draw`.
+        height: The inline frame's height in CSS px.
+
+    Returns:
+        A :class:`StepsView`; Jupyter shows it as the interactive page.
+    """
+    if isinstance(height, bool) or not isinstance(height, int) or height < 100:
+        raise ValueError(f"show_steps: height must be a whole number of px ≥ 100, got {height!r}")
+    page = steps_html(root, title=title, max_nodes=max_nodes, rankdir=rankdir,
+                      practice=practice)
+    return StepsView(page, height)

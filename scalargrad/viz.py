@@ -252,6 +252,8 @@ def _box_label(name: str, data: float, grad: tuple[float, str] | None, show_grad
     if show_grad:
         if grad is None:
             value = _mono("not yet".rjust(_WIDTH), PENDING)
+        elif grad[1] == "ask":
+            value = f"<B>{_mono('?'.rjust(_WIDTH), HIGHLIGHT)}</B>"
         else:
             value = _mono(_cell(grad[0]), PARTIAL if grad[1] == "partial" else "")
         rows.append(
@@ -262,7 +264,40 @@ def _box_label(name: str, data: float, grad: tuple[float, str] | None, show_grad
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{body}</TABLE>>'
 
 
+def _port_label(symbol: str, locals_: Sequence[float], show: bool, rankdir: str,
+                lit: bool) -> str:
+    """An op with many inputs: a cell (port ``i<k>``) per input, holding ``∂out/∂in_k``.
+
+    Each arrow ends at its own cell, so every local derivative sits on its own
+    arrow however many inputs the op has (a neuron's Σ node has 2n + 1).
+    """
+    colour = HIGHLIGHT if lit else "#555555"
+    cells = []
+    for k, local in enumerate(locals_):
+        text = _mono(number_text(local), _LOCAL) if show else " "
+        cells.append(f'<TD PORT="i{k}" ALIGN="RIGHT" CELLPADDING="1">'
+                     f'<FONT POINT-SIZE="10">{text}</FONT></TD>')
+    head = (f'<TD ROWSPAN="{len(cells)}" BGCOLOR="#f2f2f2"><FONT POINT-SIZE="12">'
+            f"{html_text(symbol)}</FONT></TD>")
+    if rankdir in ("LR", "RL"):
+        first = f"{cells[0]}{head}" if rankdir == "LR" else f"{head}{cells[0]}"
+        rows = [first, *cells[1:]]
+    else:
+        head = head.replace(f'ROWSPAN="{len(cells)}"', f'COLSPAN="{len(cells)}"')
+        rows = [head, "".join(cells)] if rankdir == "TB" else ["".join(cells), head]
+    body = "".join(f"<TR>{r}</TR>" for r in rows)
+    width = "3" if lit else "1"
+    return (f'<<TABLE BORDER="{width}" CELLBORDER="1" CELLSPACING="0" COLOR="{colour}" '
+            f'STYLE="ROUNDED" BGCOLOR="white">{body}</TABLE>>')
+
+
 # --- the graph ------------------------------------------------------------------------
+
+
+class _Asked(NamedTuple):
+    """Highlight for a practice question: the node, and the arrows into its consumers."""
+
+    node: Value
 
 
 class _Graph:
@@ -288,16 +323,31 @@ class _Graph:
         self.index = {id(v): i for i, v in enumerate(order)}
         self.names = display_names(root)
         self.roles = [self._role(v) for v in order]
+        self.consumers: list[list[int]] = [[] for _ in order]  # index → consumer indices
+        for i, v in enumerate(order):
+            for c in dict.fromkeys(id(c) for c in v.inputs):
+                self.consumers[self.index[c]].append(i)
         # Layer groups: every z_j^(l) (a_j^(l), b_j^(l), w_jk^(l)) of one layer on one
         # rank, in the order of their indices j (then k), as in the notes' diagrams.
+        # Layer groups, one rank each, members in the notes' index order: every z_j^(l);
+        # every a_j^(l); and each layer's parameters neuron by neuron (w_j0, w_j1, …, b_j,
+        # then neuron j + 1), so that a neuron's weights and bias sit next to its Σ node.
         groups: dict[tuple[str, str], list[tuple[tuple[int, ...], int]]] = {}
         for i, v in enumerate(order):
             m = _NN_LABEL.fullmatch(v.label)
             if m:
                 kind, sub, layer = m.groups()
-                groups.setdefault((kind, layer), []).append((_indices(sub or ""), i))
-        self.groups = [[i for _, i in sorted(members)] for members in groups.values()
-                       if len(members) > 1]
+                ix = _indices(sub or "")
+                if kind in "wb":
+                    key: tuple[int, ...] = (*ix[:1], kind == "b", *ix[1:])
+                    groups.setdefault(("wb", layer), []).append((key, i))
+                else:
+                    groups.setdefault((kind, layer), []).append((ix, i))
+        self.groups: list[tuple[str, list[int]]] = []
+        for members in groups.values():
+            ids = [i for _, i in sorted(members)]
+            if len(ids) > 1:
+                self.groups.append(("same", ids))
 
     def _role(self, v: Value) -> str:
         if v is self.root:
@@ -348,6 +398,14 @@ class _Graph:
                     edges |= {f"e{i}", f"e{i}_{f.index}"}
             elif isinstance(item, Explanation):
                 work.extend(item.paths)
+            elif isinstance(item, _Asked):
+                i = self.find(item.node, "the question")
+                nodes.add(f"n{i}")
+                for p in self.consumers[i]:
+                    q = self.order[p]
+                    nodes.add(f"o{p}")
+                    receivers.add(f"n{p}")
+                    edges |= {f"e{p}_{k}" for k, c in enumerate(q.inputs) if c is item.node}
             elif isinstance(item, Value):
                 i = self.find(item, "highlight")
                 nodes.add(f"n{i}")
@@ -406,22 +464,32 @@ class _Graph:
                         "color": "#555555", "fontsize": "12"}
             if oid in hl_nodes:
                 op_attrs.update({"class": "op highlight", "color": HIGHLIGHT, "penwidth": "2.5"})
-            g.node(oid, f"<{html_text(rule.symbol)}>", **op_attrs)
+            ports = len(v.inputs) > 2  # Σ nodes: one port per input, its number beside it
+            if ports:
+                op_attrs.update({"shape": "plain", "style": "", "margin": "0"})
+                g.node(oid, _port_label(rule.symbol, v.local_grads, show_local_grads,
+                                        rankdir, oid in hl_nodes), **op_attrs)
+            else:
+                g.node(oid, f"<{html_text(rule.symbol)}>", **op_attrs)
             for k, (child, local) in enumerate(zip(v.inputs, v.local_grads)):
                 eid = f"e{i}_{k}"
                 e_attrs = {"id": eid}
-                if show_local_grads:
+                if show_local_grads and not ports:
                     e_attrs["label"] = f"<{html_text(number_text(local))}>"
                 if eid in hl_edges:
                     e_attrs.update({"class": "highlight", "color": HIGHLIGHT, "penwidth": "2.5"})
-                g.edge(f"n{self.index[id(child)]}", oid, **e_attrs)
+                c = self.index[id(child)]
+                if ports and self.roles[c] != "parameter":
+                    e_attrs["minlen"] = "2"  # a Σ node's parameters get a rank of their own
+                side = {"LR": "w", "RL": "e", "TB": "n", "BT": "s"}[rankdir]
+                g.edge(f"n{c}", f"{oid}:i{k}:{side}" if ports else oid, **e_attrs)
             e_attrs = {"id": f"e{i}"}
             if f"e{i}" in hl_edges:
                 e_attrs.update({"class": "highlight", "color": HIGHLIGHT, "penwidth": "2.5"})
             g.edge(oid, nid, **e_attrs)
-        for ids in self.groups:
+        for rank, ids in self.groups:
             with g.subgraph() as s:
-                s.attr(rank="same")
+                s.attr(rank=rank)
                 for i in ids:
                     s.node(f"n{i}")
                 # invisible edges within the rank keep the members in index order
@@ -498,9 +566,14 @@ class Frames(NamedTuple):
     final: Drawing
     grads: list[tuple[str, str, float]]
     """(node id, display name, grad) for every node, inputs first."""
+    questions: list[Drawing]
+    """With ``practice=True``, one per step: the graph as the step's question
+    shows it (the node's grad a "?", the arrows into its consumers lit, only
+    the gradients of earlier steps shown); else empty."""
 
 
-def frames(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES, **options: Any) -> Frames:
+def frames(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES, practice: bool = False,
+           **options: Any) -> Frames:
     """Backward as drawings: before, (step, frame) per step, all grads, and the grads.
 
     The graph's grads are left exactly as they were: the steps are taken
@@ -509,11 +582,12 @@ def frames(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES, **options:
     Args:
         root: The node to differentiate (usually the cost).
         max_nodes: See :func:`draw`.
+        practice: Also draw each step's question (see :attr:`Frames.questions`).
         **options: ``rankdir``, ``show_grad``, ``show_local_grads``, ``title``.
 
     Returns:
-        The frame before backward, one frame per step, the final frame, and
-        ``(node id, name, grad)`` for every node.
+        The frame before backward, one frame per step, the final frame,
+        ``(node id, name, grad)`` for every node, and the practice questions.
     """
     graph = _Graph(root, max_nodes)
     saved = [v.grad for v in graph.order]
@@ -524,10 +598,17 @@ def frames(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES, **options:
     received = [0] * len(graph.order)
     state: dict[int, tuple[float, str]] = {}
     out = []
+    asked = []
+    shown = {id(v) for v in graph.order if not v.inputs}  # leaves, then each step's node
     try:
         for v in graph.order:
             v.grad = 0.0
         for step in backward_steps(root):
+            if practice:
+                ask = {key: value for key, value in state.items() if key in shown}
+                ask[id(step.node)] = (0.0, "ask")
+                asked.append(graph.build(ask, _Asked(step.node), **options))
+                shown.add(id(step.node))
             state[id(step.node)] = (step.upstream, "final")
             for sent in step.contributions:
                 i = graph.index[id(sent.input)]
@@ -541,7 +622,7 @@ def frames(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES, **options:
             v.grad = g
     grads = [(f"n{i}", graph.names[id(v)], final[id(v)][0]) for i, v in enumerate(graph.order)]
     return Frames(graph.build({}, None, **options), out, graph.build(final, None, **options),
-                  grads)
+                  grads, asked)
 
 
 def draw_steps(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES,

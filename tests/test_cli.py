@@ -219,3 +219,73 @@ def test_step_in_a_terminal_to_the_end() -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+# --- practice ---------------------------------------------------------------------------
+
+
+def practice_hand() -> dict[str, float]:
+    """∂f/∂(σ − y) = 2(σ − y) and ∂f/∂z = 2(σ − y)·σ(z)(1 − σ(z)), by hand."""
+    s = 1 / (1 + math.exp(-(0.5 * 0.71 + 0.1)))
+    return {"d_sub": 2 * (s - 1), "d_z": 2 * (s - 1) * s * (1 - s)}
+
+
+def spawn_practice() -> pexpect.spawn:
+    return pexpect.spawn(PY, ["-m", "scalargrad", "step", "--practice", EXPR, *VALUES],
+                         encoding="utf-8", timeout=20, dimensions=(40, 200))
+
+
+def test_step_practice_right_wrong_reveal_quit() -> None:
+    h = practice_hand()
+    child = spawn_practice()
+    child.expect_exact("relative 0.001 or an absolute 0.0001")
+    child.expect_exact("step 1/5: ∂f/∂f = ?")
+    child.sendline("2")  # wrong: does not move on, says why
+    child.expect_exact("Not quite: you wrote 2.")
+    child.expect_exact("try again")
+    child.sendline("1")  # right
+    child.expect_exact("Right: ∂f/∂f = 1.")
+    child.expect_exact("step 2/5: ∂f/∂(σ(w·a + b) − y) = ?")
+    child.sendline("r")  # reveal: ∂f/∂(σ − y) = 2(σ − y), by hand
+    child.expect(r"revealed: ∂f/∂\(σ\(w·a \+ b\) − y\) = (-?[0-9.e-]+)")
+    assert float(child.match.group(1)) == pytest.approx(h["d_sub"], rel=5e-4)
+    child.expect_exact("step 3/5: ∂f/∂σ(w·a + b) = ?")
+    child.sendline(f"{h['d_sub']:.6f}".replace("-", "−"))  # a typeset minus is a minus
+    child.expect_exact("Right:")
+    child.expect_exact("step 4/5: ∂f/∂(w·a + b) = ?")
+    child.sendline(f"{h['d_sub']:.4f}")  # forgot σ'(z): the local derivative is named
+    child.expect_exact("alone: multiply it by the local derivative ∂σ(w·a + b)/∂(w·a + b)")
+    child.expect_exact("(step 3)")  # the chain rule with each factor's number …
+    before = child.before or ""
+    assert f"{h['d_z']:.4g}" not in before  # … and never the answer
+    child.sendline(f"{-h['d_z']:.5f}")
+    child.expect_exact("the sign is not")
+    child.sendline("seven")
+    child.expect_exact("type a number")
+    child.sendline("q")
+    child.expect_exact("quit: right 2, revealed 1, of 5 steps.")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_step_practice_to_the_end_from_a_pipe() -> None:
+    h = practice_hand()
+    answers = ["1", f"{h['d_sub']:.6f}", f"{h['d_sub']:.6f}", "r", f"{h['d_z']:.6f}"]
+    done = subprocess.run([PY, "-m", "scalargrad", "step", "--practice", EXPR, *VALUES],
+                          input="\n".join(answers) + "\n", capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Right:") == 4 and done.stdout.count("revealed:") == 1
+    assert "backward done: right 4, revealed 1, of 5 steps." in done.stdout
+    assert "∂f/∂w = " in done.stdout
+
+
+def test_grad_practice_needs_html(tmp_path: Path) -> None:
+    done = run("grad", EXPR, *VALUES, "--practice")
+    assert done.returncode == 2 and "--practice needs --html FILE" in done.stderr
+    page = tmp_path / "p.html"
+    done = run("grad", EXPR, *VALUES, "--html", str(page), "--practice")
+    assert done.returncode == 0, done.stderr
+    text = page.read_text(encoding="utf-8")
+    assert '<body class="practice">' in text and 'id="answer"' in text

@@ -92,6 +92,9 @@ def test_demo_shows_steps_and_the_chain_rule_and_writes_the_drawings(tmp_path) -
     page = (tmp_path / "new" / "chain_steps.html").read_text(encoding="utf-8")
     assert page.count("<svg") == 10  # before backward, one per step, all grads
     assert f"Wrote the drawing to   {tmp_path / 'new' / 'chain.svg'}" in text
+    practice = (tmp_path / "new" / "chain_practice.html").read_text(encoding="utf-8")
+    assert '<body class="practice">' in practice and practice.count("<svg") == 10 + 8
+    assert f"Wrote the practice page to {tmp_path / 'new' / 'chain_practice.html'}" in text
 
 
 def _demo_process(

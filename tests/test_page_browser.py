@@ -1,7 +1,9 @@
 """The step-through page in a real headless Chromium, opened from file://.
 
 The oracles: the engine's own backward on a freshly built copy of the graph
-(final grads), σ'(z) derived by hand, and backward_steps for the step texts.
+(final grads), σ'(z) derived by hand, backward_steps for the step texts, and
+sizes measured with getBoundingClientRect() in the browser (never the DOT font
+size). Every test runs at a classroom projector's 1024×768 and at 1920×1080.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from scalargrad import Value
+from scalargrad.demo import BIASES, WEIGHTS, X, Y
+from scalargrad.names import typeset_parts
+from scalargrad.nn import MLP, chain, squared_error
 from scalargrad.page import save_steps_html
 from scalargrad.trace import backward_steps
 from scalargrad.viz import forward_order
@@ -23,6 +29,7 @@ from scalargrad.viz import forward_order
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+SIZES = [(1024, 768), (1920, 1080)]
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,110 +47,286 @@ def classroom() -> Value:
     return ((w * a + b).sigmoid() - y) ** 2
 
 
-@pytest.fixture(scope="module")
-def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cost = classroom()
-    return save_steps_html(cost, tmp_path_factory.mktemp("page") / "steps.html")
+def demo_chain() -> Value:
+    return chain(WEIGHTS, BIASES, X, Y).cost
+
+
+def mlp_231() -> Value:
+    net = MLP(2, [3, 1], seed=1)
+    return squared_error(net([0.5, -1.0]), [1.0])
+
+
+def plain(text: str) -> str:
+    """Text as the page shows it once names are typeset (w_00^(1) reads w00(1))."""
+    return "".join(chars for _, chars in typeset_parts(text))
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    where = tmp_path_factory.mktemp("page")
+    return {
+        "classroom": save_steps_html(classroom(), where / "steps.html"),
+        "chain": save_steps_html(demo_chain(), where / "chain.html"),
+        "mlp": save_steps_html(mlp_231(), where / "mlp.html"),
+        "practice": save_steps_html(classroom(), where / "practice.html", practice=True),
+    }
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
 
 
-def test_page_is_self_contained(page_file: Path) -> None:
-    text = page_file.read_text(encoding="utf-8")
-    assert "http://" not in text.replace("http://www.w3.org/", "")
-    assert "https://" not in text and "<link" not in text and "@import" not in text
-    assert "src=" not in text and "url(" not in text
-    assert text.count("<svg") == 7  # before, 5 steps, all grads
+class Opened:
+    """A page opened from file:// with every request other than the file refused."""
+
+    def __init__(self, browser: Any, path: Path, size: tuple[int, int]) -> None:
+        self.url = path.as_uri()
+        self.context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.context.on("request", lambda r: self.requests.append(r.url))
+        self.context.route("**/*", lambda route: route.continue_()
+                           if route.request.url == self.url else route.abort())
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console",
+                     lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.goto(self.url)
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.requests == [self.url]
+        assert self.errors == []
+
+    def counter(self) -> str:
+        return str(self.page.locator("#counter").inner_text())
+
+    def lit(self) -> list[str]:
+        frame = self.page.locator(".frame:not([hidden])")
+        assert frame.count() == 1
+        return list(frame.locator("g.value.highlight").evaluate_all("els => els.map(e => e.id)"))
+
+    def text(self) -> str:
+        return str(self.page.locator(".text:not([hidden])").inner_text())
+
+    def node_text_heights(self) -> list[float]:
+        return list(self.page.locator(".frame:not([hidden]) g.node text").evaluate_all(
+            "els => els.filter(e => e.textContent.trim())"
+            ".map(e => e.getBoundingClientRect().height)"))
+
+    def rect(self, selector: str) -> dict[str, float]:
+        return dict(self.page.locator(selector).first.evaluate(
+            "e => { const r = e.getBoundingClientRect(); "
+            "return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; }"))
+
+    def viewport_rect(self) -> dict[str, float]:
+        return dict(self.page.locator("#viewport").evaluate(
+            "v => { const r = v.getBoundingClientRect(); return {left: r.left + v.clientLeft,"
+            " top: r.top + v.clientTop, right: r.left + v.clientLeft + v.clientWidth,"
+            " bottom: r.top + v.clientTop + v.clientHeight}; }"))
 
 
-def test_step_through_in_chromium(page_file: Path, browser: object) -> None:
-    url = page_file.as_uri()
-    context = browser.new_context(viewport={"width": 1400, "height": 800})  # type: ignore[attr-defined]
-    requests: list[str] = []
-    context.on("request", lambda r: requests.append(r.url))
-    context.route("**/*", lambda route: route.continue_() if route.request.url == url
-                  else route.abort())
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(url)
+@pytest.fixture(params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def size(request: pytest.FixtureRequest) -> tuple[int, int]:
+    return tuple(request.param)  # type: ignore[return-value]
 
+
+def inside(inner: dict[str, float], outer: dict[str, float], slack: float = 0.5) -> bool:
+    return (inner["left"] >= outer["left"] - slack and inner["right"] <= outer["right"] + slack
+            and inner["top"] >= outer["top"] - slack and inner["bottom"] <= outer["bottom"] + slack)
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (a["left"] < b["right"] - 0.5 and b["left"] < a["right"] - 0.5
+            and a["top"] < b["bottom"] - 0.5 and b["top"] < a["bottom"] - 0.5)
+
+
+def test_page_is_self_contained(pages: dict[str, Path]) -> None:
+    for path in pages.values():
+        text = path.read_text(encoding="utf-8")
+        assert "http://" not in text.replace("http://www.w3.org/", "")
+        assert "https://" not in text and "<link" not in text and "@import" not in text
+        assert "src=" not in text and "url(" not in text
+    assert pages["classroom"].read_text(encoding="utf-8").count("<svg") == 7  # before, 5, all
+    # practice: one more drawing per step, the question's (the node's grad a "?")
+    assert pages["practice"].read_text(encoding="utf-8").count("<svg") == 12
+
+
+@pytest.mark.parametrize("name", ["chain", "mlp"])
+def test_readable_at_the_default_zoom_with_one_counter(
+    pages: dict[str, Path], browser: Any, size: tuple[int, int], name: str,
+) -> None:
+    opened = Opened(browser, pages[name], size)
+    page = opened.page
+    n = len(list(backward_steps(demo_chain() if name == "chain" else mlp_231())))
+    for k in range(n + 2):
+        if k in (0, 1, n // 2, n + 1):
+            heights = opened.node_text_heights()
+            assert heights and min(heights) >= 12.0, (k, min(heights))
+            # nothing overlaps: the graph, the text and the header are apart …
+            for a, b in (("header", "#viewport"), ("#viewport", "aside"), ("header", "aside")):
+                assert not overlap(opened.rect(a), opened.rect(b)), (a, b)
+            # … the page itself never scrolls (the graph pans inside its own box) …
+            assert page.evaluate("document.documentElement.scrollHeight") <= size[1]
+            assert page.evaluate("document.documentElement.scrollWidth") <= size[0]
+            # … and no two boxes of the drawing overlap
+            boxes = page.locator(".frame:not([hidden]) g.node").evaluate_all(
+                "els => els.map(e => { const r = e.getBoundingClientRect(); return "
+                "{left: r.left, top: r.top, right: r.right, bottom: r.bottom}; })")
+            assert not [(i, j) for i in range(len(boxes)) for j in range(i)
+                        if overlap(boxes[i], boxes[j])]
+        # one counter, numbered as the steps are
+        shown = page.locator("body").inner_text()
+        expected = ("Before backward" if k == 0 else "All gradients" if k == n + 1
+                    else f"Step {k} of {n}")
+        assert opened.counter() == expected
+        assert len(re.findall(r"\b\d+ (?:of|/) \d+\b", shown)) == (1 if 0 < k <= n else 0)
+        page.keyboard.press("ArrowRight")
+    opened.close()
+
+
+def test_zoom_buttons_keys_fit_and_ctrl_wheel(
+    pages: dict[str, Path], browser: Any, size: tuple[int, int],
+) -> None:
+    opened = Opened(browser, pages["chain"], size)
+    page = opened.page
+
+    def height() -> float:
+        return float(page.locator(".frame:not([hidden]) svg").evaluate(
+            "s => s.getBoundingClientRect().height"))
+
+    def level() -> str:
+        return str(page.locator("#zoom-level").inner_text())
+
+    base = height()
+    assert level() == "100%"  # the wide chain is never shrunk to fit
+    page.locator("#zoom-in").click()
+    assert height() == pytest.approx(base * 1.25, rel=1e-3) and level() == "125%"
+    assert min(opened.node_text_heights()) >= 15.0
+    page.keyboard.press("-")
+    assert height() == pytest.approx(base, rel=1e-3)
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    assert level() == "156%"
+    page.keyboard.press("0")
+    assert level() == "100%" and height() == pytest.approx(base, rel=1e-3)
+    page.locator("#zoom-out").click()
+    assert level() == "80%"
+    page.locator("#zoom-fit").click()  # the whole graph in the window
+    svg = opened.rect(".frame:not([hidden]) svg")
+    view = opened.viewport_rect()
+    assert svg["right"] - svg["left"] <= view["right"] - view["left"]
+    assert svg["bottom"] - svg["top"] <= view["bottom"] - view["top"]
+    page.keyboard.press("f")
+    fitted = level()
+    page.keyboard.press("0")
+    box = opened.viewport_rect()
+    page.mouse.move((box["left"] + box["right"]) / 2, (box["top"] + box["bottom"]) / 2)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -300)
+    page.keyboard.up("Control")
+    page.wait_for_function("document.getElementById('zoom-level').textContent !== '100%'")
+    assert int(level().rstrip("%")) > 100 and fitted != "100%"
+    opened.close()
+
+
+def test_every_step_scrolls_its_node_into_view(
+    pages: dict[str, Path], browser: Any, size: tuple[int, int],
+) -> None:
+    opened = Opened(browser, pages["chain"], size)
+    page = opened.page
+    page.keyboard.press("+")  # zoomed in, so the graph is far wider than the window
+    page.keyboard.press("+")
+    n = len(list(backward_steps(demo_chain())))
+    seen = set()
+    for _ in range(n):
+        page.keyboard.press("ArrowRight")
+        (node,) = opened.lit()
+        seen.add(node)
+        assert inside(opened.rect(f".frame:not([hidden]) g#{node}"), opened.viewport_rect())
+    assert len(seen) == n
+    scrolled = page.locator("#viewport").evaluate("v => v.scrollLeft")
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")  # back at the cost: the right end again
+    assert page.locator("#viewport").evaluate("v => v.scrollLeft") > 0 or scrolled == 0
+    opened.close()
+
+
+def test_step_through_in_chromium(pages: dict[str, Path], browser: Any) -> None:
+    opened = Opened(browser, pages["classroom"], (1400, 800))
+    page = opened.page
     fresh = classroom()
     order = forward_order(fresh)
     steps = list(backward_steps(fresh))  # also runs backward: fresh's grads are the engine's
     assert len(steps) == 5
 
-    def state() -> tuple[str, str, str, list[str]]:
-        frame = page.locator(".frame:not([hidden])")
-        assert frame.count() == 1
-        lit = frame.locator("g.value.highlight").evaluate_all("els => els.map(e => e.id)")
-        return (page.locator("#counter").inner_text(), page.locator("#heading").inner_text(),
-                page.locator(".text:not([hidden])").inner_text(), lit)
-
-    counter, heading, text, lit = state()
-    assert counter == "1 / 7" and heading.startswith("Before backward") and lit == []
-    assert "no gradient has been computed yet" in text
+    assert opened.counter() == "Before backward" and opened.lit() == []
+    assert "no gradient has been computed yet" in opened.text()
     first = page.locator(".frame:not([hidden])").inner_text().replace("\xa0", " ")
     assert first.count("not yet") == 9
     assert page.locator("#prev").is_disabled()
 
     page.locator("#next").click()
-    counter, heading, text, lit = state()
-    assert counter == "2 / 7" and heading.startswith("Step 1 of 5")
-    assert text == "\n".join(steps[0].lines())
-    assert lit == [f"n{order.index(fresh)}"]  # the cost itself
+    assert opened.counter() == "Step 1 of 5"
+    assert opened.text() == plain("\n".join(steps[0].lines()))
+    assert opened.lit() == [f"n{order.index(fresh)}"]  # the cost itself
 
     page.keyboard.press("ArrowRight")
-    counter, heading, text, lit = state()
-    assert counter == "3 / 7" and heading.startswith("Step 2 of 5")
-    assert text == "\n".join(steps[1].lines())
-    assert lit == [f"n{order.index(steps[1].node)}"] and lit != [f"n{order.index(fresh)}"]
+    assert opened.counter() == "Step 2 of 5"
+    assert opened.text() == plain("\n".join(steps[1].lines()))
+    assert opened.lit() == [f"n{order.index(steps[1].node)}"]
 
     page.keyboard.press("ArrowLeft")
-    assert state()[0] == "2 / 7"
+    assert opened.counter() == "Step 1 of 5"
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    counter, _, text, lit = state()
     # step 3 is σ: its local derivative σ'(z) = σ(z)(1 − σ(z)) at z = 0.85, by hand
     s = 1 / (1 + math.exp(-0.85))
-    assert counter == "4 / 7" and f"{s * (1 - s):.4g}" in text
-    assert lit == [f"n{order.index(steps[2].node)}"]
+    assert opened.counter() == "Step 3 of 5" and f"{s * (1 - s):.4g}" in opened.text()
+    assert opened.lit() == [f"n{order.index(steps[2].node)}"]
 
     while not page.locator("#next").is_disabled():
         page.locator("#next").click()
-    counter, heading, _, lit = state()
-    assert counter == "7 / 7" and heading.startswith("All gradients") and lit == []
+    assert opened.counter() == "All gradients" and opened.lit() == []
     page.keyboard.press("ArrowRight")  # stays on the last frame
-    assert state()[0] == "7 / 7"
+    assert opened.counter() == "All gradients"
 
-    # the table shows every engine grad exactly …
+    # the table shows every engine grad exactly (in the data) …
     rows = page.locator(".text:not([hidden]) tr[data-grad]")
     shown = dict(zip(rows.evaluate_all("els => els.map(e => e.dataset.node)"),
                      rows.evaluate_all("els => els.map(e => Number(e.dataset.grad))")))
     assert shown == {f"n{i}": v.grad for i, v in enumerate(order)}
-    # … and the drawing shows them to 4 decimals, in every box
+    # … and to 4 significant digits, as the boxes of the drawing do
     frame = page.locator(".frame:not([hidden])")
+    cells = rows.evaluate_all("els => els.map(e => e.cells[1].textContent)")
     for i, v in enumerate(order):
         box = frame.locator(f"g#n{i}").text_content() or ""
-        numbers = re.findall(r"[+-]\d+\.\d+(?:e[+-]\d+)?", box)
+        numbers = re.findall(r"[+-]\d+\.?\d*(?:e[+-]\d+)?", box)
         assert len(numbers) == 2, box
-        assert float(numbers[1]) == pytest.approx(v.grad, abs=5e-5, rel=5e-4)
-
+        assert float(numbers[1]) == pytest.approx(v.grad, rel=5e-4, abs=1e-12)
+        assert float(cells[i]) == float(numbers[1])
     page.keyboard.press("Home")
-    assert state()[0] == "1 / 7"
+    assert opened.counter() == "Before backward"
     if os.environ.get("SCALARGRAD_SCREENSHOT"):
         page.keyboard.press("ArrowRight")
         page.screenshot(path=os.environ["SCALARGRAD_SCREENSHOT"])
-    context.close()
-    assert requests == [url]
-    assert errors == []
+    opened.close()
+
+
+def test_typeset_names_in_the_page_text_and_table(pages: dict[str, Path], browser: Any) -> None:
+    opened = Opened(browser, pages["chain"], (1024, 768))
+    page = opened.page
+    page.keyboard.press("End")
+    table = page.locator(".text:not([hidden]) table")
+    # ∂C_0/∂w^(1): C with a subscript 0, w with a superscript (1), as real <sub>/<sup>
+    cells = table.locator("td:first-child").evaluate_all("els => els.map(e => e.innerHTML)")
+    assert "∂C<sub>0</sub>/∂w<sup>(1)</sup>" in cells
+    assert page.locator("h1 sub").inner_text() == "0"  # "Backpropagation through C₀"
+    opened.close()
 
 
 def test_final_table_brackets_names_as_the_steps_do(tmp_path: Path) -> None:
@@ -157,3 +340,99 @@ def test_final_table_brackets_names_as_the_steps_do(tmp_path: Path) -> None:
     assert not any(c.startswith("∂f/∂w·a") for c in cells)
     # the step texts say the same: ∂f/∂(w·a + b) = …
     assert "∂f/∂(w·a + b) = " in text
+
+
+# --- practice mode ------------------------------------------------------------------------
+
+
+def visible_text(page: Any) -> str:
+    """Every piece of text a student can see: the page's text and the drawing's."""
+    return str(page.locator("body").inner_text()).replace("\xa0", " ")
+
+
+def test_practice_wrong_right_reveal_and_the_tally(
+    pages: dict[str, Path], browser: Any, size: tuple[int, int],
+) -> None:
+    opened = Opened(browser, pages["practice"], size)
+    page = opened.page
+    fresh = classroom()
+    steps = list(backward_steps(fresh))
+    assert page.locator("#practice").is_hidden()
+    page.keyboard.press("ArrowRight")
+    # step 1 asks for ∂C/∂C; the step's text is not shown yet, Next waits for an answer
+    assert opened.counter() == "Step 1 of 5"
+    assert page.locator("#practice").is_visible()
+    assert page.locator(".text:not([hidden])").count() == 0
+    assert page.locator("#next").is_disabled()
+    assert "relative 0.001 or an absolute 0.0001" in visible_text(page)  # the tolerance
+    page.locator("#answer").fill("2")
+    page.locator("#check").click()
+    feedback = page.locator("#feedback").inner_text()
+    assert "Not quite: you wrote 2" in feedback and "starts" in feedback
+    assert opened.counter() == "Step 1 of 5" and page.locator("#practice").is_visible()
+    page.locator("#answer").fill("1")
+    page.keyboard.press("Enter")
+    assert page.locator("#practice").is_hidden()
+    assert opened.text() == plain("\n".join(steps[0].lines()))
+    assert "Right" in page.locator("#verdict").inner_text()
+    assert page.locator("#tally").inner_text() == "Right 1 · revealed 0 · of 5 steps"
+
+    # step 2, the subtraction σ − y: reveal
+    page.locator("#next").click()
+    s = 1 / (1 + math.exp(-0.85))
+    assert steps[1].upstream == pytest.approx(2 * (s - 1))  # ∂C/∂(σ − y) = 2(σ − y), by hand
+    assert "?" in page.locator(".frame:not([hidden]) g.value.highlight").text_content() or ""
+    page.locator("#reveal").click()
+    assert "Revealed" in page.locator("#verdict").inner_text()
+    assert f"{steps[1].upstream:.4g}" in page.locator("#verdict").inner_text()
+    assert page.locator("#tally").inner_text() == "Right 1 · revealed 1 · of 5 steps"
+
+    # step 3, σ: ∂C/∂σ = ∂C/∂(σ − y) · 1, right at once
+    page.locator("#next").click()
+    page.locator("#answer").fill(f"{2 * (s - 1):.5f}".replace("-", "−"))  # a typeset minus
+    page.locator("#check").click()
+    assert page.locator("#practice").is_hidden()
+
+    # step 4, z = w·a + b: ∂C/∂z = 2(σ − y) · σ'(z), by hand; not visible anywhere yet
+    page.locator("#next").click()
+    answer = 2 * (s - 1) * s * (1 - s)
+    assert steps[3].upstream == pytest.approx(answer)
+    assert "?" in page.locator(".frame:not([hidden]) g.value.highlight").text_content() or ""
+    for shown in (f"{answer:.4g}", f"{answer:.4f}", f"{answer:.3f}", f"{answer:.3g}"):
+        assert shown not in visible_text(page)
+    page.locator("#answer").fill(f"{2 * (s - 1):.4f}")  # ∂C/∂σ alone: the local factor is named
+    page.locator("#check").click()
+    feedback = page.locator("#feedback").inner_text()
+    assert "Not quite" in feedback and "local derivative" in feedback and "σ'" in feedback
+    assert opened.counter() == "Step 4 of 5" and page.locator("#practice").is_visible()
+    page.locator("#answer").fill(f"{-answer:.4f}")  # the sign slip is named
+    page.locator("#check").click()
+    assert "sign" in page.locator("#feedback").inner_text()
+    page.locator("#answer").fill(f"{answer * 1.01:.6f}")  # 1% off: outside the tolerance
+    page.locator("#check").click()
+    feedback = page.locator("#feedback").inner_text()
+    # the step's chain rule with every factor's number (each from its own step) …
+    assert "Check each factor" in feedback and "(step 3)" in feedback
+    assert f"{2 * (s - 1):.4g}" in feedback and f"{s * (1 - s):.4g}" in feedback
+    # … and the student's number, but never the answer
+    assert f"{answer * 1.01:.6f}" in feedback
+    assert f"{answer:.4g}" not in visible_text(page)
+    assert page.locator("#next").is_disabled() and opened.counter() == "Step 4 of 5"
+    page.keyboard.press("ArrowRight")  # the keys do not skip the question either
+    assert opened.counter() == "Step 4 of 5"
+    page.locator("#answer").fill("what")
+    page.locator("#check").click()
+    assert "Type a number" in page.locator("#feedback").inner_text()
+    page.locator("#answer").fill(f"{answer * (1 + 5e-4):.8f}")  # within relative 1e-3
+    page.locator("#check").click()
+    assert page.locator("#practice").is_hidden()
+    assert f"{answer:.4g}" in visible_text(page)
+    assert page.locator("#tally").inner_text() == "Right 3 · revealed 1 · of 5 steps"
+
+    # going back shows answered steps as worked steps, not as questions again
+    page.keyboard.press("ArrowLeft")
+    assert opened.counter() == "Step 3 of 5" and page.locator("#practice").is_hidden()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert opened.counter() == "Step 5 of 5" and page.locator("#practice").is_visible()
+    opened.close()

@@ -46,7 +46,7 @@ def needs_dot(test: T) -> T:
     return pytest.mark.needs_dot(_NO_DOT(test))  # type: ignore[no-any-return]
 T = TypeVar("T")
 SVG = "{http://www.w3.org/2000/svg}"
-EDGE = re.compile(r"^\t(\w+) -> (\w+) \[(.*)\]$", re.M)
+EDGE = re.compile(r"^\t(\w+) -> (\w+)(?::\w+)* \[(.*)\]$", re.M)  # head ports dropped
 
 
 def classroom() -> tuple[Value, dict[str, Value]]:
@@ -297,10 +297,11 @@ def test_layers_of_an_mlp_are_grouped_with_same_rank() -> None:
     groups = re.findall(r"\{\n\t\trank=same\n(.*?)\n\t\}", source, re.S)
     ids = {n.label: f"n{i}" for i, n in enumerate(forward_order(cost)) if n.label}
     found = [set(re.findall(r"^\t\t(n\d+)$", g, re.M)) for g in groups]
+    # a layer's weights and biases share one rank (each neuron's beside its Σ node)
     for kind, layer, count in [("a", 0, 2), ("a", 1, 3), ("z", 1, 3), ("a", 2, 2), ("z", 2, 2),
-                               ("b", 1, 3), ("w", 2, 6)]:
+                               ("wb", 1, 6 + 3), ("wb", 2, 6 + 2)]:
         members = {nid for lab, nid in ids.items()
-                   if lab.startswith(kind) and lab.endswith(f"^({layer})")}
+                   if lab.startswith(tuple(kind)) and lab.endswith(f"^({layer})")}
         assert len(members) == count and members in found, (kind, layer)
 
 
@@ -335,8 +336,10 @@ def test_each_layer_group_lists_its_neurons_in_order_j() -> None:
         members = re.findall(r"^\t\t(n\d+)$", block, re.M)
         chain = re.findall(r"^\t\t(n\d+) -> (n\d+) \[style=invis\]$", block, re.M)
         assert chain == list(itertools.pairwise(members))  # an invisible edge per neighbour
-        subs = [re.match(r"[wbza]_(\d+)\^", label_of[m]) for m in members]
-        keys = [tuple(int(ch) for ch in m.group(1)) for m in subs if m]
+        subs = [re.match(r"([wbza])_(\d+)\^", label_of[m]) for m in members]
+        # neuron j first, then (parameters) its weights w_jk in order k, then its bias b_j
+        keys = [(int(m.group(2)[0]), m.group(1) == "b", *map(int, m.group(2)[1:]))
+                for m in subs if m]
         assert len(keys) == len(members) and keys == sorted(keys), [label_of[m] for m in members]
 
 
@@ -640,3 +643,87 @@ def test_typeset_names_with_special_characters_still_render_as_written() -> None
     nodes = svg_nodes(draw(total).svg())
     for i, label in enumerate(labels):
         assert name_lines(nodes[f"n{i}"]) == [typeset(line) for line in label.split("\n")]
+
+
+# --- network drawings ---------------------------------------------------------------------
+
+MONO_ADVANCE = 0.602  # DejaVu Sans Mono: every glyph advances 0.602 em
+
+
+def label_boxes(svg: str) -> dict[str, list[tuple[float, float, float, float]]]:
+    """Boxes of every local-derivative number: edge labels and Σ nodes' port cells.
+
+    From the SVG the real ``dot`` wrote: ``x``/``y``/``text-anchor`` of each text,
+    its font size, and the monospace advance width.
+    """
+    root = ET.fromstring(svg.encode("utf-8"))
+    out: dict[str, list[tuple[float, float, float, float]]] = {}
+    for g in root.iter(f"{SVG}g"):
+        cls, gid = g.get("class", ""), g.get("id", "")
+        if cls != "edge" and not (cls.startswith("node") and gid.startswith("o")):
+            continue
+        for t in g.iter(f"{SVG}text"):
+            if not (t.get("font-family") or "").startswith("DejaVu Sans Mono"):
+                continue
+            size, x, y = float(t.get("font-size", "0")), float(t.get("x", "0")), float(
+                t.get("y", "0"))
+            width = MONO_ADVANCE * size * len((t.text or "").replace("\xa0", " "))
+            anchor = t.get("text-anchor")
+            left = x - width / 2 if anchor == "middle" else x - width if anchor == "end" else x
+            out.setdefault(gid, []).append((left, y - 0.8 * size, left + width, y + 0.2 * size))
+    return out
+
+
+def arrow_tip(g: ET.Element) -> tuple[float, float]:
+    """Where an edge's arrow ends: the arrowhead polygon's point farthest from its base."""
+    poly = next(el for el in g if el.tag == f"{SVG}polygon")
+    pts = [tuple(map(float, p.split(","))) for p in (poly.get("points") or "").split()]
+    return max(pts[:3], key=lambda p: sum(math.dist(p, q) for q in pts[:3]))
+
+
+@needs_dot
+@pytest.mark.parametrize("sizes", [[3, 1], [4, 4, 1]], ids=["2-3-1", "2-4-4-1"])
+def test_every_local_derivative_is_on_its_own_arrow(sizes: list[int]) -> None:
+    net = MLP(2, sizes, seed=1)
+    cost = squared_error(net([0.5, -1.0]), [1.0])
+    order = forward_order(cost)
+    svg = draw(cost).svg()
+    boxes = label_boxes(svg)
+    flat = [(gid, b) for gid, bs in boxes.items() for b in bs]
+    # every local derivative is drawn once: one per edge into an op
+    assert len(flat) == sum(len(v.inputs) for v in order)
+    # no two of them overlap
+    clash = [(a[0], b[0]) for a, b in itertools.combinations(flat, 2)
+             if a[1][0] < b[1][2] and b[1][0] < a[1][2] and a[1][1] < b[1][3] and b[1][1] < a[1][3]]
+    assert clash == []
+    # a Σ node's number k sits where arrow k ends (the k-th input's arrow, in order)
+    root = ET.fromstring(svg.encode("utf-8"))
+    edges_by_id = {g.get("id"): g for g in root.iter(f"{SVG}g") if g.get("class") == "edge"}
+    for i, v in enumerate(order):
+        if v.op != "affine":
+            continue
+        cells = sorted(boxes[f"o{i}"], key=lambda b: b[1])  # top to bottom = port order
+        assert len(cells) == len(v.inputs)
+        for k, cell in enumerate(cells):
+            x, y = arrow_tip(edges_by_id[f"e{i}_{k}"])
+            assert cell[1] - 4 <= y <= cell[3] + 4, (i, k)
+            assert x <= cell[0] + 2  # the arrow arrives at the number's left
+
+
+def test_a_neurons_parameters_sit_next_to_it_in_index_order() -> None:
+    net = MLP(2, [3, 1], seed=1)
+    cost = squared_error(net([0.5, -1.0]), [1.0])
+    source = draw(cost).source
+    order = forward_order(cost)
+    # one rank for layer 1's parameters, neuron by neuron: w_00, w_01, b_0, w_10, …
+    ranks = re.findall(r"\{\n\t\trank=same\n((?:\t\tn\d+\n)+)", source)
+    names = [[order[int(n)].label for n in re.findall(r"n(\d+)", r)] for r in ranks]
+    assert ["w_00^(1)", "w_01^(1)", "b_0^(1)", "w_10^(1)", "w_11^(1)", "b_1^(1)",
+            "w_20^(1)", "w_21^(1)", "b_2^(1)"] in names
+    # the inputs and the activations reach a Σ node one rank later than its parameters
+    for i, v in enumerate(order):
+        if v.op == "affine":
+            for k, c in enumerate(v.inputs):
+                line = re.search(rf"^\tn\d+ -> o{i}:i{k}:w \[(.*)\]$", source, re.M)
+                assert line, (i, k)
+                assert ("minlen=2" in line.group(1)) == (not c.label.startswith(("w", "b")))

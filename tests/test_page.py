@@ -1,0 +1,134 @@
+"""Tests of scalargrad.page without a browser: templates as package data, the installed
+wheel, escaping, typeset names, practice data and the Jupyter view.
+
+(tests/test_page_browser.py drives the page itself in Chromium.)
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from scalargrad import Value, show_steps
+from scalargrad import page as page_module
+from scalargrad.page import StepsView, html_name, steps_html
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = ("steps.html", "steps.css", "steps.js", "practice.html")
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
+
+
+def neuron() -> Value:
+    w, a, b, y = Value(0.5, "w_0^(1)"), Value(1.5, "a^(0)"), Value(0.1, "b^(1)"), Value(1.0, "y")
+    return ((w * a + b).sigmoid() - y).square().label_as("C_0")
+
+
+def test_the_page_is_made_of_package_data_files() -> None:
+    folder = resources.files("scalargrad").joinpath("templates")
+    for name in TEMPLATES:
+        assert folder.joinpath(name).is_file(), name
+    source = inspect.getsource(page_module)
+    # no page in Python strings: no HTML skeleton, no style sheet, no script
+    assert "<!DOCTYPE html>" not in source and "<style" not in source
+    assert "addEventListener" not in source and "box-sizing" not in source
+
+
+@needs_dot
+def test_every_slot_is_filled_and_the_data_is_safe_json() -> None:
+    text = steps_html(neuron(), title="</script><b>x</b> & C_0", practice=True)
+    assert not re.search(r"\{\{\w+\}\}", text)
+    assert text.count("<script") == 2 and "</script><b>" not in text
+    assert "<h1>&lt;/script&gt;&lt;b&gt;x&lt;/b&gt; &amp; C<sub>0</sub></h1>" in text
+    assert "<title>&lt;/script&gt;&lt;b&gt;x&lt;/b&gt; &amp; C_0</title>" in text
+    raw = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', text, re.S)
+    assert raw and "<" not in raw.group(1)
+    data = json.loads(raw.group(1))
+    assert data["practice"] is True and len(data["questions"]) == 5
+    assert data["counters"] == ["Before backward", *(f"Step {k} of 5" for k in range(1, 6)),
+                                "All gradients"]
+    assert data["relTol"] == 1e-3 and data["absTol"] == 1e-4
+
+
+def test_html_name_typesets_and_escapes() -> None:
+    assert html_name("w_00^(1)") == "w<sub>00</sub><sup>(1)</sup>"
+    assert html_name("∂C_0/∂a^(L-1)") == "∂C<sub>0</sub>/∂a<sup>(L-1)</sup>"
+    assert html_name('<w_0> & "q"') == "&lt;w<sub>0</sub>&gt; &amp; &quot;q&quot;"
+    assert html_name("my_var^2") == "my_var^2"
+    for nasty in ['"', "\\", "<", ">", "&", "{ | }", "a\nb", "<script>", "w_<b>"]:
+        out = html_name(nasty)
+        assert html.unescape(re.sub(r"</?su[bp]>", "", out)) == nasty
+        assert "<script" not in out
+
+
+@needs_dot
+def test_page_text_and_table_typeset_names() -> None:
+    text = steps_html(neuron())
+    assert "∂C<sub>0</sub>/∂w<sub>0</sub><sup>(1)</sup>" in text  # the table and the steps
+    assert "w_0^(1)" not in re.sub(r"<svg.*?</svg>", "", text, flags=re.S)
+
+
+@needs_dot
+def test_show_steps_displays_the_page_in_a_sandboxed_frame() -> None:
+    view = show_steps(neuron(), practice=True, height=500)
+    assert isinstance(view, StepsView)
+    shown = view._repr_html_()
+    m = re.fullmatch(r'<iframe srcdoc="([^"]*)" sandbox="allow-scripts" style="[^"]*'
+                     r'height:500px[^"]*" title="[^"]*"></iframe>', shown)
+    assert m, shown[:200]
+    assert "allow-same-origin" not in shown
+    page = html.unescape(m.group(1))
+    assert page.startswith("<!DOCTYPE html>") and '<body class="practice">' in page
+    assert page == view.html
+    with pytest.raises(ValueError, match="height"):
+        show_steps(neuron(), height=10)
+
+
+@needs_dot
+@pytest.mark.slow
+def test_the_installed_wheel_renders_a_page(tmp_path: Path) -> None:
+    """Build the wheel, install it into a fresh venv, render a page from the installed copy."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "scalargrad", src / "scalargrad",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels),
+                    str(src)], check=True, capture_output=True, timeout=600)
+    (wheel,) = wheels.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in TEMPLATES:
+        assert f"scalargrad/templates/{name}" in names
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True,
+                   capture_output=True, timeout=600)
+    out = tmp_path / "page.html"
+    script = (
+        "import sys, scalargrad\n"
+        "from scalargrad import Value, save_steps_html\n"
+        "assert scalargrad.__file__.startswith(sys.prefix), scalargrad.__file__\n"
+        "w, a = Value(0.5, 'w_0^(1)'), Value(1.5, 'a^(0)')\n"
+        f"save_steps_html((w * a).sigmoid().label_as('C_0'), {str(out)!r}, practice=True)\n"
+    )
+    done = subprocess.run([str(python), "-c", script], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    for name in ("steps.css", "steps.js"):  # the installed files, inlined whole
+        assert resources.files("scalargrad").joinpath("templates").joinpath(name).read_text(
+            encoding="utf-8") in text
+    assert '<body class="practice">' in text and text.count("<svg") == 2 + 2 + 2
