@@ -11,7 +11,8 @@ The public API::
 
 from .codegen import Compiled
 from .codegen import compile_graph as compile  # noqa: F401  (public, not in __all__)
-from .engine import Value, affine, forward_order, sum_values, topological_order
+from .engine import Value, affine, sum_values
+from .graph import forward_order, topological_order
 from .page import save_steps_html, show_steps
 from .rules import RULES, DomainError, Rule
 from .trace import Explanation, Step, backward_steps, explain

@@ -1,4 +1,4 @@
-"""The :class:`Value` node, its operators, topological order and ``backward``.
+"""The :class:`Value` node, its operators and ``backward``.
 
 A ``Value`` is one number in a computation graph. An operation on Values
 creates a new node that records, as plain data, which rule made it (``op``),
@@ -18,6 +18,11 @@ recurses: a chain a million nodes deep goes backward, ``copy.deepcopy`` and
 ``pickle`` at the default recursion limit. ``backward`` never leaves a silent
 NaN or inf: a gradient that overflows raises :class:`DomainError` and the pass
 is undone.
+
+The graph walks (:func:`~scalargrad.graph.topological_order`,
+:func:`~scalargrad.graph.forward_order`) live in :mod:`scalargrad.graph` and
+copying and pickling in :mod:`scalargrad.copying`; both are re-exported here
+and from :mod:`scalargrad`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from itertools import chain as _chain
 from numbers import Real
 from typing import Any, TypeAlias
 
+from .copying import deep_copy, reduce_value, shallow_copy
+from .graph import forward_order, topological_order
+from .names import display_names
 from .rules import CONSTANT, RULES, DomainError, Rule, affine_rule, pow_rule
 
 __all__ = ["Number", "Value", "affine", "forward_order", "sum_values", "topological_order"]
@@ -376,7 +384,7 @@ class Value:
         for v in topological_order(self):
             v.grad = 0.0
 
-    # --- copying and pickling (iterative: any depth) ---------------------------
+    # --- copying and pickling (iterative: any depth; see scalargrad.copying) -----
 
     def __copy__(self) -> Value:
         """A shallow copy: a new node with the same data, grad, label and op over the *same* inputs.
@@ -385,14 +393,7 @@ class Value:
         it is copied), so ``copy.copy(z).backward()`` sends gradients into the
         original graph. Use :func:`copy.deepcopy` for an independent graph.
         """
-        out = _new(self.__class__)
-        out.data = self.data
-        out.grad = self.grad
-        out.label = self.label
-        out.inputs = self.inputs
-        out.local_grads = self.local_grads
-        out._rule = self._rule
-        return out
+        return shallow_copy(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
         """Copies the whole graph below this node in one pass, without recursion.
@@ -404,33 +405,7 @@ class Value:
         label, inputs (duplicates kept), local derivatives and op are copied;
         rules are immutable and shared.
         """
-        found = memo.get(id(self))
-        if found is not None:
-            return found  # type: ignore[no-any-return]
-        # Post-order over inputs (as forward_order), not entering nodes already copied.
-        stack: list[tuple[Value, int]] = [(self, 0)]
-        seen = {id(self)}
-        while stack:
-            v, i = stack[-1]
-            inputs = v.inputs
-            if i < len(inputs):
-                stack[-1] = (v, i + 1)
-                child = inputs[i]
-                key = id(child)
-                if key not in seen and key not in memo:
-                    seen.add(key)
-                    stack.append((child, 0))
-                continue
-            stack.pop()
-            out = _new(v.__class__)
-            out.data = v.data
-            out.grad = v.grad
-            out.label = v.label
-            out.inputs = tuple([memo[id(c)] for c in inputs]) if inputs else ()
-            out.local_grads = v.local_grads
-            out._rule = v._rule
-            memo[id(v)] = out
-        return memo[id(self)]  # type: ignore[no-any-return]
+        return deep_copy(self, memo)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickles the graph below this node as flat records, without recursion.
@@ -445,26 +420,27 @@ class Value:
         rebuilt as part of its graph: an op node pickled on its own next to a
         root above it comes back as a separate copy of its subgraph.
         """
-        rule = self._rule
-        if not self.inputs:
-            return _rebuild_leaf, (self.data, self.grad, self.label, rule is CONSTANT)
-        order = forward_order(self)
-        leaves = [v for v in order if not v.inputs]
-        index = {v: i for i, v in enumerate(leaves)}
-        records = []
-        for v in order:
-            inputs = v.inputs
-            if not inputs:
-                continue
-            index[v] = len(index)
-            r = v._rule
-            assert r is not None
-            param = r.exponent if r.name == "pow" else (r.arity if r.name == "affine" else None)
-            records.append((
-                r.name, param, tuple([index[c] for c in inputs]),
-                v.data, v.grad, v.label, v.local_grads,
-            ))
-        return _rebuild_graph, (tuple(leaves), tuple(records))
+        return reduce_value(self)
+
+    @classmethod
+    def _restore(
+        cls,
+        data: float,
+        grad: float,
+        label: str,
+        inputs: tuple[Value, ...],
+        local_grads: tuple[float, ...],
+        rule: Rule | None,
+    ) -> Value:
+        """Makes a node from its fields as given, unchecked (for copying and unpickling)."""
+        out = _new(cls)
+        out.data = data
+        out.grad = grad
+        out.label = label
+        out.inputs = inputs
+        out.local_grads = local_grads
+        out._rule = rule
+        return out
 
 
 _new = Value.__new__
@@ -510,55 +486,6 @@ def _not_finite(rule: Rule, data: float, inputs: tuple[Value, ...]) -> None:
     raise DomainError(f"{rule.name}: result {data!r} is not a finite float [{_describe(inputs)}]")
 
 
-def _rebuild_leaf(data: float, grad: float, label: str, constant: bool) -> Value:
-    """Unpickles a leaf (see :meth:`Value.__reduce__`)."""
-    out = _new(Value)
-    out.data = float(data)
-    out.grad = float(grad)
-    out.label = label
-    out.inputs = ()
-    out.local_grads = ()
-    out._rule = CONSTANT if constant else None
-    return out
-
-
-_Record: TypeAlias = tuple[str, "float | int | None", tuple[int, ...], float, float, str,
-                           tuple[float, ...]]
-
-
-def _rebuild_graph(leaves: tuple[Value, ...], records: tuple[_Record, ...]) -> Value:
-    """Unpickles a graph from its leaves and flat op records; returns the last (the root).
-
-    See :meth:`Value.__reduce__`. Rules are looked up by name: ``RULES``,
-    ``pow_rule(exponent)``, ``affine_rule(arity // 2)``.
-    """
-    nodes = list(leaves)
-    rule: Rule
-    for name, param, idx, data, grad, label, local_grads in records:
-        if name == "pow" and param is not None:
-            rule = pow_rule(param)
-        elif name == "affine" and isinstance(param, int):
-            rule = affine_rule(param // 2)
-        elif name in RULES:
-            rule = RULES[name]
-        else:
-            raise ValueError(f"unpickling a Value: unknown op {name!r} with parameter {param!r}")
-        if len(local_grads) != len(idx) or (rule.arity is not None and rule.arity != len(idx)):
-            raise ValueError(
-                f"unpickling a Value: a {name!r} node with {len(idx)} inputs and "
-                f"{len(local_grads)} local derivatives"
-            )
-        out = _new(Value)
-        out.data = data
-        out.grad = grad
-        out.label = label
-        out.inputs = tuple([nodes[i] for i in idx])
-        out.local_grads = tuple(local_grads)
-        out._rule = rule
-        nodes.append(out)
-    return nodes[-1]
-
-
 def _backward_failed(
     root: Value,
     v: Value,
@@ -577,8 +504,6 @@ def _backward_failed(
     Returns:
         The error to raise; every grad is back to its value before the pass.
     """
-    from .names import display_names  # names imports this module
-
     names = display_names(root)
 
     def name(u: Value) -> str:
@@ -653,88 +578,6 @@ def _describe(inputs: Iterable[Value]) -> str:
         name = repr(v.label) if v.label else ("constant" if v.is_constant else "unlabelled")
         parts.append(f"input {i}: {name} = {v.data!r}")
     return "; ".join(parts)
-
-
-def topological_order(root: Value) -> list[Value]:
-    """Returns every node below ``root`` once, root first, consumers before inputs.
-
-    This is the order backward processes nodes in. It is Kahn's algorithm: a
-    node is released only when every consumer has been released, i.e. when
-    all of them have sent their share of its gradient. It uses no recursion
-    and is deterministic (it depends only on the order of ``inputs``).
-
-    Args:
-        root: The node to start from (usually the cost).
-
-    Returns:
-        The nodes, ``order[0] is root``.
-    """
-    # Pass 1: count, for every node, how many edges come into it from consumers.
-    pending = _consumer_counts(root)
-    # Pass 2: release a node once all its consumers have been released.
-    order: list[Value] = []
-    ready = [root]
-    pop, push, emit = ready.pop, ready.append, order.append
-    while ready:
-        v = pop()
-        emit(v)
-        for child in reversed(v.inputs):
-            left = pending[child] - 1
-            pending[child] = left
-            if not left:
-                push(child)
-    return order
-
-
-def forward_order(root: Value) -> list[Value]:
-    """Returns every node below ``root`` once, inputs before consumers, in reading order.
-
-    A depth-first post-order over ``inputs`` in their order, so for
-    ``(σ(w·a + b) − y)²`` it is ``w, a, w·a, b, …, y, …, root``: what one would
-    write first comes first. Names, drawings and compiled code list nodes in
-    this order; :func:`topological_order` is backward's order. Iterative, so
-    any depth works.
-
-    Args:
-        root: The node to start from.
-
-    Returns:
-        The nodes, ``order[-1] is root``.
-    """
-    order: list[Value] = []
-    seen = {root}
-    stack: list[tuple[Value, int]] = [(root, 0)]
-    while stack:
-        v, i = stack[-1]
-        if i < len(v.inputs):
-            stack[-1] = (v, i + 1)
-            child = v.inputs[i]
-            if child not in seen:
-                seen.add(child)
-                stack.append((child, 0))
-        else:
-            stack.pop()
-            order.append(v)
-    return order
-
-
-def _consumer_counts(root: Value) -> dict[Value, int]:
-    """Maps every node below ``root`` to its number of incoming edges from consumers.
-
-    Nodes are dict keys by identity (``Value`` keeps ``object``'s hash and
-    equality), which is cheaper than keying by ``id()``.
-    """
-    pending = {root: 0}
-    stack = [root]
-    pop, push = stack.pop, stack.append
-    while stack:
-        for child in pop().inputs:
-            if child in pending:
-                pending[child] += 1
-            else:
-                pending[child] = 1
-                push(child)
-    return pending
 
 
 def affine(

@@ -17,8 +17,12 @@ Everything depends only on the graph, so the names are deterministic.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from .engine import Value, forward_order
+from .graph import forward_order
+
+if TYPE_CHECKING:
+    from .engine import Value
 
 __all__ = ["MAX_EXPR", "display_names", "format_number", "typeset_parts"]
 

@@ -1,0 +1,94 @@
+"""Tests of :mod:`scalargrad.graph`: backward's order, reading order and consumer counts.
+
+The oracle for each walk is its defining property checked edge by edge
+(every edge goes from consumer to input in the right direction, every node
+once), plus counts written out by hand for small graphs.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from hypothesis import given
+
+import scalargrad
+from scalargrad import Value, forward_order, topological_order
+from scalargrad.graph import consumer_counts
+from scalargrad.testing import Expression, expressions
+
+
+def _below(root: Value) -> set[int]:
+    """Every node below root, by id, found by a plain set-based search."""
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        for c in stack.pop().inputs:
+            if id(c) not in seen:
+                seen.add(id(c))
+                stack.append(c)
+    return seen
+
+
+@given(expressions(max_nodes=12, variables=3))
+def test_both_orders_hold_every_node_once_and_respect_every_edge(expr: Expression) -> None:
+    root = expr.build().root
+    below = _below(root)
+    back, fwd = topological_order(root), forward_order(root)
+    for order in (back, fwd):
+        assert len(order) == len(below) and {id(v) for v in order} == below
+    assert back[0] is root and fwd[-1] is root
+    pos_back = {id(v): i for i, v in enumerate(back)}
+    pos_fwd = {id(v): i for i, v in enumerate(fwd)}
+    for v in back:
+        for c in v.inputs:
+            assert pos_back[id(v)] < pos_back[id(c)]  # consumers before inputs
+            assert pos_fwd[id(c)] < pos_fwd[id(v)]  # inputs before consumers
+
+
+def test_consumer_counts_count_edges_with_duplicates() -> None:
+    a = Value(2.0, "a")
+    b = a * a  # two edges into a
+    c = b + a  # a third edge into a, one into b
+    d = c * b  # a second edge into b
+    counts = consumer_counts(d)
+    assert counts[d] == 0 and counts[c] == 1 and counts[b] == 2 and counts[a] == 3
+    assert len(counts) == 4
+
+
+def test_orders_are_deterministic_and_follow_input_order() -> None:
+    def build() -> Value:
+        x, y = Value(1.0, "x"), Value(2.0, "y")
+        return (x * y + y).label_as("r")
+
+    first, second = build(), build()
+    for walk in (topological_order, forward_order):
+        assert [v.label or v.op for v in walk(first)] == [v.label or v.op for v in walk(second)]
+    assert [v.label or v.op for v in forward_order(first)] == ["x", "y", "mul", "r"]
+    assert [v.label or v.op for v in topological_order(first)] == ["r", "mul", "x", "y"]
+
+
+@pytest.mark.slow
+def test_walks_of_a_deep_chain_need_no_recursion() -> None:
+    x, c = Value(0.5, "x"), Value(1.0, "c")
+    v = x
+    for _ in range(200_000):
+        v = v * c
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        assert len(topological_order(v)) == 200_002  # the chain, x and c
+        assert len(forward_order(v)) == 200_002
+        counts = consumer_counts(v)
+        assert counts[x] == 1 and counts[c] == 200_000
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_public_names_still_reach_the_walks() -> None:
+    from scalargrad import engine, graph
+
+    assert scalargrad.topological_order is graph.topological_order
+    assert scalargrad.forward_order is graph.forward_order
+    assert engine.topological_order is graph.topological_order
+    assert engine.forward_order is graph.forward_order
