@@ -14,6 +14,7 @@ standard input is not a terminal it prints every step and exits.
 ``step --practice`` asks for each step's gradient ``∂f/∂node`` first (a line
 of input: a number such as ``-0.25`` or ``1/4``, ``r`` to reveal, ``q`` to
 quit), says which factor is off when an answer is wrong, and keeps a tally;
+``--contributions`` also asks what each step sends down each input arrow;
 ``grad --html FILE --practice`` writes the page in the same practice mode.
 
 Exit status: 0 success, 1 a domain error or another failure while computing
@@ -125,6 +126,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                       help="with --html: the page asks for each step's gradient first")
     step.add_argument("--practice", action="store_true",
                       help="compute each step's gradient yourself; it is checked")
+    step.add_argument("--contributions", action="store_true",
+                      help="with --practice: then what each step sends down each arrow")
     grad.add_argument("--max-nodes", type=_positive_int, metavar="N",
                       help="refuse to draw graphs with more Values than this "
                       "(default 400 for --draw, 150 for --html)")
@@ -283,8 +286,10 @@ def _step(args: argparse.Namespace) -> int:
         print(f"{name} is a leaf: there is nothing to step through.")
         _print_grads(name, leaves, sys.stdout)
         return 0
+    if args.contributions and not args.practice:
+        raise _UsageError("--contributions goes with --practice")
     if args.practice:
-        return _practice(steps, name, leaves)
+        return _practice(steps, name, leaves, args.contributions)
     if not sys.stdin.isatty():
         for s in steps:
             _print_step(s, len(steps), sys.stdout)
@@ -335,51 +340,66 @@ def _interactive(steps: list[Step], root_name: str, leaves: dict[str, Value]) ->
         out.flush()
 
 
-def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value]) -> int:
-    """Asks for each step's gradient, one line of input per answer; ``r`` reveals, ``q`` quits."""
-    from .practice import ABS_TOL, REL_TOL, questions  # imported when asked for
+def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
+              contributions: bool = False) -> int:
+    """Asks for each step's gradient, one line of input per answer; ``r`` reveals, ``q`` quits.
+
+    With ``contributions`` it then asks what the step sends down each input arrow.
+    """
+    from .practice import ABS_TOL, REL_TOL, Question, Send, questions  # imported when asked for
 
     out = sys.stdout
-    asked = questions(steps)
     right = revealed = 0
 
     def tally() -> str:
         return f"right {right}, revealed {revealed}, of {len(steps)} steps"
 
-    print(f"Practice: {len(steps)} backward steps. For each, type the gradient (a number such "
-          f"as -0.25, 2.5e-3 or 1/4), r to reveal it, q to quit. An answer is right within a "
-          f"relative {REL_TOL:g} or an absolute {ABS_TOL:g}.", file=out)
-    for q in asked:
-        print(f"\nstep {q.number}/{len(steps)}: {q.prompt}", file=out)
+    def ask(item: Question | Send) -> str:
+        """Asks until right, revealed or quit; returns "right", "revealed" or "quit"."""
         while True:
             try:
                 typed = input("> ").strip()
             except EOFError:
                 typed = "q"
-            except KeyboardInterrupt:
-                print(f"\ninterrupted: {tally()}.", file=out)
-                return 130
             if typed.lower() in ("q", "quit"):
-                print(f"quit: {tally()}.", file=out)
-                return 0
+                return "quit"
             if typed.lower() in ("r", "reveal"):
-                revealed += 1
-                print(f"revealed: {q.prompt[:-1]}{fmt(q.answer)}", file=out)
-                break
+                print(f"revealed: {item.prompt[:-1]}{fmt(item.answer)}", file=out)
+                return "revealed"
             value = read_number(typed)
             if value is None:
                 print("type a number (e.g. -0.25, 2.5e-3 or 1/4), r to reveal, q to quit",
                       file=out)
                 continue
-            verdict = q.check(value)
+            verdict = item.check(value)
             print(verdict.message, file=out)
             if verdict.right:
-                right += 1
-                break
-            for line in q.working():
+                return "right"
+            for line in item.working():
                 print(f"    {line}", file=out)
             print("try again, r to reveal, q to quit", file=out)
-        _print_step(q.step, len(steps), out)
+
+    print(f"Practice: {len(steps)} backward steps. For each, type the gradient (a number such "
+          f"as -0.25, 2.5e-3 or 1/4), r to reveal it, q to quit. An answer is right within a "
+          f"relative {REL_TOL:g} or an absolute {ABS_TOL:g}.", file=out)
+    try:
+        for q in questions(steps):
+            print(f"\nstep {q.number}/{len(steps)}: {q.prompt}", file=out)
+            outcome = ask(q)
+            if outcome == "quit":
+                print(f"quit: {tally()}.", file=out)
+                return 0
+            right += outcome == "right"
+            revealed += outcome == "revealed"
+            for send in q.sends() if contributions else []:
+                print(send.prompt, file=out)
+                if ask(send) == "quit":
+                    print(f"quit: {tally()}.", file=out)
+                    return 0
+            _print_step(q.step, len(steps), out)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {tally()}.", file=out)
+        return 130
     print(f"\nbackward done: {tally()}.", file=out)
     _print_grads(root_name, leaves, out)
     return 0

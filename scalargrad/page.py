@@ -14,9 +14,10 @@ projector) and scrolls and pans (drag, scroll bars); zoom with the buttons,
 its node into view.
 
 With ``practice=True`` each step first asks the student for the node's
-gradient ``∂C/∂node`` (see :mod:`scalargrad.practice`); the step's text and
-numbers appear once the answer is right or revealed, and a tally counts
-right and revealed answers.
+gradient ``∂C/∂node`` (see :mod:`scalargrad.practice`) and, when they tick
+the box, what the step sends down each input arrow; the step's text and
+numbers appear once the answers are right or revealed, and a tally counts
+right and revealed gradients.
 
 The page's HTML, CSS and JavaScript are package data files
 (``scalargrad/templates/steps.html``, ``steps.css``, ``steps.js``,
@@ -34,7 +35,7 @@ from pathlib import Path as FilePath
 
 from .engine import Value
 from .names import display_names, typeset_parts
-from .practice import ABS_TOL, REL_TOL, Question, questions
+from .practice import ABS_TOL, REL_TOL, Question, Send, questions
 from .trace import derivative_text, fmt
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
 
@@ -117,17 +118,19 @@ def _legend(practice: bool) -> str:
     )
 
 
-def _question_data(q: Question) -> dict[str, object]:
+def _question_data(q: Question | Send) -> dict[str, object]:
     """What the page's script needs for one question (HTML already escaped and typeset)."""
-    head = derivative_text(q.step.root_name, q.step.name)
-    return {
+    data: dict[str, object] = {
         "prompt": html_name(q.prompt),
         "answer": q.answer,
         "slips": [[value, html_name(message)] for value, message in q.slips],
         "check": "Check each factor:",
         "working": "\n".join(html_name(line) for line in q.working()),
-        "right": html_name(f"{head} = {fmt(q.answer)}"),
+        "right": html_name(f"{q.prompt[:-1]}{fmt(q.answer)}"),
     }
+    if isinstance(q, Question):
+        data["sends"] = [_question_data(s) for s in q.sends()]
+    return data
 
 
 def steps_html(

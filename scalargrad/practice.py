@@ -15,6 +15,9 @@ factor is off, and :meth:`Question.working` gives the chain-rule text with
 every factor's number but not the result, so the answer is never given away
 before the student asks for it.
 
+On request (:meth:`Question.sends`) the student then computes what the
+step sends down each input arrow, ``∂C/∂node · ∂node/∂input``.
+
 The step-through page (``practice=True``) and ``scalargrad step --practice``
 both ask these questions.
 """
@@ -33,6 +36,7 @@ __all__ = [
     "ABS_TOL",
     "REL_TOL",
     "Question",
+    "Send",
     "Term",
     "Verdict",
     "is_right",
@@ -166,12 +170,83 @@ class Question:
     def check(self, value: float, *, rel_tol: float = REL_TOL,
               abs_tol: float = ABS_TOL) -> Verdict:
         """Checks an answer; a wrong one's message says which factor is off when it can."""
-        if is_right(value, self.answer, rel_tol=rel_tol, abs_tol=abs_tol):
-            return Verdict(True, f"Right: {self.prompt[:-1]}{fmt(self.answer)}.")
-        for slip, message in self.slips:
-            if is_right(value, slip, rel_tol=rel_tol, abs_tol=abs_tol):
-                return Verdict(False, f"Not quite: you wrote {fmt(value)}. {message}")
-        return Verdict(False, f"Not quite: you wrote {fmt(value)}. Check each factor:")
+        return _verdict(value, self.answer, self.prompt, self.slips, rel_tol, abs_tol)
+
+    def sends(self) -> list[Send]:
+        """The follow-up questions, asked on request: what the step sends down each arrow."""
+        return [Send(self.step, self.number, k, _send_slips(self.step, k))
+                for k in range(len(self.step.contributions))]
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """What a step sends down one input arrow: ``∂C/∂node · ∂node/∂input = ?``.
+
+    Asked on request, after the step's own gradient, for each of its arrows.
+
+    Attributes:
+        step: The step.
+        number: The step's number, 1 for the root.
+        index: The arrow's input position (``step.contributions[index]``).
+        slips: ``(value, message)`` for each usual mistake.
+    """
+
+    step: Step
+    number: int
+    index: int
+    slips: tuple[tuple[float, str], ...]
+
+    @property
+    def answer(self) -> float:
+        """The right answer: the contribution's amount, upstream × local derivative."""
+        return self.step.contributions[self.index].amount
+
+    @property
+    def prompt(self) -> str:
+        """The question, e.g. ``→ w: ∂f/∂(w·a) · ∂(w·a)/∂w = ?``."""
+        c = self.step.contributions[self.index]
+        root, name = self.step.root_name, self.step.name
+        return (f"→ {c.name}: {derivative_text(root, name)} · "
+                f"{derivative_text(name, c.name)} = ?")
+
+    def working(self) -> list[str]:
+        """The two factors with their numbers, never their product."""
+        c = self.step.contributions[self.index]
+        root, name = self.step.root_name, self.step.name
+        local = (c.formula if c.formula == fmt(c.local_grad)
+                 else f"{c.formula} = {fmt(c.local_grad)}")
+        return [f"{derivative_text(root, name)} = {fmt(self.step.upstream)} (this step),  "
+                f"{derivative_text(name, c.name)} = {local}"]
+
+    def check(self, value: float, *, rel_tol: float = REL_TOL,
+              abs_tol: float = ABS_TOL) -> Verdict:
+        """Checks an answer, as :meth:`Question.check` does."""
+        return _verdict(value, self.answer, self.prompt, self.slips, rel_tol, abs_tol)
+
+
+def _verdict(value: float, answer: float, prompt: str, slips: tuple[tuple[float, str], ...],
+             rel_tol: float, abs_tol: float) -> Verdict:
+    if is_right(value, answer, rel_tol=rel_tol, abs_tol=abs_tol):
+        return Verdict(True, f"Right: {prompt[:-1]}{fmt(answer)}.")
+    for slip, message in slips:
+        if is_right(value, slip, rel_tol=rel_tol, abs_tol=abs_tol):
+            return Verdict(False, f"Not quite: you wrote {fmt(value)}. {message}")
+    return Verdict(False, f"Not quite: you wrote {fmt(value)}. Check each factor:")
+
+
+def _send_slips(step: Step, index: int) -> tuple[tuple[float, str], ...]:
+    c = step.contributions[index]
+    root, name = step.root_name, step.name
+    up, local = derivative_text(root, name), derivative_text(name, c.name)
+    out = [(-c.amount, "The size is right but the sign is not: check the sign of each "
+                       "factor.")]
+    if c.local_grad != 1.0:
+        out.append((step.upstream, f"That is {up} alone: multiply it by the local derivative "
+                                   f"{local} = {c.formula}."))
+    if step.upstream != 1.0:
+        out.append((c.local_grad, f"That is the local derivative {local} alone: multiply it "
+                                  f"by this step's gradient {up}."))
+    return tuple((v, m) for v, m in out if not is_right(v, c.amount) and math.isfinite(v))
 
 
 def _slips(step: Step, terms: tuple[Term, ...]) -> tuple[tuple[float, str], ...]:

@@ -211,11 +211,12 @@ def html_name(text: str, size: float = 14) -> str:
         size: The point size of the surrounding text; scripts get 70% of it.
     """
     small = f"{size * 0.7:g}"
-    out = []
+    out: list[str] = []
     for kind, chars in typeset_parts(text):
         body = html_text(chars)
         if kind == "text":
-            out.append(body)
+            # Graphviz drops a blank next to a script (a⁽³⁾− y): keep it as a no-break space
+            out.append(body.replace(" ", "&#160;") if len(out) else body)
         else:
             tag = kind.upper()
             out.append(f'<FONT POINT-SIZE="{small}"><{tag}>{body}</{tag}></FONT>')

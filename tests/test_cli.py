@@ -289,3 +289,18 @@ def test_grad_practice_needs_html(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     text = page.read_text(encoding="utf-8")
     assert '<body class="practice">' in text and 'id="answer"' in text
+
+
+def test_step_practice_asks_each_contribution_on_request() -> None:
+    h = practice_hand()
+    # step 1 (f = square): 1, then what it sends to σ − y: 1 · 2(σ − y)
+    answers = ["1", f"{h['d_sub']:.6f}", "q"]
+    done = subprocess.run(
+        [PY, "-m", "scalargrad", "step", "--practice", "--contributions", EXPR, *VALUES],
+        input="\n".join(answers) + "\n", capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "→ σ(w·a + b) − y: ∂f/∂f · ∂f/∂(σ(w·a + b) − y) = ?" in done.stdout
+    assert done.stdout.count("Right:") == 2
+    assert "quit: right 1, revealed 0, of 5 steps." in done.stdout
+    bad = run("step", EXPR, *VALUES, "--contributions")
+    assert bad.returncode == 2 and "--contributions goes with --practice" in bad.stderr

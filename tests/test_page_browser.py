@@ -436,3 +436,29 @@ def test_practice_wrong_right_reveal_and_the_tally(
     page.keyboard.press("ArrowRight")
     assert opened.counter() == "Step 5 of 5" and page.locator("#practice").is_visible()
     opened.close()
+
+
+def test_practice_asks_each_arrow_when_the_box_is_ticked(
+    pages: dict[str, Path], browser: Any,
+) -> None:
+    opened = Opened(browser, pages["practice"], (1024, 768))
+    page = opened.page
+    steps = list(backward_steps(classroom()))
+    page.keyboard.press("ArrowRight")
+    page.locator("#ask-sends").check()
+    page.locator("#answer").fill("1")
+    page.locator("#check").click()
+    # still asking: what step 1 sends down its one arrow, 1 · 2(σ − y)
+    assert page.locator("#practice").is_visible() and opened.counter() == "Step 1 of 5"
+    assert page.locator("#prompt").inner_text().startswith("→ ")
+    assert "Right" in page.locator("#verdict").inner_text()
+    sent = steps[0].contributions[0].amount
+    page.locator("#answer").fill(f"{-sent:.5f}")
+    page.locator("#check").click()
+    assert "sign" in page.locator("#feedback").inner_text()
+    page.locator("#answer").fill(f"{sent:.5f}")
+    page.locator("#check").click()
+    assert page.locator("#practice").is_hidden()  # the worked step now
+    assert opened.text() == plain("\n".join(steps[0].lines()))
+    assert page.locator("#tally").inner_text() == "Right 1 · revealed 0 · of 5 steps"
+    opened.close()

@@ -90,3 +90,22 @@ def test_read_number(text: str, value: float | None) -> None:
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_read_number_reads_what_python_writes(x: float) -> None:
     assert read_number(repr(x)) == x
+
+
+def test_on_request_each_arrow_of_a_step_is_asked_too() -> None:
+    f, s = neuron()
+    q = questions(backward_steps(f))[3]  # z = w·a + b: sends to w·a and to b
+    sends = q.sends()
+    assert [x.prompt for x in sends] == [
+        "→ w·a: ∂f/∂(w·a + b) · ∂(w·a + b)/∂(w·a) = ?",
+        "→ b: ∂f/∂(w·a + b) · ∂(w·a + b)/∂b = ?",
+    ]
+    d_z = 2 * (s - 1) * s * (1 - s)  # by hand; both local derivatives are 1
+    assert [x.answer for x in sends] == pytest.approx([d_z, d_z])
+    assert sends[0].check(d_z).right and "sign" in sends[0].check(-d_z).message
+    # σ's step sends ∂f/∂σ · σ'(z): forgetting σ'(z) is named
+    (send,) = questions(backward_steps(f))[2].sends()
+    assert send.answer == pytest.approx(d_z)
+    assert "alone: multiply it by the local derivative" in send.check(2 * (s - 1)).message
+    assert "this step's gradient" in send.check(s * (1 - s)).message
+    assert f"{d_z:.4g}" not in "\n".join(send.working())

@@ -12,6 +12,8 @@
             parseFloat(svg.getAttribute("height")) * 4 / 3];
   });
   var answered = data.counters.map(function () { return !data.practice; });
+  var stage = data.counters.map(function () { return 0; });  // 0: the gradient, k: send k
+  var verdicts = data.counters.map(function () { return []; });
   var tally = {right: 0, revealed: 0};
   var current = 0, zoom = 1;
 
@@ -90,15 +92,13 @@
     prev.disabled = current === 0;
     next.disabled = current === last || ask;
     if (data.practice) {
-      var q = data.questions[current - 1];
       $("practice").hidden = !ask;
-      $("verdict").hidden = ask || !q;
+      $("verdict").hidden = verdicts[current].length === 0;
+      $("verdict").innerHTML = verdicts[current].join("<br>");
       if (ask) {
-        $("prompt").innerHTML = q.prompt;
+        $("prompt").innerHTML = item(current).prompt;
         $("answer").value = "";
         $("feedback").innerHTML = "";
-      } else if (q) {
-        $("verdict").innerHTML = q.verdict;
       }
     }
     centreStep();
@@ -128,23 +128,31 @@
     $("tally-right").textContent = tally.right;
     $("tally-revealed").textContent = tally.revealed;
   }
+  function item(k) {  // what position k asks now: its gradient, or what it sends down arrow j
+    var q = data.questions[k - 1];
+    return stage[k] === 0 ? q : q.sends[stage[k] - 1];
+  }
   function settle(k, verdict) {
-    data.questions[k - 1].verdict = verdict;
-    answered[k] = true;
+    var q = data.questions[k - 1];
+    verdicts[k].push(verdict);
+    var more = stage[k] === 0 ? $("ask-sends").checked && q.sends.length > 0
+                              : stage[k] < q.sends.length;
+    if (more) { stage[k] += 1; } else { answered[k] = true; }
     updateTally();
     show(k);
+    if (more) { $("answer").focus(); }
   }
   if (data.practice) {
     $("answer-form").addEventListener("submit", function (e) {
       e.preventDefault();
-      var q = data.questions[current - 1], typed = $("answer").value;
+      var q = item(current), typed = $("answer").value;
       var value = readNumber(typed), feedback = $("feedback");
       if (value === null) {
         feedback.innerHTML = '<span class="wrong">Type a number, e.g. -0.25, 2.5e-3 or 1/4.</span>';
         return;
       }
       if (isRight(value, q.answer)) {
-        tally.right += 1;
+        if (stage[current] === 0) { tally.right += 1; }
         settle(current, '<span class="right">✓ Right:</span> ' + q.right);
         return;
       }
@@ -158,8 +166,8 @@
       $("answer").select();
     });
     $("reveal").addEventListener("click", function () {
-      tally.revealed += 1;
-      settle(current, '<span class="wrong">Revealed:</span> ' + data.questions[current - 1].right);
+      if (stage[current] === 0) { tally.revealed += 1; }
+      settle(current, '<span class="wrong">Revealed:</span> ' + item(current).right);
     });
   }
 
