@@ -50,11 +50,16 @@ def topological_order(root: Value) -> list[Value]:
 def forward_order(root: Value) -> list[Value]:
     """Returns every node below ``root`` once, inputs before consumers, in reading order.
 
-    A depth-first post-order over ``inputs`` in their order, so for
-    ``(σ(w·a + b) − y)²`` it is ``w, a, w·a, b, …, y, …, root``: what one would
-    write first comes first. Names, drawings and compiled code list nodes in
-    this order; :func:`topological_order` is backward's order. Iterative, so
-    any depth works.
+    The order in which the notes read a network: level by level from the
+    inputs, every op after all of its inputs, and each leaf just before the
+    first op that uses it (leaves shared by several ops of that level — a
+    layer's inputs — before the others, then as written). So ``nn.chain`` reads ``w^(1), a^(0),
+    b^(1), z^(1), a^(1), w^(2), …, y, a^(3) − y, C_0``, an MLP reads its inputs,
+    then layer 1's ``w``, ``b``, ``z``, ``a``, then layer 2's, and
+    ``(σ(w·a + b) − y)²`` reads ``w, a, w·a, b, …, y, …, root``. Names,
+    drawings, frames, the page and compiled code list nodes in this order;
+    :func:`topological_order` is backward's order. Iterative (any depth works)
+    and deterministic; linear time.
 
     Args:
         root: The node to start from.
@@ -62,20 +67,54 @@ def forward_order(root: Value) -> list[Value]:
     Returns:
         The nodes, ``order[-1] is root``.
     """
-    order: list[Value] = []
-    seen = {root}
+    # One depth-first pass over inputs (post-order: inputs before consumers) that also finds
+    # each op's level (one more than its deepest input's; a leaf's is 0), the level of the
+    # first ops that use each leaf, and how many edges into ops of that level use it.
+    post: list[Value] = []
+    level: dict[Value, int] = {root: 0}
+    need: dict[Value, int] = {}
+    uses: dict[Value, int] = {}
     stack: list[tuple[Value, int]] = [(root, 0)]
+    emit, push, pop = post.append, stack.append, stack.pop
     while stack:
         v, i = stack[-1]
-        if i < len(v.inputs):
+        inputs = v.inputs
+        if i < len(inputs):
             stack[-1] = (v, i + 1)
-            child = v.inputs[i]
-            if child not in seen:
-                seen.add(child)
-                stack.append((child, 0))
-        else:
-            stack.pop()
-            order.append(v)
+            child = inputs[i]
+            if child not in level:
+                level[child] = 0
+                push((child, 0))
+            continue
+        pop()
+        emit(v)
+        if inputs:
+            h = 0
+            for c in inputs:
+                lc = level[c]
+                if lc > h:
+                    h = lc
+            h += 1
+            level[v] = h
+            for c in inputs:
+                if not c.inputs:
+                    first = need.get(c, h + 1)
+                    if h < first:
+                        need[c] = h
+                        uses[c] = 1
+                    elif h == first:
+                        uses[c] += 1
+    if not root.inputs:
+        return post
+    # Ops at even slots 2·level, each leaf at the odd slot just before its first consumer.
+    slots: list[list[Value]] = [[] for _ in range(2 * level[root] + 1)]
+    for v in post:
+        slots[2 * level[v] if v.inputs else 2 * need[v] - 1].append(v)
+    order: list[Value] = []
+    for k, slot in enumerate(slots):
+        if k % 2 and len(slot) > 1:  # leaves: shared by a layer first (stable: else as written)
+            slot.sort(key=lambda c: -uses[c])
+        order.extend(slot)
     return order
 
 

@@ -92,3 +92,32 @@ def test_public_names_still_reach_the_walks() -> None:
     assert scalargrad.forward_order is graph.forward_order
     assert engine.topological_order is graph.topological_order
     assert engine.forward_order is graph.forward_order
+
+
+def test_reading_order_is_the_notes_layer_by_layer() -> None:
+    from scalargrad.nn import MLP, chain, squared_error
+
+    net = chain([0.5, -1.2, 0.8], [0.1, 0.2, -0.3], 0.7, 1.0)
+    assert [v.label or v.op for v in forward_order(net.cost)] == [
+        "w^(1)", "a^(0)", "b^(1)", "z^(1)", "a^(1)",
+        "w^(2)", "b^(2)", "z^(2)", "a^(2)",
+        "w^(3)", "b^(3)", "z^(3)", "a^(3)", "y", "sub", "C_0",
+    ]
+    mlp = MLP(2, [3, 1], seed=1)
+    cost = squared_error(mlp([0.5, -1.0]), [1.0])
+    layer1 = [f"{k}_{j}{i}^(1)" if k == "w" else f"b_{j}^(1)"
+              for j in range(3) for k, i in [("w", 0), ("w", 1), ("b", "")]]
+    assert [v.label or v.op for v in forward_order(cost)] == [
+        "a_0^(0)", "a_1^(0)",  # the inputs, shared by every neuron of layer 1
+        *layer1, "z_0^(1)", "z_1^(1)", "z_2^(1)", "a_0^(1)", "a_1^(1)", "a_2^(1)",
+        "w_00^(2)", "w_01^(2)", "w_02^(2)", "b_0^(2)", "z_0^(2)", "a_0^(2)",
+        "y", "sub", "C_0",
+    ]
+
+
+def test_a_leaf_is_read_just_before_its_first_use() -> None:
+    a, b, c, d = (Value(float(i), n) for i, n in enumerate("abcd", 1))
+    r = ((a + b) * (c + d)).label_as("r")
+    assert [v.label or v.op for v in forward_order(r)] == ["a", "b", "c", "d", "add", "add", "r"]
+    e = (a * b + c).label_as("e")  # c is needed only by the sum: it comes after a·b
+    assert [v.label or v.op for v in forward_order(e)] == ["a", "b", "mul", "c", "e"]

@@ -132,3 +132,15 @@ def test_the_installed_wheel_renders_a_page(tmp_path: Path) -> None:
         assert resources.files("scalargrad").joinpath("templates").joinpath(name).read_text(
             encoding="utf-8") in text
     assert '<body class="practice">' in text and text.count("<svg") == 2 + 2 + 2
+
+
+@needs_dot
+def test_the_final_table_is_in_the_notes_reading_order() -> None:
+    from scalargrad.nn import chain
+
+    text = steps_html(chain([0.5, -1.2, 0.8], [0.1, 0.2, -0.3], 0.7, 1.0).cost)
+    table = text[text.index('<table class="grads">'):]
+    rows = re.findall(r"<tr data-node=\"n\d+\" data-grad=\"[^\"]+\"><td>(.*?)</td>", table)
+    bottoms = [re.sub(r"</?su[bp]>", "", r).split("/∂", 1)[1] for r in rows]
+    assert bottoms == ["w(1)", "a(0)", "b(1)", "z(1)", "a(1)", "w(2)", "b(2)", "z(2)", "a(2)",
+                       "w(3)", "b(3)", "z(3)", "a(3)", "y", "(a(3) − y)", "C0"]

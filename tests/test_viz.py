@@ -204,13 +204,14 @@ def test_ids_follow_reading_order_and_local_derivatives_are_hand_formulas() -> N
 def test_a_times_a_draws_two_edges_and_constants_get_their_role() -> None:
     a = Value(3.0, "a")
     out = (2 * (a * a)).label_as("out")
-    assert [v.label or v.data for v in forward_order(out)] == [2.0, "a", 9.0, "out"]
+    # reading order: the constant 2 just before the product that uses it
+    assert [v.label or v.data for v in forward_order(out)] == ["a", 9.0, 2.0, "out"]
     source = draw(out).source
     e = edges(source)
-    assert e["e2_0"][:2] == ("n1", "o2") and e["e2_1"][:2] == ("n1", "o2")
+    assert e["e1_0"][:2] == ("n0", "o1") and e["e1_1"][:2] == ("n0", "o1")
     assert re.search(r"label=<3.000>.*\n.*label=<3.000>", source)  # ∂(a·a)/∂a = a, twice
-    assert 'class="value constant"' in node_line(source, "n0")  # the 2
-    assert ">2</FONT>" in node_line(source, "n0")
+    assert 'class="value constant"' in node_line(source, "n2")  # the 2
+    assert ">2</FONT>" in node_line(source, "n2")
 
 
 def test_grads_option_and_state_before_and_after_backward() -> None:
