@@ -462,3 +462,24 @@ def test_practice_asks_each_arrow_when_the_box_is_ticked(
     assert opened.text() == plain("\n".join(steps[0].lines()))
     assert page.locator("#tally").inner_text() == "Right 1 · revealed 0 · of 5 steps"
     opened.close()
+
+
+def test_show_steps_runs_inside_its_sandboxed_frame(browser: Any, tmp_path: Path) -> None:
+    """What Jupyter shows: the page in an <iframe srcdoc> with scripts but no same origin."""
+    from scalargrad import show_steps
+
+    host = tmp_path / "notebook.html"
+    host.write_text("<!DOCTYPE html><html><body>"
+                    + show_steps(classroom(), practice=True, height=600)._repr_html_()
+                    + "</body></html>", encoding="utf-8")
+    opened = Opened(browser, host, (1024, 768))
+    frame = opened.page.frame_locator("iframe")
+    assert frame.locator("#counter").inner_text() == "Before backward"
+    frame.locator("#next").click()
+    assert frame.locator("#counter").inner_text() == "Step 1 of 5"
+    frame.locator("#answer").fill("1")
+    frame.locator("#check").click()
+    assert frame.locator("#tally").inner_text() == "Right 1 · revealed 0 · of 5 steps"
+    # the frame cannot reach the notebook: no same origin
+    assert opened.page.evaluate("document.querySelector('iframe').contentDocument") is None
+    opened.close()

@@ -143,8 +143,12 @@
     if (more) { $("answer").focus(); }
   }
   if (data.practice) {
-    $("answer-form").addEventListener("submit", function (e) {
-      e.preventDefault();
+    // Check by click or Enter, not by submitting a form: a sandboxed frame (show_steps in
+    // Jupyter) blocks form submission.
+    $("answer").addEventListener("keydown", function (e) {
+      if (e.key === "Enter") { e.preventDefault(); $("check").click(); }
+    });
+    $("check").addEventListener("click", function () {
       var q = item(current), typed = $("answer").value;
       var value = readNumber(typed), feedback = $("feedback");
       if (value === null) {
