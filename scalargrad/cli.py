@@ -1,4 +1,4 @@
-"""The ``scalargrad`` command: ``demo``, ``grad`` and ``step``.
+"""The ``scalargrad`` command: ``demo``, ``grad``, ``step`` and ``check``.
 
 Examples::
 
@@ -6,6 +6,7 @@ Examples::
     scalargrad step "square(sigmoid(w*a + b) - y)" w=0.5 a=0.71 b=0.1 y=1
     scalargrad step --practice "square(sigmoid(w*a + b) - y)" w=0.5 a=0.71 b=0.1 y=1
     scalargrad demo --out figures/
+    scalargrad check "(sigmoid(w*a + b) - y)**2" --wrt w "2*(sigmoid(w*a + b) - y)*a"
 
 ``step`` reads single key presses in a terminal (the terminal is put in
 cbreak mode with :mod:`termios`/:mod:`tty` and restored afterwards): Enter,
@@ -19,7 +20,9 @@ quit), says which factor is off when an answer is wrong, and keeps a tally;
 
 Exit status: 0 success, 1 a domain error or another failure while computing
 (the engine's message, no traceback), 2 a usage error (bad arguments, an
-expression the parser refuses, missing or unused variables).
+expression the parser refuses, missing or unused variables). ``check`` exits
+0 when every claimed derivative holds, 1 when one has a counterexample and 2
+on a usage error or when too many drawn points were outside the domain.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from .engine import Value
 from .parse import ParseError, VariableError, parse
@@ -104,7 +107,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     )
     parser.add_argument("--version", action="version", version=_version(),
                         help="show the version, where it is installed and exit")
-    sub = parser.add_subparsers(dest="command", metavar="{demo,grad,step}", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="{demo,grad,step,check}", required=True)
     demo = sub.add_parser("demo", help="the notes' worked chain, checked against hand formulas")
     demo.add_argument("--out", metavar="DIR", help="where the demo writes its files")
     grad = sub.add_parser("grad", help="value and gradients of an expression", epilog=_EPILOG)
@@ -131,7 +134,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     grad.add_argument("--max-nodes", type=_positive_int, metavar="N",
                       help="refuse to draw graphs with more Values than this "
                       "(default 400 for --draw, 150 for --html)")
-    return parser, {"demo": demo, "grad": grad, "step": step}
+    check = _check_parser(sub)
+    return parser, {"demo": demo, "grad": grad, "step": step, "check": check}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success, 1 on a domain or computing error, 2 on a usage error.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["check"]:
+        args_list = _protect_claims(args_list)
     parser, subs = _parser()
     try:
         if args_list and args_list[0] in subs and "--" not in args_list:
@@ -159,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _demo(args)
+        if args.command == "check":
+            return _check(args)
         return _grad(args) if args.command == "grad" else _step(args)
     except (_UsageError, ParseError, VariableError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
@@ -403,3 +411,107 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
     print(f"\nbackward done: {tally()}.", file=out)
     _print_grads(root_name, leaves, out)
     return 0
+
+
+# --- scalargrad check --------------------------------------------------------------------
+
+_CHECK_EPILOG = (
+    "Hypothesis draws every variable from its range (default -3..3; NAME=LO..HI to change it, "
+    "NAME=VALUE to fix it), compares each claimed derivative with the engine's gradient and, "
+    "on a disagreement, prints the simplest counterexample it can find (round numbers, range "
+    "ends), both values and the engine's chain rule at that point. Values agree when "
+    "|claim - engine| <= 1e-7*max(|claim|, |engine|) + 1e-10*M, M the largest of 1, |f|, "
+    "|claim|, |engine| and every |variable| at the point. Points where the expression or a "
+    "claim is undefined (log of a negative number, division by 0) are skipped and counted; "
+    "more than half skipped is inconclusive. Under CI=true the default seed is 0. "
+    "Exit status: 0 every claim holds, 1 a counterexample, 2 usage error or inconclusive."
+)
+
+
+def _check_parser(sub: Any) -> argparse.ArgumentParser:
+    check: argparse.ArgumentParser = sub.add_parser(
+        "check", help="check your own formula for a derivative; Hypothesis finds the "
+        "smallest counterexample", epilog=_CHECK_EPILOG,
+        description="Check hand-derived derivatives of EXPR against the engine.",
+    )
+    check.add_argument("expr", metavar="EXPR", help='e.g. "(sigmoid(w*a + b) - y)**2"')
+    check.add_argument("assignments", metavar="NAME=LO..HI|NAME=VALUE", nargs="*",
+                       help="a range to draw a variable from (w=-1..1) or a fixed value (y=1)")
+    check.add_argument("--wrt", nargs=2, action="append", required=True,
+                       metavar=("NAME", "CLAIM"),
+                       help='the variable and your formula for ∂EXPR/∂NAME, e.g. --wrt w '
+                       '"2*(sigmoid(w*a + b) - y)*a"; repeat for several claims')
+    check.add_argument("--examples", type=_positive_int, default=200, metavar="N",
+                       help="points to draw per claim (default 200)")
+    check.add_argument("--seed", type=int, metavar="S",
+                       help="make the run reproducible (printed with every verdict)")
+    return check
+
+
+def _protect_claims(args: list[str]) -> list[str]:
+    """Prefixes a space to ``--wrt`` claims that start with "-" so argparse keeps them."""
+    out = list(args)
+    for i, a in enumerate(out[:-2]):
+        if a == "--wrt" and out[i + 2].startswith("-"):
+            out[i + 2] = " " + out[i + 2]
+    return out
+
+
+def _ranges(items: Sequence[str]) -> dict[str, tuple[float, float] | float]:
+    """Parses ``NAME=LO..HI`` and ``NAME=VALUE`` arguments."""
+    ranges: dict[str, tuple[float, float] | float] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        if not eq or not name.isidentifier():
+            raise _UsageError(f"{item!r} is not NAME=LO..HI or NAME=VALUE (e.g. w=-1..1, y=1)")
+        parts = text.split("..")
+        if len(parts) > 2:
+            raise _UsageError(f"{item!r}: a range is LO..HI with one '..' (e.g. w=-1..1)")
+        try:
+            bounds = [float(p) for p in parts]
+        except ValueError:
+            raise _UsageError(f"{name}={text!r}: not a number or a range LO..HI") from None
+        if not all(math.isfinite(b) for b in bounds):
+            raise _UsageError(f"{name}={text}: the values must be finite numbers")
+        if len(bounds) == 2 and bounds[0] > bounds[1]:
+            raise _UsageError(f"{name}={text}: the range is empty (LO > HI)")
+        if name in ranges:
+            raise _UsageError(f"{name} is given twice")
+        ranges[name] = (bounds[0], bounds[1]) if len(bounds) == 2 else bounds[0]
+    return ranges
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .testing.derivation import CheckArgumentError, check_derivative, pick_seed
+
+    expression = parse(args.expr)
+    names = expression.variables
+    uses = f"(variables of {expression.text!r}: {', '.join(names) or 'none'})"
+    ranges = _ranges(args.assignments)
+    for name in ranges:
+        if name not in names:
+            raise _UsageError(f"{name}=...: no such variable {uses}")
+    claims = [(name, parse(text)) for name, text in args.wrt]  # every usage error first
+    for name, claim in claims:
+        if name not in names:
+            raise _UsageError(f"--wrt {name}: no such variable {uses}")
+        foreign = [n for n in claim.variables if n not in names]
+        if foreign:
+            raise _UsageError(f"--wrt {name} {claim.text!r}: the claim uses "
+                              f"{', '.join(foreign)}, which the expression does not have {uses}")
+    seed = pick_seed(args.seed)
+    print(f"f = {expression.text}")
+    status = 0
+    for name, claim in claims:
+        try:
+            result = check_derivative(expression.text, name, claim.text, ranges=ranges,
+                                      examples=args.examples, seed=seed)
+        except CheckArgumentError as err:
+            raise _UsageError(str(err)) from None
+        print(result.report(), flush=True)
+        if result.verdict == "fails":
+            status = 1
+        elif result.verdict == "inconclusive" and status == 0:
+            status = 2
+    return status

@@ -26,12 +26,15 @@ is called (install the ``test`` extra).
 The package has one module per job: :mod:`~scalargrad.testing.checks`
 (``gradcheck``, ``assert_grads_equal``), :mod:`~scalargrad.testing.examples`
 (the drawn expressions, chains and networks) and
-:mod:`~scalargrad.testing.strategies` (the Hypothesis strategies).
+:mod:`~scalargrad.testing.strategies` (the Hypothesis strategies) and
+:mod:`~scalargrad.testing.derivation` (``check_derivative``: your own formula
+for a derivative against the engine, with Hypothesis's smallest counterexample).
 """
 
 from __future__ import annotations
 
 from .checks import GradcheckResult, InputCheck, assert_grads_equal, gradcheck
+from .derivation import CheckArgumentError, DerivativeCheck, check_derivative
 from .examples import (
     OPS,
     ChainExample,
@@ -46,6 +49,8 @@ from .strategies import chains, expressions, networks
 __all__ = [
     "OPS",
     "ChainExample",
+    "CheckArgumentError",
+    "DerivativeCheck",
     "Expression",
     "ExpressionGraph",
     "GradcheckResult",
@@ -55,6 +60,7 @@ __all__ = [
     "Record",
     "assert_grads_equal",
     "chains",
+    "check_derivative",
     "expressions",
     "gradcheck",
     "networks",

@@ -1,0 +1,467 @@
+"""Derivation checks: is a hand-derived ∂f/∂x right? Hypothesis finds the smallest counterexample.
+
+``check_derivative(f, wrt, claim)`` draws points with Hypothesis, compares
+the claimed derivative with the engine's gradient at each, and on a
+disagreement shrinks the point to the simplest one it can find (round
+numbers, ends of ranges) and explains the engine's chain rule there, so the
+student sees which factor their formula is missing::
+
+    >>> r = check_derivative("(sigmoid(w*a + b) - y)**2", "w",
+    ...                      "2*(sigmoid(w*a + b) - y)*a", seed=1)
+    >>> r.ok, r.counterexample
+    (False, {'w': 0.0, 'a': 1.0, 'b': 0.0, 'y': 0.0})
+    >>> r.claimed, r.actual      # σ'(z) = 1/4 at z = 0 was forgotten
+    (1.0, 0.25)
+
+Agreement means ``|claimed − actual| ≤ RTOL·max(|claimed|, |actual|) +
+ATOL·M`` with ``RTOL = 1e-7``, ``ATOL = 1e-10`` and ``M`` the largest of 1,
+``|f|``, ``|claimed|``, ``|actual|`` and every variable's ``|value|`` at the
+point (an absolute floor scaled to the magnitudes involved, for claims that
+are exactly 0 and sums that cancel). Points where ``f`` or the claim is
+undefined (``log`` of a negative number, division by 0, overflow) are
+skipped and counted, never reported as counterexamples; when more than half
+of the drawn points are skipped the verdict is "inconclusive".
+
+The run is reproducible: the result records its ``seed``; ``seed=None``
+picks one at random, except under ``CI=true`` where it is 0.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine import Value
+from ..parse import Expression, parse
+from ..rules import DomainError
+from ..trace import TooManyPathsError, derivative_text, explain
+
+__all__ = [
+    "ATOL",
+    "DEFAULT_RANGE",
+    "RTOL",
+    "CheckArgumentError",
+    "DerivativeCheck",
+    "check_derivative",
+    "pick_seed",
+]
+
+RTOL = 1e-7
+"""Relative tolerance between the claimed and the engine's derivative."""
+ATOL = 1e-10
+"""Absolute floor, multiplied by the largest magnitude at the point (see the module doc)."""
+DEFAULT_RANGE = (-3.0, 3.0)
+"""The range a variable is drawn from when ``ranges`` does not name it."""
+_MAX_PATHS = 200  # the explanation lists at most this many chain-rule paths
+
+Range = tuple[float, float]
+
+
+class CheckArgumentError(ValueError):
+    """The arguments of :func:`check_derivative` are wrong (names, ranges, callables)."""
+
+
+@dataclass(frozen=True)
+class DerivativeCheck:
+    """The verdict of :func:`check_derivative` on one claimed derivative.
+
+    Truthy exactly when the claim held at every checked point.
+
+    Attributes:
+        expression: The expression ``f`` (its text, or the callable's name).
+        wrt: The variable the derivative is taken with respect to.
+        claim: The claimed derivative (its text, or the callable's name).
+        verdict: ``"holds"``, ``"fails"`` (a counterexample was found) or
+            ``"inconclusive"`` (more than half of the points were skipped).
+        points_checked: Distinct drawn points where both ``f`` and the claim
+            were defined and agreed (before the first counterexample, if any).
+        skipped: Distinct drawn points where ``f`` or the claim was undefined.
+        counterexample: The shrunk point where they disagree, by name, or None.
+        claimed: The claim's value at the counterexample, or None.
+        actual: The engine's ``∂f/∂wrt`` at the counterexample, or None.
+        explanation: The engine's chain rule for ``∂f/∂wrt`` at the
+            counterexample (the ``explain`` text), or ``""``.
+        ranges: Each variable's range ``(lo, hi)``; ``lo == hi`` is a fixed value.
+        seed: The seed of the run (pass it again to reproduce it).
+        examples: The number of points asked for.
+    """
+
+    expression: str
+    wrt: str
+    claim: str
+    verdict: str
+    points_checked: int
+    skipped: int
+    counterexample: dict[str, float] | None
+    claimed: float | None
+    actual: float | None
+    explanation: str
+    ranges: dict[str, Range] = field(repr=False)
+    seed: int = field(repr=False)
+    examples: int = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when the claim agreed with the engine at every checked point."""
+        return self.verdict == "holds"
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def _ranges_text(self) -> str:
+        parts = [
+            f"{n} = {_num(lo)}" if lo == hi else f"{n} in [{_num(lo)}, {_num(hi)}]"
+            for n, (lo, hi) in self.ranges.items()
+        ]
+        return ", ".join(parts) or "no variables"
+
+    def report(self) -> str:
+        """Returns the verdict as text: one line when it holds, the counterexample otherwise."""
+        d = derivative_text("f", self.wrt)
+        head = f"{d} = {self.claim}"
+        skipped = f", {self.skipped} skipped (outside the domain)" if self.skipped else ""
+        settings = f"{self._ranges_text()}; seed {self.seed}"
+        if self.verdict == "holds":
+            n = self.points_checked
+            return f"{head}\n  holds at {n} point{'s' * (n != 1)}{skipped} ({settings})"
+        if self.verdict == "inconclusive":
+            return (
+                f"{head}\n  inconclusive: {self.skipped} of {self.skipped + self.points_checked}"
+                f" drawn points were outside the domain of f or of the claim, "
+                f"{self.points_checked} checked ({settings}).\n"
+                f"  Give ranges inside the domain, e.g. x=0.1..3 for log(x)."
+            )
+        assert self.counterexample is not None
+        point = ", ".join(f"{n} = {_num(v)}" for n, v in self.counterexample.items())
+        return "\n".join([
+            head,
+            f"  FAILS at {point}",
+            f"    your formula gives {_num(self.claimed)}",
+            f"    the engine gives   {_num(self.actual)}",
+            "  The engine's chain rule at this point:",
+            *(f"    {line}" for line in self.explanation.splitlines()),
+            f"  (the simplest counterexample Hypothesis found; {self.points_checked} points "
+            f"agreed before it{skipped})",
+            f"  ({settings})",
+        ])
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def assert_ok(self) -> None:
+        """Raises AssertionError with :meth:`report` unless the claim held."""
+        if not self.ok:
+            raise AssertionError(self.report())
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return "?"
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.10g}"
+
+
+# --- the two sides: f (engine) and the claim (plain numbers) --------------------------
+
+
+class _Side:
+    """``f`` or the claim: its variable names and how to evaluate it at a point."""
+
+    def __init__(self, what: str, thing: Any) -> None:
+        self.what = what
+        self.expression: Expression | None = None
+        self.function: Callable[..., Any] | None = None
+        self.positional: tuple[str, ...] = ()
+        self.any_names = False
+        if isinstance(thing, str):
+            self.expression = parse(thing)
+            self.names: tuple[str, ...] = self.expression.variables
+            self.text = self.expression.text
+        elif callable(thing):
+            self.function = thing
+            self.text = getattr(thing, "__name__", repr(thing))
+            if self.text == "<lambda>":
+                self.text = f"the {what} function"
+            try:
+                params = list(inspect.signature(thing).parameters.values())
+            except (TypeError, ValueError):
+                raise CheckArgumentError(
+                    f"check_derivative: cannot read the parameter names of {what} {thing!r}"
+                ) from None
+            kinds = inspect.Parameter
+            self.any_names = any(p.kind == kinds.VAR_KEYWORD for p in params)
+            self.positional = tuple(p.name for p in params if p.kind == kinds.POSITIONAL_ONLY)
+            self.names = tuple(
+                p.name for p in params
+                if p.kind not in (kinds.VAR_KEYWORD, kinds.VAR_POSITIONAL)
+                and p.default is inspect.Parameter.empty
+            )
+        else:
+            raise CheckArgumentError(
+                f"check_derivative: {what} must be an expression string or a function, "
+                f"not {type(thing).__name__} ({thing!r})"
+            )
+
+    def call(self, point: Mapping[str, Any]) -> Any:
+        assert self.function is not None
+        names = point if self.any_names else {n: point[n] for n in self.names}
+        args = [names[n] for n in self.positional]
+        kwargs = {n: v for n, v in names.items() if n not in self.positional}
+        return self.function(*args, **kwargs)
+
+
+def _engine(f: _Side, wrt: str, point: Mapping[str, float]) -> tuple[Value, Value]:
+    """Builds ``f`` at the point and runs backward; returns (root, the wrt leaf)."""
+    if f.expression is not None:
+        root, leaves = f.expression.evaluate({n: point[n] for n in f.names})
+        leaf = leaves[wrt]
+    else:
+        leaves = {n: Value(x, n) for n, x in point.items()}
+        root = f.call(leaves)
+        if not isinstance(root, Value):
+            raise CheckArgumentError(
+                f"check_derivative: f must return a Value built from its arguments, "
+                f"got {type(root).__name__} ({root!r})"
+            )
+        leaf = leaves[wrt]
+    root.backward()
+    return root, leaf
+
+
+def _claimed(claim: _Side, point: Mapping[str, float]) -> float:
+    if claim.expression is not None:
+        value, _ = claim.expression.evaluate({n: point[n] for n in claim.names})
+        return value.data
+    out = claim.call(point)
+    if isinstance(out, Value):
+        out = out.data
+    if isinstance(out, bool) or not isinstance(out, (int, float)):
+        raise CheckArgumentError(
+            f"check_derivative: the claim must return a number, got {type(out).__name__} "
+            f"({out!r})"
+        )
+    return float(out)
+
+
+class _Undefined(Exception):
+    """f or the claim is undefined at this point (the point is skipped)."""
+
+
+def _compare(f: _Side, wrt: str, claim: _Side, point: Mapping[str, float]) -> tuple[
+        float, float, float]:
+    """Returns (claimed, actual, allowed difference) at a point, or raises _Undefined."""
+    try:
+        root, leaf = _engine(f, wrt, point)
+        claimed = _claimed(claim, point)
+    except (DomainError, ZeroDivisionError, OverflowError) as err:
+        raise _Undefined(str(err)) from None
+    except ValueError as err:
+        if "math domain error" in str(err):  # a claim function using math.log(-1) …
+            raise _Undefined(str(err)) from None
+        raise
+    actual = leaf.grad
+    if not (math.isfinite(actual) and math.isfinite(claimed)):
+        raise _Undefined("not finite")
+    scale = max(1.0, abs(root.data), abs(claimed), abs(actual),
+                *(abs(x) for x in point.values()))
+    return claimed, actual, RTOL * max(abs(claimed), abs(actual)) + ATOL * scale
+
+
+# --- arguments --------------------------------------------------------------------------
+
+
+def _ranges(names: tuple[str, ...], ranges: Mapping[str, Any] | None) -> dict[str, Range]:
+    out = {n: DEFAULT_RANGE for n in names}
+    if ranges is None:
+        return out
+    if not isinstance(ranges, Mapping):
+        raise CheckArgumentError(
+            f"check_derivative: ranges must map names to (lo, hi) or a number, "
+            f"not {type(ranges).__name__}"
+        )
+    for name, r in ranges.items():
+        if name not in out:
+            raise CheckArgumentError(
+                f"check_derivative: ranges names {name!r}, which is not a variable of the "
+                f"expression (it uses {', '.join(names) or 'no variables'})"
+            )
+        lo_hi = (r, r) if _is_number(r) else r
+        if (
+            not isinstance(lo_hi, (tuple, list)) or len(lo_hi) != 2
+            or not all(_is_number(v) and math.isfinite(v) for v in lo_hi)
+        ):
+            raise CheckArgumentError(
+                f"check_derivative: the range of {name} must be (lo, hi) or a number, "
+                f"both finite, got {r!r}"
+            )
+        lo, hi = float(lo_hi[0]), float(lo_hi[1])
+        if lo > hi:
+            raise CheckArgumentError(
+                f"check_derivative: the range of {name} is empty: lo = {lo:g} > hi = {hi:g}"
+            )
+        out[name] = (lo, hi)
+    return out
+
+
+def _is_number(x: Any) -> bool:
+    return not isinstance(x, bool) and isinstance(x, (int, float))
+
+
+def pick_seed(seed: int | None = None) -> int:
+    """Returns ``seed``, or for None a random one (0 under ``CI``, for deterministic runs).
+
+    Raises:
+        CheckArgumentError: ``seed`` is not an int.
+    """
+    if seed is None:
+        return 0 if os.environ.get("CI") else random.randrange(2**32)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise CheckArgumentError(f"check_derivative: seed must be an int, got {seed!r}")
+    return seed
+
+
+# --- the check --------------------------------------------------------------------------
+
+
+def check_derivative(
+    f: str | Callable[..., Value],
+    wrt: str,
+    claim: str | Callable[..., float],
+    *,
+    ranges: Mapping[str, tuple[float, float] | float] | None = None,
+    examples: int = 200,
+    seed: int | None = None,
+) -> DerivativeCheck:
+    """Checks a claimed derivative ``∂f/∂wrt`` against the engine at points Hypothesis draws.
+
+    Each point gives every variable a value from its range. At each, ``f`` is
+    built and ``backward()`` run; the claim is evaluated on plain numbers.
+    On the first disagreement Hypothesis shrinks the point to the simplest
+    it can (integers, range ends, fewer non-zero values), and the result
+    holds the claim's and the engine's values there and the engine's
+    chain-rule explanation. See the module doc for the tolerance and skips.
+
+    Args:
+        f: The expression: a string for :func:`scalargrad.parse.parse`
+            (``"(sigmoid(w*a + b) - y)**2"``), or a function taking one
+            Value per variable, by parameter name, and returning a Value.
+        wrt: The variable to differentiate with respect to.
+        claim: The claimed ``∂f/∂wrt``: a string in the same language using
+            only ``f``'s variables, or a function taking floats by name
+            (any subset of ``f``'s variables) and returning a number.
+        ranges: Per variable, ``(lo, hi)`` to draw from or a number to fix it
+            (default ``[-3, 3]`` for every variable).
+        examples: How many points to draw (at most; fewer when a range is fixed).
+        seed: Makes the run reproducible; None picks one (0 under ``CI``).
+
+    Returns:
+        A :class:`DerivativeCheck` with ``.ok``, the counts, the
+        counterexample, both values, the explanation and ``assert_ok()``.
+
+    Raises:
+        scalargrad.parse.ParseError: ``f`` or the claim is not a valid expression.
+        CheckArgumentError: ``wrt``, the claim's or the ranges' names are not
+            ``f``'s variables; a range, ``examples`` or ``seed`` is invalid;
+            ``f`` does not return a Value or the claim a number.
+    """
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis import strategies as st
+    from hypothesis.errors import NoSuchExample
+
+    side_f = _Side("f", f)
+    side_c = _Side("claim", claim)
+    names = side_f.names
+    if not isinstance(wrt, str) or wrt not in names:
+        raise CheckArgumentError(
+            f"check_derivative: wrt={wrt!r} is not a variable of the expression "
+            f"(it uses {', '.join(names) or 'no variables'})"
+        )
+    foreign = [n for n in side_c.names if n not in names]
+    if foreign:
+        raise CheckArgumentError(
+            f"check_derivative: the claim uses {', '.join(foreign)}, which the expression "
+            f"does not have (it uses {', '.join(names)})"
+        )
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+        raise CheckArgumentError(
+            f"check_derivative: examples must be a whole number ≥ 1, got {examples!r}"
+        )
+    bounds = _ranges(names, ranges)
+    run_seed = pick_seed(seed)
+
+    # One evaluation at the middle of the ranges turns a wrong f or claim (not a
+    # Value, not a number, a TypeError inside) into a clear error before Hypothesis runs.
+    middle = {n: (lo + hi) / 2 for n, (lo, hi) in bounds.items()}
+    try:
+        _compare(side_f, wrt, side_c, middle)
+    except _Undefined:
+        pass
+    except CheckArgumentError:
+        raise
+    except Exception as err:
+        raise CheckArgumentError(
+            f"check_derivative: evaluating f or the claim at {middle} raised "
+            f"{type(err).__name__}: {err}"
+        ) from err
+
+    strategy = st.fixed_dictionaries({
+        n: st.just(lo) if lo == hi else st.floats(
+            lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+        for n, (lo, hi) in bounds.items()
+    })
+    counts = {"checked": 0, "skipped": 0}
+    found = [False]
+
+    seen: set[tuple[float, ...]] = set()  # Hypothesis may replay a point: count it once
+
+    def disagrees(point: dict[str, float]) -> bool:
+        key = tuple(point[n] for n in bounds)
+        new = not found[0] and key not in seen
+        seen.add(key)
+        try:
+            claimed, actual, allowed = _compare(side_f, wrt, side_c, point)
+        except _Undefined:
+            counts["skipped"] += new
+            return False
+        bad = not abs(claimed - actual) <= allowed
+        counts["checked"] += new and not bad
+        found[0] = found[0] or bad
+        return bad
+
+    run_settings = settings(
+        max_examples=examples, database=None, deadline=None, derandomize=False,
+        phases=[Phase.generate, Phase.shrink],  # no explain phase: it costs 20× the shrink
+        suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+    )
+
+    def result(verdict: str, point: dict[str, float] | None = None, claimed: float | None = None,
+               actual: float | None = None, explanation: str = "") -> DerivativeCheck:
+        return DerivativeCheck(
+            expression=side_f.text, wrt=wrt, claim=side_c.text, verdict=verdict,
+            points_checked=counts["checked"], skipped=counts["skipped"], counterexample=point,
+            claimed=claimed, actual=actual, explanation=explanation, ranges=bounds,
+            seed=run_seed, examples=examples,
+        )
+
+    try:
+        point = find(strategy, disagrees, settings=run_settings,
+                     random=random.Random(run_seed))
+    except NoSuchExample:
+        return result("holds" if counts["skipped"] <= counts["checked"] else "inconclusive")
+    claimed, actual, _ = _compare(side_f, wrt, side_c, point)
+    root, leaf = _engine(side_f, wrt, point)
+    if not root.label:
+        root.label = "f"
+    try:
+        text = str(explain(root, leaf, max_paths=_MAX_PATHS))
+    except TooManyPathsError as err:
+        text = str(err)
+    except ValueError:  # wrt does not reach f: its gradient is 0
+        text = f"{derivative_text('f', wrt)} = 0: f does not depend on {wrt}"
+    return result("fails", {n: point[n] for n in bounds}, claimed, actual, text)
