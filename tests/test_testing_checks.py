@@ -248,3 +248,35 @@ def test_assert_grads_equal_nan_and_shape_errors():
         assert_grads_equal([Value(1.0, "w")], {"b": 0.0})
     with pytest.raises(TypeError, match="plain floats"):
         assert_grads_equal([1.0], [Value(1.0)])  # type: ignore[list-item]
+
+
+# --- sensitivity: what gradcheck and assert_grads_equal must not let through -------------------
+
+
+@pytest.mark.parametrize(
+    ("fn", "x"),
+    [
+        (lambda v: v.exp(), 0.5),  # rtol decides: 1e-4 relative error ≫ rtol = 1e-5
+        (lambda v: v.exp() + 1000.0, 0.0),  # |f| ≈ 1000: the rounding allowance stays ≪ 1e-4
+        (lambda v: (v * 3.0).exp() * 2.0, -0.3),
+    ],
+    ids=["exp", "exp plus 1000", "inside a graph"],
+)
+def test_gradcheck_flags_a_rule_one_part_in_ten_thousand_wrong(patch_rule, fn, x: float) -> None:
+    assert gradcheck(fn, [x]).ok  # the real rule passes at this point
+    patch_rule("exp", lambda t: (math.exp(t), (1.0001 * math.exp(t),)))
+    assert Value(0.0).exp().local_grads == (1.0001,)
+    result = gradcheck(fn, [x])
+    assert [c.status for c in result.checks] == ["mismatch"], result.report()
+
+
+def test_assert_grads_equal_rejects_extra_and_missing_formula_names() -> None:
+    w, b = Value(0.5, "w"), Value(0.1, "b")
+    (w * 2.0 + b).backward()
+    assert_grads_equal([w, b], {"w": 2.0, "b": 1.0})
+    with pytest.raises(ValueError, match=r"no engine value for \['c'\]"):
+        assert_grads_equal([w, b], {"w": 2.0, "b": 1.0, "c": 0.0})  # an extra formula name
+    with pytest.raises(ValueError, match=r"no formula for \['b'\]"):
+        assert_grads_equal([w, b], {"w": 2.0})
+    with pytest.raises(AssertionError, match="1 of 2 gradients disagree"):
+        assert_grads_equal([w, b], {"w": 2.0, "b": 1.0 + 1e-6})  # rtol 1e-7 catches 1e-6

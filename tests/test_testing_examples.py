@@ -6,13 +6,17 @@ what ``build()`` makes through scalargrad.nn, and gradchecked.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scalargrad.testing import (
     ChainExample,
     Expression,
+    NetworkExample,
     Record,
     chains,
     gradcheck,
@@ -71,3 +75,31 @@ def test_network_build_matches_the_hand_built_graph(ex):
     for p in params:
         assert by_label[p.label] == pytest.approx(p.grad, rel=1e-9, abs=1e-15)
     assert len(leaves) == len(params) + len(ex.x) + len(ex.y)
+
+
+
+def _cost_by_hand(ex: NetworkExample) -> float:
+    """C_0 = Σ_j (a_j^(L) − y_j)², halved when ex.half: the forward pass in plain floats."""
+    a = list(ex.x)
+    for wl, bl in zip(ex.weights, ex.biases):
+        a = [1 / (1 + math.exp(-(sum(w * ak for w, ak in zip(row, a)) + b)))
+             for row, b in zip(wl, bl)]
+    cost = sum((aj - yj) ** 2 for aj, yj in zip(a, ex.y))
+    return cost / 2 if ex.half else cost
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_the_network_reference_honours_half_against_build_and_by_hand(half: bool) -> None:
+    @settings(max_examples=30)
+    @given(networks(max_layers=2, max_width=3, half=half))
+    def check(ex: NetworkExample) -> None:
+        assert ex.half is half
+        own = ex(*ex.leaves())  # the reference graph gradcheck uses
+        built = ex.build().cost  # nn.MLP + nn.squared_error
+        assert own.data == pytest.approx(_cost_by_hand(ex), rel=1e-12, abs=1e-15)
+        assert built.data == pytest.approx(own.data, rel=1e-12, abs=1e-15)
+
+    check()
+    full = NetworkExample((1, 1), (((0.5,),),), ((0.1,),), (0.7,), (1.0,))
+    halved = dataclasses.replace(full, half=True)
+    assert halved(*halved.leaves()).data == pytest.approx(full(*full.leaves()).data / 2)

@@ -6,6 +6,7 @@ build is tested in test_testing_examples.py.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import pytest
@@ -18,6 +19,7 @@ from scalargrad.testing import (
     OPS,
     ChainExample,
     Expression,
+    NetworkExample,
     chains,
     expressions,
     gradcheck,
@@ -229,3 +231,126 @@ def test_a_strategy_drawing_non_numbers_is_named_when_drawn():
 
     with pytest.raises(InvalidArgument, match="the strategy for weights drew 'heavy'"):
         uses()
+
+
+# --- what the strategies draw reaches its ranges (each test kills a mutant that drew less) ---
+
+ACTS = {  # each activation and its derivative, in plain floats (the hand oracle)
+    "sigmoid": lambda z: 1 / (1 + math.exp(-z)),
+    "tanh": math.tanh,
+    "relu": lambda z: max(z, 0.0),
+    "linear": lambda z: z,
+}
+
+
+def test_chains_reach_every_depth_and_draw_varied_values() -> None:
+    depths: Counter[int] = Counter()
+    values: dict[str, set[float]] = {"w": set(), "b": set(), "x": set(), "y": set()}
+
+    @settings(max_examples=200)
+    @given(chains(min_depth=2, max_depth=6))
+    def record(ex: ChainExample) -> None:
+        depths[ex.depth] += 1
+        values["w"].update(ex.weights)
+        values["b"].update(ex.biases)
+        values["x"].add(ex.x)
+        values["y"].add(ex.y)
+        assert all(-2 <= v <= 2 for v in (*ex.weights, *ex.biases, ex.x)) and 0 <= ex.y <= 1
+
+    record()
+    assert set(depths) == {2, 3, 4, 5, 6}  # not always the least (or the most) depth
+    for name, seen in values.items():
+        assert len(seen) >= 20, (name, sorted(seen)[:5])  # not one constant (0.5 …)
+    assert max(values["w"]) - min(values["w"]) > 2  # spread over the range, not near one value
+    assert max(values["y"]) - min(values["y"]) > 0.5
+
+
+def test_networks_reach_every_layer_count_and_width_and_vary_their_values() -> None:
+    layers: Counter[int] = Counter()
+    widths: dict[str, set[int]] = {"input": set(), "hidden": set(), "output": set()}
+    values: dict[str, set[float]] = {"w": set(), "b": set(), "x": set(), "y": set()}
+
+    @settings(max_examples=200)
+    @given(networks(min_layers=1, max_layers=3, min_width=1, max_width=3))
+    def record(ex: NetworkExample) -> None:
+        layers[len(ex.widths) - 1] += 1
+        widths["input"].add(ex.widths[0])
+        widths["output"].add(ex.widths[-1])
+        widths["hidden"].update(ex.widths[1:-1])
+        values["w"].update(w for wl in ex.weights for row in wl for w in row)
+        values["b"].update(b for bl in ex.biases for b in bl)
+        values["x"].update(ex.x)
+        values["y"].update(ex.y)
+        # the shapes agree with the widths: w^(l) is n_l × n_(l−1)
+        for lay, wl in enumerate(ex.weights, 1):
+            assert len(wl) == ex.widths[lay] and all(len(r) == ex.widths[lay - 1] for r in wl)
+        assert [len(bl) for bl in ex.biases] == list(ex.widths[1:])
+        assert len(ex.x) == ex.widths[0] and len(ex.y) == ex.widths[-1]
+
+    record()
+    assert set(layers) == {1, 2, 3}  # not always one layer
+    for where, seen in widths.items():
+        assert seen == {1, 2, 3}, (where, seen)
+    for name, seen in values.items():
+        assert len(seen) >= 20, (name, sorted(seen)[:5])
+    assert all(0 <= y <= 1 for y in values["y"]) and max(values["y"]) - min(values["y"]) > 0.5
+
+
+def test_every_activation_appears_and_is_the_one_built() -> None:
+    chain_acts: Counter[str] = Counter()
+    net_acts: Counter[str] = Counter()
+    names = sorted(ACTS)
+
+    @settings(max_examples=60)
+    @given(chains(max_depth=2, activation=st.sampled_from(names)))
+    def chain(ex: ChainExample) -> None:
+        chain_acts[ex.activation] += 1
+        f = ACTS[ex.activation]
+        a = ex.x
+        for w, b in zip(ex.weights, ex.biases):  # the forward pass by hand
+            a = f(w * a + b)
+        assert ex.build().cost.data == pytest.approx((a - ex.y) ** 2, rel=1e-12, abs=1e-15)
+
+    @settings(max_examples=60)
+    @given(networks(widths=[2, 2], activation=st.sampled_from(names)))
+    def network(ex: NetworkExample) -> None:
+        net_acts[ex.activation] += 1
+        f = ACTS[ex.activation]
+        a = [f(sum(w * x for w, x in zip(row, ex.x)) + b)
+             for row, b in zip(ex.weights[0], ex.biases[0])]
+        cost = sum((aj - yj) ** 2 for aj, yj in zip(a, ex.y))
+        assert ex.build().cost.data == pytest.approx(cost, rel=1e-12, abs=1e-15)
+
+    chain()
+    network()
+    assert set(chain_acts) == set(names) and set(net_acts) == set(names)
+    # the default is the notes' sigmoid
+    assert find(chains(), lambda ex: True).activation == "sigmoid"
+    assert find(networks(), lambda ex: True).activation == "sigmoid"
+
+
+@given(expressions(min_nodes=4, max_nodes=12, variables=3))
+def test_every_drawn_node_feeds_the_root(expr: Expression) -> None:
+    n = len(expr.names)
+    feeds = {n + len(expr.records) - 1}  # the root
+    for i in range(n + len(expr.records) - 1, n - 1, -1):
+        if i in feeds:
+            feeds.update(expr.records[i - n].args)
+    dead = [i for i in range(n, n + len(expr.records)) if i not in feeds]
+    assert not dead, (expr, dead)
+    for i, rec in enumerate(expr.records, n):
+        assert all(a < i for a in rec.args)  # operands are earlier nodes
+
+
+def test_pruning_drops_dead_nodes_and_keeps_the_root() -> None:
+    # Many draws of up to 12 nodes that share operands freely must produce some with
+    # fewer records than min_nodes would allow without pruning: the dead ones went.
+    sizes: Counter[int] = Counter()
+
+    @settings(max_examples=150)
+    @given(expressions(min_nodes=6, max_nodes=6, variables=2))
+    def record(expr: Expression) -> None:
+        sizes[len(expr.records)] += 1
+
+    record()
+    assert max(sizes) == 6 and min(sizes) < 6, sizes
