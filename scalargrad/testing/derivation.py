@@ -145,8 +145,8 @@ class DerivativeCheck:
             f"    the engine gives   {_num(self.actual)}",
             "  The engine's chain rule at this point:",
             *(f"    {line}" for line in self.explanation.splitlines()),
-            f"  (the simplest counterexample Hypothesis found; {self.points_checked} points "
-            f"agreed before it{skipped})",
+            f"  (the simplest counterexample Hypothesis found; {self.points_checked} "
+            f"point{'s' * (self.points_checked != 1)} agreed before it{skipped})",
             f"  ({settings})",
         ])
 
