@@ -35,7 +35,15 @@ from .engine import Value
 from .parse import ParseError, VariableError, parse
 from .practice import read_number
 from .rules import DomainError
-from .trace import Step, TooManyPathsError, backward_steps, derivative_text, explain, fmt
+from .trace import (
+    DEFAULT_MAX_FACTORS,
+    Step,
+    TooManyPathsError,
+    backward_steps,
+    derivative_text,
+    explain,
+    fmt,
+)
 
 __all__ = ["main"]
 
@@ -118,6 +126,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     grad.add_argument("--explain", metavar="NAME", help="explain ∂f/∂NAME as a sum over paths")
     grad.add_argument("--max-paths", type=_positive_int, default=1000, metavar="N",
                       help="refuse to explain more paths than this (default 1000)")
+    grad.add_argument("--max-factors", type=_positive_int, default=DEFAULT_MAX_FACTORS,
+                      metavar="N", help="refuse to explain more factors than this, counted "
+                      f"over all paths: the size of the text (default {DEFAULT_MAX_FACTORS})")
     grad.add_argument("--draw", metavar="FILE", type=_drawing_file,
                       help="draw the graph (.svg .png .pdf .dot .gv)")
     grad.add_argument("--html", metavar="FILE", type=_html_file,
@@ -243,8 +254,17 @@ def _grad(args: argparse.Namespace) -> int:
         for s in steps:
             _print_step(s, len(steps), sys.stdout)
     if args.explain is not None:
+        try:
+            text = explain(root, leaves[args.explain], max_paths=args.max_paths,
+                           max_factors=args.max_factors)
+        except TooManyPathsError as err:
+            flag = "--" + err.option.replace("_", "-")
+            print(f"scalargrad grad: --explain {args.explain}: there are {err.what}, more "
+                  f"than {flag} {err.limit}. Pass {flag} {err.needed} to print them all, or "
+                  f"explain a variable nearer the root.", file=sys.stderr)
+            return 1
         print(f"\nchain rule for {derivative_text(name, args.explain)}:")
-        print(explain(root, leaves[args.explain], max_paths=args.max_paths))
+        print(text)
     for option in ("draw", "html"):
         target = getattr(args, option)
         if target is not None:

@@ -304,3 +304,19 @@ def test_step_practice_asks_each_contribution_on_request() -> None:
     assert "quit: right 1, revealed 0, of 5 steps." in done.stdout
     bad = run("step", EXPR, *VALUES, "--contributions")
     assert bad.returncode == 2 and "--contributions goes with --practice" in bad.stderr
+
+
+def test_explain_refuses_a_text_too_large_and_names_the_option() -> None:
+    # "x*x*…*x" with 1,000 factors printed 31 MB in 11–28 s; by hand it has 1,000 paths
+    # holding 1 + 2 + … + 999 + 999 = 500,499 factors.
+    r = run("grad", "*".join(["x"] * 1000), "x=1", "--explain", "x")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "500499 factors on the 1000 paths from x up to f" in r.stderr
+    assert "more than --max-factors 20000. Pass --max-factors 500499" in r.stderr
+    assert len(r.stdout) < 3000  # the value and the gradient, not the explanation
+    assert "∂f/∂x = 1000" in r.stdout
+    ok = run("grad", "x*x*x", "x=2", "--explain", "x", "--max-factors", "5")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.rstrip().endswith("= 12")  # 3x² at x = 2
+    few = run("grad", "x*x*x", "x=2", "--explain", "x", "--max-factors", "4")
+    assert few.returncode == 1 and "Pass --max-factors 5" in few.stderr
