@@ -27,7 +27,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
+import shlex
 import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -156,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser, subs = _parser()
+    dash = _leading_minus(args_list)
+    if dash is not None:
+        print(dash, file=sys.stderr)
+        return 2
     try:
         if args_list and args_list[0] in subs and "--" not in args_list:
             # Intermixed: options may come before, between or after NAME=VALUE pairs
@@ -183,6 +190,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+_NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # what argparse reads as a number
+
+
+def _leading_minus(args: list[str]) -> str | None:
+    """The error for an expression that starts with ``-`` given without ``--``, else None.
+
+    argparse would read ``-x**2`` as an unknown option and say only
+    "unrecognized arguments"; the fix, ``--``, is what the user needs to hear.
+    """
+    if len(args) < 2 or args[0] not in ("grad", "step"):
+        return None
+    for token in args[1:]:
+        if token == "--":
+            return None
+        if (token.startswith("-") and not token.startswith("--") and token != "-h"
+                and not _NEGATIVE_NUMBER.match(token)):
+            pairs = [t for t in args[1:] if "=" in t and not t.startswith("-")]
+            example = shlex.join([token, *pairs] if pairs else [token, "NAME=VALUE"])
+            return (f"scalargrad {args[0]}: error: {token!r} starts with '-', so it reads as an "
+                    f"option. Put -- before an expression that starts with '-' (options go "
+                    f"before the --): scalargrad {args[0]} -- {example}")
+    return None
+
+
 def _demo(args: argparse.Namespace) -> int:
     from . import demo  # imported lazily: the CLI starts fast
 
@@ -194,7 +225,7 @@ def _assignments(items: Sequence[str]) -> dict[str, float]:
     values: dict[str, float] = {}
     for item in items:
         name, eq, text = item.partition("=")
-        name = name.strip()
+        name = unicodedata.normalize("NFKC", name.strip())  # as Python reads identifiers
         if not eq or not name.isidentifier():
             raise _UsageError(f"{item!r} is not NAME=VALUE (e.g. w=0.5)")
         try:
@@ -310,13 +341,24 @@ def _step(args: argparse.Namespace) -> int:
         raise _UsageError("--contributions goes with --practice")
     if args.practice:
         return _practice(steps, name, leaves, args.contributions)
-    if not sys.stdin.isatty():
+    if not _stdin_is_a_terminal():
         for s in steps:
             _print_step(s, len(steps), sys.stdout)
         print()
         _print_grads(name, leaves, sys.stdout)
         return 0
     return _interactive(steps, name, leaves)
+
+
+def _stdin_is_a_terminal() -> bool:
+    """True when keys can be read from a terminal; False when stdin is a file, a pipe or closed."""
+    stdin = sys.stdin
+    if stdin is None:  # started with stdin closed (<&-)
+        return False
+    try:
+        return stdin.isatty()
+    except (ValueError, OSError):  # a closed or broken stream
+        return False
 
 
 def _interactive(steps: list[Step], root_name: str, leaves: dict[str, Value]) -> int:
@@ -379,7 +421,7 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
         while True:
             try:
                 typed = input("> ").strip()
-            except EOFError:
+            except (EOFError, RuntimeError):  # end of input, or stdin closed (<&-)
                 typed = "q"
             if typed.lower() in ("q", "quit"):
                 return "quit"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -320,3 +321,56 @@ def test_explain_refuses_a_text_too_large_and_names_the_option() -> None:
     assert ok.stdout.rstrip().endswith("= 12")  # 3x² at x = 2
     few = run("grad", "x*x*x", "x=2", "--explain", "x", "--max-factors", "4")
     assert few.returncode == 1 and "Pass --max-factors 5" in few.stderr
+
+
+@pytest.mark.parametrize("expr", ["-x**2", "-2*x", "-x"])
+def test_an_expression_starting_with_minus_gets_the_double_dash_hint(expr: str) -> None:
+    r = run("grad", expr, "x=3")
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert "unrecognized arguments" not in r.stderr
+    assert "Put -- before an expression that starts with '-'" in r.stderr
+    assert f"scalargrad grad -- {shlex.quote(expr)} x=3" in r.stderr
+    fixed = run("grad", "--", expr, "x=3")
+    assert fixed.returncode == 0, fixed.stderr
+
+
+def test_a_negative_number_is_still_an_expression() -> None:
+    r = run("grad", "-5")
+    assert r.returncode == 0 and "= -5" in r.stdout
+
+
+def test_parse_error_caret_points_at_the_offending_column() -> None:
+    r = run("grad", "2w + 1", "w=1")
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert lines[0].endswith("at column 2") and "2*w" in lines[0]
+    assert lines[-2:] == ["  2w + 1", "   ^"]
+
+
+def test_step_with_stdin_closed_prints_every_step() -> None:
+    # `scalargrad step "x*x" x=2 <&-` crashed: sys.stdin is None when fd 0 is closed
+    r = subprocess.run(["sh", "-c", f'exec "{PY}" -m scalargrad step "x*x" x=2 <&-'],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "step 1/1" in r.stdout and "∂f/∂x = 4" in r.stdout  # d(x²)/dx = 2x at x = 2
+    practice = subprocess.run(
+        ["sh", "-c", f'exec "{PY}" -m scalargrad step --practice "x*x" x=2 <&-'],
+        capture_output=True, text=True, timeout=60)
+    assert practice.returncode == 0 and "Traceback" not in practice.stderr
+    assert "quit: right 0, revealed 0, of 1 steps." in practice.stdout
+
+
+def test_unicode_names_are_nfkc_normalised_as_in_python() -> None:
+    # "ｘ*2" ｘ=1 was refused: the parser reads ｘ as x (Python's NFKC), the pair did not
+    r = run("grad", "ｘ*2", "ｘ=1")
+    assert r.returncode == 0, r.stderr
+    assert "∂f/∂x = 2" in r.stdout
+    twice = run("grad", "x*2", "ｘ=1", "x=2")
+    assert twice.returncode == 2 and "x is given twice" in twice.stderr
+
+
+def test_huge_literal_is_a_usage_error_with_a_short_message() -> None:
+    r = run("grad", "x + " + "7" * 5000, "x=1")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "number too large for a float (an integer of 5000 digits)" in r.stderr
+    assert len(r.stderr) < 400
