@@ -78,6 +78,21 @@ def _positive_int(text: str) -> int:
     return n
 
 
+DOT_TIMEOUT = 60.0
+"""Seconds ``--draw`` and ``--html`` give Graphviz's ``dot`` by default (``--dot-timeout``)."""
+
+
+def _positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < x < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return x
+
+
 def _suffixed(text: str, suffixes: tuple[str, ...], what: str) -> str:
     suffix = os.path.splitext(text)[1].lower()
     if suffix not in suffixes:
@@ -145,6 +160,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     grad.add_argument("--max-nodes", type=_positive_int, metavar="N",
                       help="refuse to draw graphs with more Values than this "
                       "(default 400 for --draw, 150 for --html)")
+    grad.add_argument("--dot-timeout", type=_positive_seconds, default=DOT_TIMEOUT,
+                      metavar="SECONDS", help="stop Graphviz's layout for --draw/--html "
+                      f"after this long (default {DOT_TIMEOUT:g})")
     return parser, {"demo": demo, "grad": grad, "step": step}
 
 
@@ -299,30 +317,38 @@ def _grad(args: argparse.Namespace) -> int:
     for option in ("draw", "html"):
         target = getattr(args, option)
         if target is not None:
-            status = _write(option, root, target, args.max_nodes, args.practice)
+            status = _write(option, root, target, args.max_nodes, args.practice,
+                            args.dot_timeout)
             if status:
                 return status
     return 0
 
 
 def _write(option: str, root: Value, target: str, max_nodes: int | None,
-           practice: bool = False) -> int:
+           practice: bool = False, timeout: float = DOT_TIMEOUT) -> int:
     """Writes ``--draw`` or ``--html`` (viz and page are imported only when asked for)."""
     from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
-    from .viz import DEFAULT_MAX_NODES, DrawingTooLargeError, write_drawing
+    from .viz import DEFAULT_MAX_NODES, DotTimeoutError, DrawingTooLargeError, write_drawing
 
     try:
         if option == "draw":
-            path = write_drawing(root, target, max_nodes=max_nodes or DEFAULT_MAX_NODES)
+            path = write_drawing(root, target, max_nodes=max_nodes or DEFAULT_MAX_NODES,
+                                 timeout=timeout)
         else:
             path = save_steps_html(root, target, max_nodes=max_nodes or DEFAULT_PAGE_MAX_NODES,
-                                   practice=practice)
+                                   practice=practice, timeout=timeout)
     except DrawingTooLargeError as err:
         raise _UsageError(
             f"--{option} {target}: the graph has {err.count} Values, more than the limit of "
             f"{err.limit}; dot needs about a second per 1,000 Values (and much longer "
             f"beyond). Pass --max-nodes {err.count} to draw it anyway."
         ) from None
+    except DotTimeoutError as err:
+        print(f"scalargrad grad: --{option} {target}: Graphviz's dot did not finish the layout "
+              f"within {err.timeout:g} s and was stopped (nothing was written). Pass "
+              f"--dot-timeout {max(2 * err.timeout, 60):g} to allow more time, or draw a "
+              f"smaller expression.", file=sys.stderr)
+        return 1
     except (OSError, RuntimeError) as err:  # unwritable path, dot missing or failing
         print(f"scalargrad grad: --{option} {target}: {err}", file=sys.stderr)
         return 1

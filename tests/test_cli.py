@@ -374,3 +374,28 @@ def test_huge_literal_is_a_usage_error_with_a_short_message() -> None:
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "number too large for a float (an integer of 5000 digits)" in r.stderr
     assert len(r.stderr) < 400
+
+
+@pytest.mark.needs_dot
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz dot program")
+@pytest.mark.parametrize("option", ["--draw", "--html"])
+def test_a_slow_layout_is_stopped_with_the_option_to_raise_the_limit(
+    option: str, tmp_path: Path
+) -> None:
+    # tanh(…tanh(x*0.9 + x)…) 29 deep: 117 Values, within the node limit, 25–70 s of dot
+    expr = "x"
+    for _ in range(29):
+        expr = f"tanh({expr}*0.9 + x)"
+    target = tmp_path / ("g.svg" if option == "--draw" else "g.html")
+    r = run("grad", expr, "x=0.5", option, str(target), "--dot-timeout", "1",
+            "--max-nodes", "1000")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "did not finish the layout within 1 s and was stopped" in r.stderr
+    assert "--dot-timeout 60" in r.stderr
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "inf", "soon"])
+def test_dot_timeout_must_be_positive_seconds(bad: str) -> None:
+    r = run("grad", "x", "x=1", "--dot-timeout", bad)
+    assert r.returncode == 2 and "argument --dot-timeout" in r.stderr and r.stdout == ""
