@@ -16,6 +16,7 @@ import ast
 import math
 import re
 import unicodedata
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Real
@@ -238,7 +239,9 @@ def parse(text: str) -> Expression:
     if not text.strip():
         raise ParseError("empty expression", text)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # "1if x" warns before we refuse it: no stray output
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
         src = text.strip()
         line = err.lineno or 1

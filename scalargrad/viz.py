@@ -225,7 +225,7 @@ def split_svgs(output: bytes) -> list[str]:
 def html_text(text: str) -> str:
     r"""Escapes text for a Graphviz HTML-like label so that it renders as written.
 
-    ``& < > " '`` become entities, backslashes are doubled (Graphviz would
+    ``& < > " ' ]`` become entities, backslashes are doubled (Graphviz would
     expand ``\N`` to the node's id and ``\G`` to the graph's name even here),
     newlines become ``<BR/>``, and characters
     Graphviz cannot take (control characters, lone surrogates) are shown as
@@ -243,7 +243,9 @@ def html_text(text: str) -> str:
             else:
                 chars.append(ch)
         # Graphviz expands \N, \G, \E, \T, \H even in HTML labels; \\ is a backslash.
-        lines.append(html.escape("".join(chars).replace("\\", "\\\\"), quote=True))
+        # A "]" right after a tag is a syntax error in Graphviz's HTML parser: &#93;.
+        lines.append(html.escape("".join(chars).replace("\\", "\\\\"), quote=True)
+                     .replace("]", "&#93;"))
     return "<BR/>".join(lines)
 
 

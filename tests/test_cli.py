@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import re
 import shlex
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scalargrad.cli import main
 
@@ -399,3 +403,23 @@ def test_a_slow_layout_is_stopped_with_the_option_to_raise_the_limit(
 def test_dot_timeout_must_be_positive_seconds(bad: str) -> None:
     r = run("grad", "x", "x=1", "--dot-timeout", bad)
     assert r.returncode == 2 and "argument --dot-timeout" in r.stderr and r.stdout == ""
+
+
+CLI_TOKENS = ["x", "y", "0.5", "2", "1e308", "+", "-", "*", "/", "**", "(", ")", " ", "sigmoid(",
+              "log(", "exp(", "@", "[", "1if", "--", "-x", "=", "\\", "ｘ", "\t"]
+
+
+@settings(max_examples=60)
+@given(st.lists(st.sampled_from(CLI_TOKENS), max_size=12).map("".join),
+       st.sampled_from([[], ["x=0.5"], ["x=0.5", "y=2"], ["ｘ=1"], ["x=1e400"], ["--explain", "x"],
+                        ["--steps"], ["x=2", "--max-factors", "3", "--explain", "x"]]))
+def test_fuzzed_command_lines_end_in_0_1_or_2_without_a_traceback(
+    expr: str, rest: list[str]
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["grad", expr, *rest])
+    assert status in (0, 1, 2), err.getvalue()
+    assert "Traceback" not in err.getvalue() and "Warning" not in err.getvalue()
+    if status:
+        assert err.getvalue().strip()  # a refusal always says why

@@ -255,3 +255,47 @@ def test_long_names_and_many_variables_keep_messages_short() -> None:
     with pytest.raises(ParseError) as err:
         parse("q" * 100_000 + "(x)")
     assert len(str(err.value)) < 400 and "unknown function 'qqq" in str(err.value)
+
+
+# -------------------------------------------------------------- fuzzing the parser (#10)
+
+TOKENS = [
+    "x", "y", "w_1", "ｘ", "σ", "0", "1", "2", "0.5", "1e308", "1e-320", "9" * 30, ".", "e",
+    "+", "-", "*", "/", "**", "(", ")", " ", ",", "=", "@", "%", "//", "[", "]", "'", "\\",
+    "sigmoid(", "tanh(", "relu(", "exp(", "log(", "square(", "lambda", "x.real", "\0",
+    "\n", "#", ":=", "if", "1j", "0x1f", "_", "{x}",
+]
+fuzz_texts = st.one_of(
+    st.lists(st.sampled_from(TOKENS), max_size=25).map("".join),  # near the grammar
+    st.text(max_size=25),  # anything
+)
+
+
+def outcome(text: str) -> str:
+    """Parses, evaluates and differentiates; returns how it ended. Any other exception fails."""
+    try:
+        expression = parse(text)
+    except ParseError as err:
+        assert str(err) and len(str(err)) < 600
+        return "parse error"
+    values = {name: 0.75 for name in expression.variables}
+    try:
+        root, leaves = expression.evaluate(values)
+        root.backward()
+    except (DomainError, VariableError) as err:
+        assert str(err)
+        return "named error"
+    assert math.isfinite(root.data)
+    assert all(math.isfinite(leaf.grad) for leaf in leaves.values())
+    return "value"
+
+
+@given(fuzz_texts)
+def test_fuzzed_input_ends_in_a_value_or_a_named_error(text: str) -> None:
+    assert outcome(text) in ("value", "parse error", "named error")
+
+
+def test_the_fuzz_reaches_every_outcome() -> None:
+    assert outcome("sigmoid(x)*y") == "value"
+    assert outcome("log(x - 1)") == "named error"  # log of −0.25
+    assert outcome("x +") == "parse error"

@@ -784,3 +784,14 @@ def test_render_timeout_must_be_a_positive_number(bad: object) -> None:
 
     with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
         render("digraph {}", timeout=bad)  # type: ignore[arg-type]
+
+
+@needs_dot
+@pytest.mark.parametrize("label", ["]", "]]>", "[]", "a]"])
+def test_a_closing_bracket_label_renders(label: str) -> None:
+    # "]" right after a tag was a syntax error in Graphviz's HTML-label parser (dot exit 1)
+    from scalargrad.viz import render
+
+    svg = render(draw(Value(1.0, label) * 2).source).decode("utf-8")
+    texts = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert label in texts
