@@ -279,7 +279,7 @@ def visible(label: str) -> str:
             out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(ch)
-    return "".join(out)
+    return "".join(out).replace("\u00a0", " ")  # compared as svg_texts reads them
 
 
 @pytest.mark.needs_dot
