@@ -29,7 +29,7 @@ import signal
 import subprocess
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from numbers import Real
+from numbers import Integral, Real
 from pathlib import Path as FilePath
 from typing import Any, NamedTuple
 
@@ -359,9 +359,10 @@ class _Graph:
     def __init__(self, root: Value, max_nodes: int | None) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"draw needs a Value as root, not {type(root).__name__}")
-        if max_nodes is not None and (isinstance(max_nodes, bool) or
-                                      not isinstance(max_nodes, int) or max_nodes < 1):
-            raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
+        if max_nodes is not None:
+            if isinstance(max_nodes, bool) or not isinstance(max_nodes, Integral) or max_nodes < 1:
+                raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
+            max_nodes = int(max_nodes)  # a numpy integer counts like an int
         order = forward_order(root)
         if max_nodes is not None and len(order) > max_nodes:
             raise DrawingTooLargeError(

@@ -795,3 +795,11 @@ def test_a_closing_bracket_label_renders(label: str) -> None:
     svg = render(draw(Value(1.0, label) * 2).source).decode("utf-8")
     texts = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
     assert label in texts
+
+
+def test_max_nodes_takes_a_numpy_integer() -> None:
+    np = pytest.importorskip("numpy")
+    x = Value(1.0, "x")
+    assert "x" in draw(x * 2, max_nodes=np.int64(3)).source  # 3 Values: x, 2, x·2
+    with pytest.raises(DrawingTooLargeError, match="max_nodes=2"):
+        draw(x * 2, max_nodes=np.int32(2))
