@@ -30,7 +30,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
+import shlex
 import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -38,7 +41,15 @@ from .engine import Value
 from .parse import ParseError, VariableError, parse
 from .practice import read_number
 from .rules import DomainError
-from .trace import Step, TooManyPathsError, backward_steps, derivative_text, explain, fmt
+from .trace import (
+    DEFAULT_MAX_FACTORS,
+    Step,
+    TooManyPathsError,
+    backward_steps,
+    derivative_text,
+    explain,
+    fmt,
+)
 
 __all__ = ["main"]
 
@@ -68,6 +79,21 @@ def _positive_int(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
     return n
+
+
+DOT_TIMEOUT = 60.0
+"""Seconds ``--draw`` and ``--html`` give Graphviz's ``dot`` by default (``--dot-timeout``)."""
+
+
+def _positive_seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < x < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return x
 
 
 def _suffixed(text: str, suffixes: tuple[str, ...], what: str) -> str:
@@ -121,6 +147,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     grad.add_argument("--explain", metavar="NAME", help="explain ∂f/∂NAME as a sum over paths")
     grad.add_argument("--max-paths", type=_positive_int, default=1000, metavar="N",
                       help="refuse to explain more paths than this (default 1000)")
+    grad.add_argument("--max-factors", type=_positive_int, default=DEFAULT_MAX_FACTORS,
+                      metavar="N", help="refuse to explain more factors than this, counted "
+                      f"over all paths: the size of the text (default {DEFAULT_MAX_FACTORS})")
     grad.add_argument("--draw", metavar="FILE", type=_drawing_file,
                       help="draw the graph (.svg .png .pdf .dot .gv)")
     grad.add_argument("--html", metavar="FILE", type=_html_file,
@@ -134,6 +163,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     grad.add_argument("--max-nodes", type=_positive_int, metavar="N",
                       help="refuse to draw graphs with more Values than this "
                       "(default 400 for --draw, 150 for --html)")
+    grad.add_argument("--dot-timeout", type=_positive_seconds, default=DOT_TIMEOUT,
+                      metavar="SECONDS", help="stop Graphviz's layout for --draw/--html "
+                      f"after this long (default {DOT_TIMEOUT:g})")
     check = _check_parser(sub)
     return parser, {"demo": demo, "grad": grad, "step": step, "check": check}
 
@@ -151,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["check"]:
         args_list = _protect_claims(args_list)
     parser, subs = _parser()
+    dash = _leading_minus(args_list)
+    if dash is not None:
+        print(dash, file=sys.stderr)
+        return 2
     try:
         if args_list and args_list[0] in subs and "--" not in args_list:
             # Intermixed: options may come before, between or after NAME=VALUE pairs
@@ -180,6 +216,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+_NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # what argparse reads as a number
+
+
+def _leading_minus(args: list[str]) -> str | None:
+    """The error for an expression that starts with ``-`` given without ``--``, else None.
+
+    argparse would read ``-x**2`` as an unknown option and say only
+    "unrecognized arguments"; the fix, ``--``, is what the user needs to hear.
+    """
+    if len(args) < 2 or args[0] not in ("grad", "step"):
+        return None
+    for token in args[1:]:
+        if token == "--":
+            return None
+        if (token.startswith("-") and not token.startswith("--") and token != "-h"
+                and not _NEGATIVE_NUMBER.match(token)):
+            pairs = [t for t in args[1:] if "=" in t and not t.startswith("-")]
+            example = shlex.join([token, *pairs] if pairs else [token, "NAME=VALUE"])
+            return (f"scalargrad {args[0]}: error: {token!r} starts with '-', so it reads as an "
+                    f"option. Put -- before an expression that starts with '-' (options go "
+                    f"before the --): scalargrad {args[0]} -- {example}")
+    return None
+
+
 def _demo(args: argparse.Namespace) -> int:
     from . import demo  # imported lazily: the CLI starts fast
 
@@ -191,7 +251,7 @@ def _assignments(items: Sequence[str]) -> dict[str, float]:
     values: dict[str, float] = {}
     for item in items:
         name, eq, text = item.partition("=")
-        name = name.strip()
+        name = unicodedata.normalize("NFKC", name.strip())  # as Python reads identifiers
         if not eq or not name.isidentifier():
             raise _UsageError(f"{item!r} is not NAME=VALUE (e.g. w=0.5)")
         try:
@@ -251,35 +311,52 @@ def _grad(args: argparse.Namespace) -> int:
         for s in steps:
             _print_step(s, len(steps), sys.stdout)
     if args.explain is not None:
+        try:
+            text = explain(root, leaves[args.explain], max_paths=args.max_paths,
+                           max_factors=args.max_factors)
+        except TooManyPathsError as err:
+            flag = "--" + err.option.replace("_", "-")
+            print(f"scalargrad grad: --explain {args.explain}: there are {err.what}, more "
+                  f"than {flag} {err.limit}. Pass {flag} {err.needed} to print them all, or "
+                  f"explain a variable nearer the root.", file=sys.stderr)
+            return 1
         print(f"\nchain rule for {derivative_text(name, args.explain)}:")
-        print(explain(root, leaves[args.explain], max_paths=args.max_paths))
+        print(text)
     for option in ("draw", "html"):
         target = getattr(args, option)
         if target is not None:
-            status = _write(option, root, target, args.max_nodes, args.practice)
+            status = _write(option, root, target, args.max_nodes, args.practice,
+                            args.dot_timeout)
             if status:
                 return status
     return 0
 
 
 def _write(option: str, root: Value, target: str, max_nodes: int | None,
-           practice: bool = False) -> int:
+           practice: bool = False, timeout: float = DOT_TIMEOUT) -> int:
     """Writes ``--draw`` or ``--html`` (viz and page are imported only when asked for)."""
     from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
-    from .viz import DEFAULT_MAX_NODES, DrawingTooLargeError, write_drawing
+    from .viz import DEFAULT_MAX_NODES, DotTimeoutError, DrawingTooLargeError, write_drawing
 
     try:
         if option == "draw":
-            path = write_drawing(root, target, max_nodes=max_nodes or DEFAULT_MAX_NODES)
+            path = write_drawing(root, target, max_nodes=max_nodes or DEFAULT_MAX_NODES,
+                                 timeout=timeout)
         else:
             path = save_steps_html(root, target, max_nodes=max_nodes or DEFAULT_PAGE_MAX_NODES,
-                                   practice=practice)
+                                   practice=practice, timeout=timeout)
     except DrawingTooLargeError as err:
         raise _UsageError(
             f"--{option} {target}: the graph has {err.count} Values, more than the limit of "
             f"{err.limit}; dot needs about a second per 1,000 Values (and much longer "
             f"beyond). Pass --max-nodes {err.count} to draw it anyway."
         ) from None
+    except DotTimeoutError as err:
+        print(f"scalargrad grad: --{option} {target}: Graphviz's dot did not finish the layout "
+              f"within {err.timeout:g} s and was stopped (nothing was written). Pass "
+              f"--dot-timeout {max(2 * err.timeout, 60):g} to allow more time, or draw a "
+              f"smaller expression.", file=sys.stderr)
+        return 1
     except (OSError, RuntimeError) as err:  # unwritable path, dot missing or failing
         print(f"scalargrad grad: --{option} {target}: {err}", file=sys.stderr)
         return 1
@@ -298,13 +375,24 @@ def _step(args: argparse.Namespace) -> int:
         raise _UsageError("--contributions goes with --practice")
     if args.practice:
         return _practice(steps, name, leaves, args.contributions)
-    if not sys.stdin.isatty():
+    if not _stdin_is_a_terminal():
         for s in steps:
             _print_step(s, len(steps), sys.stdout)
         print()
         _print_grads(name, leaves, sys.stdout)
         return 0
     return _interactive(steps, name, leaves)
+
+
+def _stdin_is_a_terminal() -> bool:
+    """True when keys can be read from a terminal; False when stdin is a file, a pipe or closed."""
+    stdin = sys.stdin
+    if stdin is None:  # started with stdin closed (<&-)
+        return False
+    try:
+        return stdin.isatty()
+    except (ValueError, OSError):  # a closed or broken stream
+        return False
 
 
 def _interactive(steps: list[Step], root_name: str, leaves: dict[str, Value]) -> int:
@@ -367,7 +455,7 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
         while True:
             try:
                 typed = input("> ").strip()
-            except EOFError:
+            except (EOFError, RuntimeError):  # end of input, or stdin closed (<&-)
                 typed = "q"
             if typed.lower() in ("q", "quit"):
                 return "quit"

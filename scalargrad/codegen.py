@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from ._cache import LRU
@@ -214,7 +214,8 @@ def _parse(template: str) -> tuple[_Term, ...]:
     return _PARSED.put(template, tuple(terms))
 
 
-def _render_terms(template: str, args: dict[str, _Expr], funcs: dict[str, str]) -> list[_Expr]:
+def _render_terms(template: str, args: Mapping[str, _Expr],
+                  funcs: dict[str, str]) -> list[_Expr]:
     """The template's top-level terms with the arguments filled in."""
     out = []
     for term in _parse(template):
@@ -461,21 +462,58 @@ def _placeholders(rule: Rule, n: int) -> list[str]:
 
 
 _KEYS_SIZE = 64
-_KEYS: LRU[int, tuple[str, ...]] = LRU(_KEYS_SIZE)  # placeholders per arity (no Rule pinned)
+_KEYS: LRU[int, dict[str, int]] = LRU(_KEYS_SIZE)  # placeholder → input, per arity
 
 
-def _arguments(rule: Rule, args: Sequence[_Expr], out: _Expr | None) -> dict[str, _Expr]:
+def _slots(rule: Rule) -> dict[str, int]:
+    """The input index of each of a rule's placeholders (cached per arity)."""
     arity = rule.arity or 0
-    keys = _KEYS.get(arity)
-    if keys is None:
-        keys = _KEYS.put(arity, rule.keys())
-    table = dict(zip(keys, args))
-    if out is not None:
-        table["{out}"] = out
-    if rule.exponent is not None:
-        table["{c}"] = _number(rule.exponent)
-        table["{c-1}"] = _number(rule.exponent - 1.0)
-    return table
+    index = _KEYS.get(arity)
+    if index is None:
+        index = _KEYS.put(arity, {key: i for i, key in enumerate(rule.keys())})
+    return index
+
+
+class _Arguments(Mapping[str, _Expr]):
+    """A template's placeholders → the argument expressions, looked up only when used.
+
+    A gradient template of an n-input node names one or two inputs; building the
+    whole table for each of its n gradients would make code generation quadratic
+    in fan-in.
+    """
+
+    __slots__ = ("_args", "_index", "_out", "_rule")
+
+    def __init__(self, rule: Rule, args: Sequence[_Expr], out: _Expr | None) -> None:
+        self._rule, self._args, self._out, self._index = rule, args, out, _slots(rule)
+
+    def __getitem__(self, key: str) -> _Expr:
+        i = self._index.get(key)
+        if i is not None and i < len(self._args):
+            return self._args[i]
+        if key == "{out}" and self._out is not None:
+            return self._out
+        c = self._rule.exponent
+        if c is not None and key in ("{c}", "{c-1}"):
+            return _number(c if key == "{c}" else c - 1.0)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([k for k in (*self._index, "{out}", "{c}", "{c-1}") if k in self])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+
+def _arguments(rule: Rule, args: Sequence[_Expr], out: _Expr | None) -> Mapping[str, _Expr]:
+    return _Arguments(rule, args, out)
 
 
 def _terms(rule: Rule, template: str, args: Sequence[_Expr], out: _Expr | None,
@@ -573,12 +611,19 @@ def compile_graph(root: Value, inputs: Sequence[Value]) -> Compiled:
             continue
         grads = r.code_grads
         live = [j for j, c in enumerate(v.inputs) if needs[c]] if needs[v] else []
-        for j in live:
-            refs[v] += grads[0 if r.arity is None else j].count("{out}")
-        for c, key in zip(v.inputs, _placeholders(r, len(v.inputs))):
-            refs[c] += r.code.count(key)
-            for j in live:
-                refs[c] += grads[0 if r.arity is None else j].count(key)
+        # each template is scanned once (linear in fan-in, not quadratic)
+        for template in (r.code, *(grads[0 if r.arity is None else j] for j in live)):
+            for key in _PLACEHOLDER.findall(template):
+                if key == "{out}":
+                    refs[v] += 1
+                elif r.arity is None:
+                    if key == "{all}":
+                        for c in v.inputs:
+                            refs[c] += 1
+                else:
+                    slot = _slots(r).get(key)
+                    if slot is not None and slot < len(v.inputs):
+                        refs[v.inputs[slot]] += 1
 
     # Forward: an expression per node; a line for each node that gets a name.
     expr: dict[Value, _Expr] = {}

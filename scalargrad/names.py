@@ -85,6 +85,16 @@ def typeset_parts(text: str) -> list[tuple[str, str]]:
     return parts
 
 
+def _fits(parts: list[str]) -> bool:
+    """False when names this long cannot make an expression of at most MAX_EXPR characters."""
+    total = 0
+    for part in parts:
+        total += len(part)
+        if total > MAX_EXPR:
+            return False
+    return True
+
+
 def _letters() -> list[str]:
     return [chr(c) for c in range(ord("a"), ord("z") + 1)]
 
@@ -121,8 +131,10 @@ def display_names(root: Value) -> dict[int, str]:
         elif v.inputs:
             rule = v.rule
             assert rule is not None
-            text = rule.render(rule.expr, [names[id(c)] for c in v.inputs])
-            names[id(v)] = text if len(text) <= MAX_EXPR else next_letter()
+            parts = [names[id(c)] for c in v.inputs]
+            # the text holds every input name: skip rendering one that cannot fit
+            text = rule.render(rule.expr, parts) if _fits(parts) else ""
+            names[id(v)] = text if 0 < len(text) <= MAX_EXPR else next_letter()
         else:
             names[id(v)] = next_letter()
     return names

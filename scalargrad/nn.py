@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import cast
 
 from .engine import Number, Value, affine, sum_values
 
@@ -80,18 +82,24 @@ def label(kind: str, layer: int | None = None, *ix: int, single: bool = False) -
 def _rng(seed: int | None, rng: random.Random | None) -> random.Random:
     if rng is not None and seed is not None:
         raise ValueError("give either seed= or rng=, not both")
-    return rng if rng is not None else random.Random(seed)
+    if rng is not None:
+        return rng
+    if isinstance(seed, Integral) and not isinstance(seed, bool):
+        seed = int(seed)  # a numpy integer seeds like the same int
+    return random.Random(seed)
 
 
 def _check_width(name: str, n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{name} must be a positive int, got {n!r}")
-    return n
+    """A layer width: any whole number ≥ 1 (int or numpy integer; not bool)."""
+    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+        raise ValueError(f"{name} must be a positive whole number (an int or a numpy "
+                         f"integer), got {type(n).__name__} ({n!r})")
+    return int(n)
 
 
 def _as_inputs(xs: Sequence[Value | Number], nin: int, layer: int, single: bool) -> list[Value]:
-    if isinstance(xs, (Value, int, float)):
-        xs = [xs]
+    if isinstance(xs, (Value, Real)):
+        xs = [cast("Value | Number", xs)]
     if not isinstance(xs, Sequence) or isinstance(xs, (str, bytes)):
         raise TypeError(
             f"layer {layer} expects a list of {nin} numbers or Values, "
@@ -163,7 +171,7 @@ class Neuron(Module):
         index: int = 0,
         single: bool = False,
     ) -> None:
-        self.nin = _check_width("nin", nin)
+        self.nin = nin = _check_width("nin", nin)
         self.activation = activation
         self._f = _activation(activation)
         self.layer = layer
@@ -223,7 +231,7 @@ class Layer(Module):
         layer: int = 1,
         single: bool = False,
     ) -> None:
-        _check_width("nout", nout)
+        nin, nout = _check_width("nin", nin), _check_width("nout", nout)
         r = _rng(seed, rng)
         self.layer = layer
         self.neurons = [
@@ -277,7 +285,7 @@ class MLP(Module):
         rng: random.Random | None = None,
         output: str | None = None,
     ) -> None:
-        _check_width("nin", nin)
+        nin = _check_width("nin", nin)
         if not isinstance(nouts, Sequence) or isinstance(nouts, str):
             raise ValueError(f"nouts must be a list of layer widths, got {nouts!r}")
         widths = [nin, *(_check_width("layer width", n) for n in nouts)]
@@ -382,10 +390,22 @@ def squared_error(
     Returns:
         The cost node, labelled ``C_0`` (``C_k``).
     """
-    outs = [outputs] if isinstance(outputs, Value) else list(outputs)
-    if isinstance(targets, (str, bytes)):
-        raise TypeError(f"squared_error: targets must be numbers or Values, not {targets!r}")
-    ys = [targets] if isinstance(targets, (Value, int, float)) else list(targets)
+    outs: list[Value]
+    ys: list[Value | Number]
+    if isinstance(outputs, Value):
+        outs = [outputs]
+    elif isinstance(outputs, Iterable) and not isinstance(outputs, (str, bytes)):
+        outs = list(outputs)
+    else:
+        raise TypeError(f"squared_error: outputs must be a Value or a list of Values (the "
+                        f"network's a_j^(L)), not {type(outputs).__name__} ({outputs!r})")
+    if isinstance(targets, (Value, Real)):
+        ys = [cast("Value | Number", targets)]
+    elif isinstance(targets, Iterable) and not isinstance(targets, (str, bytes)):
+        ys = list(targets)
+    else:
+        raise TypeError(f"squared_error: targets must be a number, a Value or a list of them "
+                        f"(y_j), not {type(targets).__name__} ({targets!r})")
     if not outs:
         raise ValueError("squared_error needs at least one output")
     if len(outs) != len(ys):
@@ -432,8 +452,9 @@ def sgd_step(params: Sequence[Value], lr: float) -> None:
         params: The parameters (e.g. ``net.parameters()``).
         lr: The learning rate, a positive finite number.
     """
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+    if isinstance(lr, bool) or not isinstance(lr, Real) or not 0 < lr < math.inf:
         raise ValueError(f"sgd_step: learning rate must be a positive finite number, got {lr!r}")
+    lr = float(lr)
     params = list(params)  # checked in full before anything changes
     new_data = [p.data - lr * p.grad for p in params]
     for p, new in zip(params, new_data):

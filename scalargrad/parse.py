@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Mapping
+import re
+import unicodedata
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Union
 
 from .engine import Value
@@ -78,9 +82,42 @@ class ParseError(ValueError):
             where = f" at line {line}, column {column}"
         message = f"{problem}{where}"
         if column and 1 <= line <= len(lines):
-            width = max(1, (end_column or column + 1) - column)
-            message += f"\n  {lines[line - 1]}\n  {' ' * (column - 1)}{'^' * width}"
+            shown, caret = _window(lines[line - 1], column, end_column)
+            message += f"\n  {shown}\n  {caret}"
         super().__init__(message)
+
+
+_WINDOW = 30  # characters shown on each side of the error's column
+_VISIBLE = {c: "\ufffd" for c in [*range(32), *range(127, 160)]} | {9: " "}
+
+
+def _window(line: str, column: int, end_column: int) -> tuple[str, str]:
+    """The part of ``line`` around ``column`` (at most ~70 characters) and its caret line.
+
+    A long input is not echoed whole: a 1 MB expression gives a one-line excerpt,
+    with ``…`` where text was left out.
+    """
+    width = min(40, max(1, (end_column or column + 1) - column))
+    start = max(0, column - 1 - _WINDOW)
+    stop = min(len(line), column - 1 + max(width, 1) + _WINDOW)
+    width = min(width, stop - (column - 1)) or 1
+    head = "…" if start else ""
+    tail = "…" if stop < len(line) else ""
+    # control characters (a null, an escape sequence) are shown as � and a tab as a
+    # space: one column each, so the caret stays under the error
+    shown = head + line[start:stop].translate(_VISIBLE) + tail
+    return shown, " " * (len(head) + column - 1 - start) + "^" * width
+
+
+def _short(name: str) -> str:
+    """A name as quoted in a message: at most 40 characters."""
+    return name if len(name) <= 40 else name[:39] + "…"
+
+
+def _listed(names: Sequence[str]) -> str:
+    """Names as listed in a message: at most 10 of them, each shortened."""
+    shown = ", ".join(_short(n) for n in names[:10])
+    return shown if len(names) <= 10 else f"{shown} and {len(names) - 10} more"
 
 
 class VariableError(ValueError):
@@ -130,24 +167,58 @@ class Expression:
                 or a value is not a finite number.
             DomainError: An operation is outside its domain (``log(0)``, ``1/0``...).
         """
-        missing = [n for n in self.variables if n not in values]
-        unused = sorted(n for n in values if n not in self.variables)
+        given = _normalised(values)
+        missing = [n for n in self.variables if n not in given]
+        unused = sorted(n for n in given if n not in self.variables)
         problems = []
         if missing:
-            problems.append(f"no value for {', '.join(missing)}")
+            problems.append(f"no value for {_listed(missing)}")
         if unused:
-            problems.append(f"{', '.join(unused)} not used by the expression")
+            problems.append(f"{_listed(unused)} not used by the expression")
         if problems:
-            uses = ", ".join(self.variables) or "no variables"
+            uses = _listed(self.variables) or "no variables"
             raise VariableError(f"{'; '.join(problems)} (it uses {uses})")
         leaves = {}
         for name in self.variables:
-            x = values[name]
-            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-                raise VariableError(f"{name} must be a finite number, got {x!r}")
-            leaves[name] = Value(x, name)
+            leaves[name] = Value(_number(name, given[name]), name)
         root = _evaluate(self._tree, leaves)
         return (root if isinstance(root, Value) else Value(root)), leaves
+
+
+def _normalised(values: Mapping[str, object]) -> dict[str, object]:
+    """The values keyed by NFKC-normalised names, as Python normalises identifiers.
+
+    ``ｘ`` (fullwidth) and ``x`` are the same variable in an expression, so they
+    are the same key here; two keys that normalise alike are refused.
+    """
+    out: dict[str, object] = {}
+    spelled: dict[str, str] = {}
+    for key, x in values.items():
+        if not isinstance(key, str):
+            raise VariableError(f"variable names must be str, not {type(key).__name__} "
+                                f"({_short(repr(key))})")
+        name = unicodedata.normalize("NFKC", key)
+        if name in out:
+            raise VariableError(f"{_short(spelled[name])!r} and {_short(key)!r} are the same "
+                                f"variable {_short(name)!r} (Python reads names in NFKC form)")
+        out[name] = x
+        spelled[name] = key
+    return out
+
+
+def _number(name: str, x: object) -> float:
+    """A variable's value as a float: any real number (not bool), finite."""
+    if isinstance(x, bool) or not isinstance(x, Real):
+        raise VariableError(f"{_short(name)} must be a real number (int, float or a numpy "
+                            f"scalar), not {type(x).__name__} ({_short(repr(x))})")
+    try:
+        f = float(x)
+    except OverflowError:  # an int (or a Fraction) beyond the float range
+        raise VariableError(f"{_short(name)} is too large for a float (about "
+                            f"10^{int(math.log10(abs(math.trunc(x))))})") from None
+    if not math.isfinite(f):
+        raise VariableError(f"{_short(name)} must be a finite number, got {f!r}")
+    return f
 
 
 def parse(text: str) -> Expression:
@@ -168,13 +239,23 @@ def parse(text: str) -> Expression:
     if not text.strip():
         raise ParseError("empty expression", text)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # "1if x" warns before we refuse it: no stray output
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
         src = text.strip()
         line = err.lineno or 1
         offset = err.offset or 0
         end = err.end_offset if err.end_offset and err.end_lineno == err.lineno else 0
         msg = err.msg.split(" (<unknown>")[0]
+        if msg.startswith("Exceeds the limit"):  # a 5,000-digit integer literal
+            raise _huge_literal(src) from None
+        if "null bytes" in msg:
+            raise ParseError("a null byte is not allowed", src, 1, src.find("\0") + 1) from None
+        if "literal" in msg and offset:  # 2w: Python points at the number, not at the w
+            bad = _bad_literal(src, line, offset)
+            if bad is not None:
+                raise bad from None
         if not offset and "null bytes" not in msg:  # Python points nowhere: the text ended early
             line = len(src.splitlines())
             offset = len(src.splitlines()[-1]) + 1
@@ -185,12 +266,55 @@ def parse(text: str) -> Expression:
         raise ParseError(
             "expression is too deeply nested to parse (Python's parser stops near 3,000 "
             "nested operations or 200 nested parentheses)", text) from None
-    except ValueError as err:  # e.g. integer literals beyond Python's digit limit
-        raise ParseError(f"invalid number: {err}", text) from None
+    except ValueError as err:  # a null byte (Python 3.11), an integer beyond the digit limit
+        src = text.strip()
+        if "null bytes" in str(err):
+            column = src.find("\0") + 1
+            raise ParseError("a null byte is not allowed", src, 1, column) from None
+        if "Exceeds the limit" in str(err):
+            raise _huge_literal(src) from None
+        raise ParseError(f"invalid number: {err}", src) from None
     src = text.strip()
     names: list[str] = []
     _check(tree.body, src, names, in_exponent=False)
     return Expression(src, tuple(dict.fromkeys(names)), tree.body)
+
+
+_DIGITS = re.compile(r"[0-9][0-9_]*")
+_NUMBER = re.compile(
+    r"0[xX][0-9a-fA-F_]*|0[oO][0-7_]*|0[bB][01_]*"
+    r"|(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9][0-9_]*)?"
+)
+
+
+def _huge_literal(src: str) -> ParseError:
+    """The error for an integer literal too long for Python to read (and for a float)."""
+    lines = src.splitlines() or [""]
+    for n, text in enumerate(lines, 1):
+        for m in _DIGITS.finditer(text):
+            if len(m[0]) > 4000:
+                return ParseError(f"number too large for a float (an integer of "
+                                  f"{len(m[0].replace('_', ''))} digits)", src, n,
+                                  m.start() + 1, m.end() + 1)
+    return ParseError("number too large for a float", src)
+
+
+def _bad_literal(src: str, line: int, offset: int) -> ParseError | None:
+    """A malformed number (``2w``), pointed at the character after its digits.
+
+    Python's column is the number's; the mistake is what follows it.
+    """
+    text = src.splitlines()[line - 1]
+    for m in _NUMBER.finditer(text):
+        if m.start() <= offset - 1 < m.end() or m.end() == offset - 1:
+            stop = m.end()
+            if stop >= len(text):
+                return None
+            ch = text[stop]
+            hint = f" (for a product write {m[0]}*{ch})" if ch.isidentifier() else ""
+            return ParseError(f"invalid number: {ch!r} right after {m[0]}{hint}", src, line,
+                              stop + 1, stop + 2)
+    return None
 
 
 def _check(top: ast.expr, text: str, names: list[str], in_exponent: bool) -> None:
@@ -223,7 +347,7 @@ def _check(top: ast.expr, text: str, names: list[str], in_exponent: bool) -> Non
             except OverflowError:
                 finite = False
             if not finite:
-                raise refuse(node, "number too large (not a finite float)")
+                raise refuse(node, "number too large for a float")
         elif exponent and isinstance(node, (ast.Name, ast.Call)):
             raise refuse(node, "the exponent of ** must be a number (as in x**2 or "
                          "x**-0.5), not a variable or a call; for a variable exponent write "
@@ -237,7 +361,7 @@ def _check(top: ast.expr, text: str, names: list[str], in_exponent: bool) -> Non
             if not isinstance(func, ast.Name):
                 raise refuse(func, f"only calls of {' '.join(FUNCTIONS)} are allowed")
             if func.id not in FUNCTIONS:
-                raise refuse(func, f"unknown function {func.id!r} "
+                raise refuse(func, f"unknown function {_short(func.id)!r} "
                              f"(supported: {', '.join(FUNCTIONS)})")
             if node.keywords:
                 raise refuse(node.keywords[0], f"{func.id} takes no keyword arguments")

@@ -18,15 +18,18 @@ Both read only what the engine stored on each node (``inputs``,
 from __future__ import annotations
 
 import math
+import numbers
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from .engine import Value, topological_order
 from .names import display_names
 from .rules import DomainError, is_atom
 
 __all__ = [
+    "DEFAULT_MAX_FACTORS",
     "SIGNIFICANT",
     "Contribution",
     "Explanation",
@@ -145,8 +148,38 @@ def _formula(node: Value, index: int, names: Mapping[int, str], latex: bool = Fa
     rule = node.rule
     assert rule is not None
     conv = latex_name if latex else str
-    inputs = [conv(names[id(c)]) for c in node.inputs]
+    inputs = _InputNames(node.inputs, names, conv)
     return rule.render(rule.formula(index, latex=latex), inputs, conv(names[id(node)]))
+
+
+class _InputNames(Sequence[str]):
+    """A node's input names, converted only when the template asks for one.
+
+    A formula reads one or two inputs; building all of them for each input edge of
+    an n-input node would make the steps and explanations quadratic in fan-in.
+    """
+
+    __slots__ = ("_conv", "_inputs", "_names")
+
+    def __init__(self, inputs: tuple[Value, ...], names: Mapping[int, str],
+                 conv: Callable[[str], str]) -> None:
+        self._inputs = inputs
+        self._names = names
+        self._conv = conv
+
+    def __len__(self) -> int:
+        return len(self._inputs)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        if isinstance(i, slice):
+            return [self._conv(self._names[id(c)]) for c in self._inputs[i]]
+        return self._conv(self._names[id(self._inputs[i])])
 
 
 def _is_number_text(text: str, x: float) -> bool:
@@ -330,7 +363,31 @@ def _plus(this_pass: float, before: float) -> float:
 
 
 class TooManyPathsError(ValueError):
-    """:func:`explain` was asked for more paths than ``max_paths``."""
+    """:func:`explain` would list more than ``max_paths`` paths or ``max_factors`` factors.
+
+    Attributes:
+        paths: How many paths lead from the leaf up to the root.
+        factors: How many factors they hold together (paths × their lengths):
+            the size of the explanation's text.
+        option: The limit exceeded, ``"max_paths"`` or ``"max_factors"``.
+        limit: That limit's value.
+        needed: The smallest value of that limit that would allow this explanation.
+        what: What there is too much of, e.g. ``"2048 paths from x up to f"``.
+    """
+
+    def __init__(self, message: str, *, paths: int, factors: int, option: str,
+                 limit: int, what: str = "") -> None:
+        super().__init__(message)
+        self.what = what
+        self.paths = paths
+        self.factors = factors
+        self.option = option
+        self.limit = limit
+        self.needed = paths if option == "max_paths" else factors
+
+
+DEFAULT_MAX_FACTORS = 20_000
+"""The default cap on the factors an explanation lists (paths × path length)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -549,7 +606,8 @@ class Explanation:
         return f"$$\\begin{{aligned}}\n{head} {body}\n\\end{{aligned}}$$"
 
 
-def explain(root: Value, leaf: Value, *, max_paths: int = 1000) -> Explanation:
+def explain(root: Value, leaf: Value, *, max_paths: int = 1000,
+            max_factors: int = DEFAULT_MAX_FACTORS) -> Explanation:
     """Lists every path from ``leaf`` up to ``root`` with its local derivatives.
 
     ``∂root/∂leaf = Σ_paths Π_edges ∂parent/∂child``: the chain rule applied
@@ -558,10 +616,18 @@ def explain(root: Value, leaf: Value, *, max_paths: int = 1000) -> Explanation:
     edges. Paths are counted first (dynamic programming over the topological
     order) and enumerated without recursion.
 
+    The work and the text grow with the number of factors written out, the
+    sum of the paths' lengths: both limits are checked from counts alone,
+    in time linear in the graph, before anything is named or listed. A
+    10⁶-op chain has one path of 10⁶ factors and is refused at once.
+
     Args:
         root: The differentiated node (usually the cost).
         leaf: The node to explain (usually a weight, bias or input).
         max_paths: Refuse to enumerate more paths than this.
+        max_factors: Refuse to list more factors than this, counted over
+            every path (paths × path length; each factor is a few words on
+            each of three lines of the text).
 
     Returns:
         The :class:`Explanation`; ``str()`` gives the text, ``_repr_latex_()`` LaTeX.
@@ -569,34 +635,37 @@ def explain(root: Value, leaf: Value, *, max_paths: int = 1000) -> Explanation:
     Raises:
         TypeError: ``root`` or ``leaf`` is not a Value.
         ValueError: ``leaf`` is not in ``root``'s graph.
-        TooManyPathsError: There are more than ``max_paths`` paths; the
-            message says how many.
+        TooManyPathsError: There are more than ``max_paths`` paths or more
+            than ``max_factors`` factors; the message says how many and how
+            to raise the limit.
     """
     for what, v in (("root", root), ("leaf", leaf)):
         if not isinstance(v, Value):
             raise TypeError(f"explain: {what} must be a Value, not {type(v).__name__}")
+    for what, limit in (("max_paths", max_paths), ("max_factors", max_factors)):
+        if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1:
+            raise ValueError(f"explain: {what} must be a whole number ≥ 1, not {limit!r}")
     order = topological_order(root)
-    names = display_names(root)
-    if id(leaf) not in names:
-        raise ValueError(
-            f"explain: {leaf.label or repr(leaf)} is not in the graph of "
-            f"{names[id(root)]} (it does not affect it, so its gradient is 0)"
-        )
-    # Count paths root → v (over edges, so a*a counts twice); Python ints never overflow.
+    # Count paths root → v (over edges, so a*a counts twice) and the factors on them
+    # (every path to v, one edge longer, reaches each input); Python ints never overflow.
     count = {id(root): 1}
+    length = {id(root): 0}
     for v in order:
         c = count.get(id(v), 0)
+        longer = length.get(id(v), 0) + c
         for child in v.inputs:
-            count[id(child)] = count.get(id(child), 0) + c
-    n = count[id(leaf)]
-    if n > max_paths:
-        many = str(n) if n < 10**15 else f"about 10^{len(str(n)) - 1}"
-        raise TooManyPathsError(
-            f"explain: there are {many} paths from {names[id(leaf)]} up to "
-            f"{names[id(root)]}, more than max_paths={max_paths}. Pass a larger "
-            f"max_paths to list them all, explain a node nearer the root, or use "
-            f"backward() / backward_steps(), which handle any number of paths in one pass."
+            key = id(child)
+            count[key] = count.get(key, 0) + c
+            length[key] = length.get(key, 0) + longer
+    if id(leaf) not in count:
+        raise ValueError(
+            f"explain: {leaf.label or repr(leaf)} is not in the graph of "
+            f"{display_names(root)[id(root)]} (it does not affect it, so its gradient is 0)"
         )
+    n, factors = count[id(leaf)], length[id(leaf)]
+    if n > max_paths or factors > max_factors:
+        raise _too_many(root, leaf, n, factors, max_paths, max_factors)
+    names = display_names(root)
     # Nodes from which leaf is reachable (inputs first, so children are known first).
     reaches = {id(leaf)}
     for v in reversed(order):
@@ -642,6 +711,28 @@ def explain(root: Value, leaf: Value, *, max_paths: int = 1000) -> Explanation:
     root_name = names[id(root)]
     terms = tuple(tuple(_terms(p, root_name)) for p in paths)
     return Explanation(root, leaf, tuple(paths), total, root_name, names[id(leaf)], terms)
+
+
+def _many(n: int) -> str:
+    return str(n) if n < 10**15 else f"about 10^{len(str(n)) - 1}"
+
+
+def _too_many(root: Value, leaf: Value, n: int, factors: int, max_paths: int,
+              max_factors: int) -> TooManyPathsError:
+    """The refusal, named by labels only (naming every node would cost a graph walk)."""
+    option, limit = ("max_paths", max_paths) if n > max_paths else ("max_factors", max_factors)
+    needed = n if option == "max_paths" else factors
+    where = f"from {leaf.label or 'the node'} up to {root.label or 'the root'}"
+    what = (f"{_many(n)} paths {where}" if option == "max_paths" else
+            f"{_many(factors)} factors on the {_many(n)} path{'s' if n != 1 else ''} {where} "
+            f"(paths × their lengths, the size of the text)")
+    raise_to = f"{option}={needed}" if needed < 10**15 else f"a larger {option}"
+    return TooManyPathsError(
+        f"explain: there are {what}, more than {option}={limit}. Pass {raise_to} to list "
+        f"them all, explain a node nearer the root, or use backward() / backward_steps(), "
+        f"which handle any number of paths in one pass.",
+        paths=n, factors=factors, option=option, limit=limit, what=what,
+    )
 
 
 # --- LaTeX ----------------------------------------------------------------------------

@@ -22,10 +22,14 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
+import os
 import re
+import signal
 import subprocess
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from numbers import Integral, Real
 from pathlib import Path as FilePath
 from typing import Any, NamedTuple
 
@@ -36,10 +40,12 @@ from .names import display_names, typeset_parts
 from .trace import Explanation, Path, Step, backward_steps, fmt
 
 __all__ = [
+    "DEFAULT_DOT_TIMEOUT",
     "DEFAULT_MAX_NODES",
     "DRAWING_SUFFIXES",
     "ROLE_COLOURS",
     "DotNotFoundError",
+    "DotTimeoutError",
     "Drawing",
     "DrawingTooLargeError",
     "Frames",
@@ -56,6 +62,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_NODES = 400
+DEFAULT_DOT_TIMEOUT = 120.0
+"""Seconds :func:`render` lets ``dot`` lay out a graph before stopping it."""
 """Largest graph :func:`draw` accepts by default (``dot`` needs ~1 s per 1,000 values)."""
 
 ROLE_COLOURS = {
@@ -104,6 +112,20 @@ class DrawingTooLargeError(ValueError):
         self.limit = limit
 
 
+class DotTimeoutError(RuntimeError):
+    """``dot`` took longer than the time limit and was stopped (its process group killed).
+
+    Attributes:
+        timeout: The limit in seconds.
+        pid: The process id ``dot`` had (and its process group's id).
+    """
+
+    def __init__(self, message: str, *, timeout: float, pid: int) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+        self.pid = pid
+
+
 class DotNotFoundError(RuntimeError):
     """Graphviz's ``dot`` program is not installed (the message says how to install it)."""
 
@@ -128,8 +150,13 @@ class Drawing(graphviz.Digraph):  # type: ignore[misc]
 # --- rendering ------------------------------------------------------------------------
 
 
-def render(source: str, fmt: str = "svg", *, timeout: float = 120.0) -> bytes:
+def render(source: str, fmt: str = "svg", *, timeout: float = DEFAULT_DOT_TIMEOUT) -> bytes:
     """Runs ``dot -T<fmt>`` on DOT text, with a time limit.
+
+    ``dot`` runs in its own process group (session); when it takes longer
+    than ``timeout`` the whole group is killed and reaped, so no layout is
+    left running in the background, and :class:`DotTimeoutError` says how to
+    raise the limit. The same happens when the wait is interrupted (Ctrl-C).
 
     Args:
         source: DOT text (``drawing.source``); several graphs give several outputs.
@@ -141,26 +168,49 @@ def render(source: str, fmt: str = "svg", *, timeout: float = 120.0) -> bytes:
 
     Raises:
         DotNotFoundError: ``dot`` is not installed; the message says what to install.
-        RuntimeError: ``dot`` failed or ran longer than ``timeout``.
+        DotTimeoutError: ``dot`` ran longer than ``timeout`` and was stopped.
+        RuntimeError: ``dot`` failed.
     """
+    if isinstance(timeout, bool) or not isinstance(timeout, Real) or not 0 < timeout < math.inf:
+        raise ValueError(f"render: timeout must be a positive number of seconds, got {timeout!r}")
     try:
-        done = subprocess.run(
-            ["dot", f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True,
-            timeout=timeout, check=False,
+        proc = subprocess.Popen(
+            ["dot", f"-T{fmt}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True,
         )
-    except (FileNotFoundError, graphviz.ExecutableNotFound) as err:
+    except FileNotFoundError as err:
         raise DotNotFoundError(_INSTALL) from err
+    try:
+        out, err_text = proc.communicate(source.encode("utf-8"), timeout=float(timeout))
     except subprocess.TimeoutExpired:
-        raise RuntimeError(
-            f"dot -T{fmt} did not finish within {timeout:g} s; draw a smaller graph "
-            f"(see max_nodes) or pass a larger timeout"
+        _stop(proc)
+        raise DotTimeoutError(
+            f"dot -T{fmt} did not finish its layout within {float(timeout):g} s and was "
+            f"stopped. Draw a smaller graph (fewer Values, or max_nodes), or allow more "
+            f"time: timeout={max(2 * float(timeout), 60):g} (command line: --dot-timeout).",
+            timeout=float(timeout), pid=proc.pid,
         ) from None
-    if done.returncode != 0:
+    except BaseException:  # Ctrl-C, or an error writing to dot: leave nothing running
+        _stop(proc)
+        raise
+    if proc.returncode != 0:
         raise RuntimeError(
-            f"dot -T{fmt} failed (exit {done.returncode}): "
-            f"{done.stderr.decode('utf-8', 'replace').strip()}"
+            f"dot -T{fmt} failed (exit {proc.returncode}): "
+            f"{err_text.decode('utf-8', 'replace').strip()}"
         )
-    return done.stdout
+    return out
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kills ``dot``'s whole process group and waits for it, so no zombie or orphan remains."""
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # Windows: no process groups; dot has no children of its own
+            proc.kill()
+    except (ProcessLookupError, PermissionError):  # it finished in the meantime
+        pass
+    proc.communicate()
 
 
 def split_svgs(output: bytes) -> list[str]:
@@ -175,7 +225,7 @@ def split_svgs(output: bytes) -> list[str]:
 def html_text(text: str) -> str:
     r"""Escapes text for a Graphviz HTML-like label so that it renders as written.
 
-    ``& < > " '`` become entities, backslashes are doubled (Graphviz would
+    ``& < > " ' ]`` become entities, backslashes are doubled (Graphviz would
     expand ``\N`` to the node's id and ``\G`` to the graph's name even here),
     newlines become ``<BR/>``, and characters
     Graphviz cannot take (control characters, lone surrogates) are shown as
@@ -193,7 +243,9 @@ def html_text(text: str) -> str:
             else:
                 chars.append(ch)
         # Graphviz expands \N, \G, \E, \T, \H even in HTML labels; \\ is a backslash.
-        lines.append(html.escape("".join(chars).replace("\\", "\\\\"), quote=True))
+        # A "]" right after a tag is a syntax error in Graphviz's HTML parser: &#93;.
+        lines.append(html.escape("".join(chars).replace("\\", "\\\\"), quote=True)
+                     .replace("]", "&#93;"))
     return "<BR/>".join(lines)
 
 
@@ -307,9 +359,10 @@ class _Graph:
     def __init__(self, root: Value, max_nodes: int | None) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"draw needs a Value as root, not {type(root).__name__}")
-        if max_nodes is not None and (isinstance(max_nodes, bool) or
-                                      not isinstance(max_nodes, int) or max_nodes < 1):
-            raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
+        if max_nodes is not None:
+            if isinstance(max_nodes, bool) or not isinstance(max_nodes, Integral) or max_nodes < 1:
+                raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
+            max_nodes = int(max_nodes)  # a numpy integer counts like an int
         order = forward_order(root)
         if max_nodes is not None and len(order) > max_nodes:
             raise DrawingTooLargeError(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -11,6 +14,8 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scalargrad.cli import main
 
@@ -304,3 +309,117 @@ def test_step_practice_asks_each_contribution_on_request() -> None:
     assert "quit: right 1, revealed 0, of 5 steps." in done.stdout
     bad = run("step", EXPR, *VALUES, "--contributions")
     assert bad.returncode == 2 and "--contributions goes with --practice" in bad.stderr
+
+
+def test_explain_refuses_a_text_too_large_and_names_the_option() -> None:
+    # "x*x*…*x" with 1,000 factors printed 31 MB in 11–28 s; by hand it has 1,000 paths
+    # holding 1 + 2 + … + 999 + 999 = 500,499 factors.
+    r = run("grad", "*".join(["x"] * 1000), "x=1", "--explain", "x")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "500499 factors on the 1000 paths from x up to f" in r.stderr
+    assert "more than --max-factors 20000. Pass --max-factors 500499" in r.stderr
+    assert len(r.stdout) < 3000  # the value and the gradient, not the explanation
+    assert "∂f/∂x = 1000" in r.stdout
+    ok = run("grad", "x*x*x", "x=2", "--explain", "x", "--max-factors", "5")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.rstrip().endswith("= 12")  # 3x² at x = 2
+    few = run("grad", "x*x*x", "x=2", "--explain", "x", "--max-factors", "4")
+    assert few.returncode == 1 and "Pass --max-factors 5" in few.stderr
+
+
+@pytest.mark.parametrize("expr", ["-x**2", "-2*x", "-x"])
+def test_an_expression_starting_with_minus_gets_the_double_dash_hint(expr: str) -> None:
+    r = run("grad", expr, "x=3")
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert "unrecognized arguments" not in r.stderr
+    assert "Put -- before an expression that starts with '-'" in r.stderr
+    assert f"scalargrad grad -- {shlex.quote(expr)} x=3" in r.stderr
+    fixed = run("grad", "--", expr, "x=3")
+    assert fixed.returncode == 0, fixed.stderr
+
+
+def test_a_negative_number_is_still_an_expression() -> None:
+    r = run("grad", "-5")
+    assert r.returncode == 0 and "= -5" in r.stdout
+
+
+def test_parse_error_caret_points_at_the_offending_column() -> None:
+    r = run("grad", "2w + 1", "w=1")
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert lines[0].endswith("at column 2") and "2*w" in lines[0]
+    assert lines[-2:] == ["  2w + 1", "   ^"]
+
+
+def test_step_with_stdin_closed_prints_every_step() -> None:
+    # `scalargrad step "x*x" x=2 <&-` crashed: sys.stdin is None when fd 0 is closed
+    r = subprocess.run(["sh", "-c", f'exec "{PY}" -m scalargrad step "x*x" x=2 <&-'],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "step 1/1" in r.stdout and "∂f/∂x = 4" in r.stdout  # d(x²)/dx = 2x at x = 2
+    practice = subprocess.run(
+        ["sh", "-c", f'exec "{PY}" -m scalargrad step --practice "x*x" x=2 <&-'],
+        capture_output=True, text=True, timeout=60)
+    assert practice.returncode == 0 and "Traceback" not in practice.stderr
+    assert "quit: right 0, revealed 0, of 1 steps." in practice.stdout
+
+
+def test_unicode_names_are_nfkc_normalised_as_in_python() -> None:
+    # "ｘ*2" ｘ=1 was refused: the parser reads ｘ as x (Python's NFKC), the pair did not
+    r = run("grad", "ｘ*2", "ｘ=1")
+    assert r.returncode == 0, r.stderr
+    assert "∂f/∂x = 2" in r.stdout
+    twice = run("grad", "x*2", "ｘ=1", "x=2")
+    assert twice.returncode == 2 and "x is given twice" in twice.stderr
+
+
+def test_huge_literal_is_a_usage_error_with_a_short_message() -> None:
+    r = run("grad", "x + " + "7" * 5000, "x=1")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "number too large for a float (an integer of 5000 digits)" in r.stderr
+    assert len(r.stderr) < 400
+
+
+@pytest.mark.needs_dot
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz dot program")
+@pytest.mark.parametrize("option", ["--draw", "--html"])
+def test_a_slow_layout_is_stopped_with_the_option_to_raise_the_limit(
+    option: str, tmp_path: Path
+) -> None:
+    # tanh(…tanh(x*0.9 + x)…) 29 deep: 117 Values, within the node limit, 25–70 s of dot
+    expr = "x"
+    for _ in range(29):
+        expr = f"tanh({expr}*0.9 + x)"
+    target = tmp_path / ("g.svg" if option == "--draw" else "g.html")
+    r = run("grad", expr, "x=0.5", option, str(target), "--dot-timeout", "1",
+            "--max-nodes", "1000")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "did not finish the layout within 1 s and was stopped" in r.stderr
+    assert "--dot-timeout 60" in r.stderr
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "inf", "soon"])
+def test_dot_timeout_must_be_positive_seconds(bad: str) -> None:
+    r = run("grad", "x", "x=1", "--dot-timeout", bad)
+    assert r.returncode == 2 and "argument --dot-timeout" in r.stderr and r.stdout == ""
+
+
+CLI_TOKENS = ["x", "y", "0.5", "2", "1e308", "+", "-", "*", "/", "**", "(", ")", " ", "sigmoid(",
+              "log(", "exp(", "@", "[", "1if", "--", "-x", "=", "\\", "ｘ", "\t"]
+
+
+@settings(max_examples=60)
+@given(st.lists(st.sampled_from(CLI_TOKENS), max_size=12).map("".join),
+       st.sampled_from([[], ["x=0.5"], ["x=0.5", "y=2"], ["ｘ=1"], ["x=1e400"], ["--explain", "x"],
+                        ["--steps"], ["x=2", "--max-factors", "3", "--explain", "x"]]))
+def test_fuzzed_command_lines_end_in_0_1_or_2_without_a_traceback(
+    expr: str, rest: list[str]
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["grad", expr, *rest])
+    assert status in (0, 1, 2), err.getvalue()
+    assert "Traceback" not in err.getvalue() and "Warning" not in err.getvalue()
+    if status:
+        assert err.getvalue().strip()  # a refusal always says why

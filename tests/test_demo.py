@@ -66,9 +66,9 @@ def test_demo_table_matches_hand_derivation(tmp_path) -> None:
     assert "✗" not in text
 
 
-def test_demo_shows_the_notes_formula_for_the_last_layer() -> None:
+def test_demo_shows_the_notes_formula_for_the_last_layer(tmp_path: Path) -> None:
     out = io.StringIO()
-    run_demo(stream=out)
+    assert run_demo(out_dir=tmp_path, stream=out) == 0  # into tmp_path, not the repository
     assert "2(a^(3) − y)·σ'(z^(3))·a^(2)" in out.getvalue()
 
 

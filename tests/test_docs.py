@@ -27,10 +27,26 @@ def test_readme_examples_run() -> None:
     assert result.failed == 0
 
 
-@pytest.mark.parametrize("name", MODULES)
+def _examples(name: str) -> int:
+    """How many doctest examples a module's docstrings hold."""
+    module = importlib.import_module(name)
+    return sum(len(t.examples) for t in doctest.DocTestFinder().find(module))
+
+
+WITH_EXAMPLES = [name for name in MODULES if _examples(name)]
+"""Modules whose docstrings hold examples (a module without any has nothing to run)."""
+
+
+def test_the_modules_with_examples_are_found() -> None:
+    assert "scalargrad.engine" in WITH_EXAMPLES and "scalargrad.nn" in WITH_EXAMPLES
+    assert len(WITH_EXAMPLES) >= 3
+
+
+@pytest.mark.parametrize("name", WITH_EXAMPLES)
 def test_module_docstring_examples_run(name: str) -> None:
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0  # a case that runs nothing would pass without checking
     assert result.failed == 0
 
 

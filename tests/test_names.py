@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import re
+import shutil
+import unicodedata
+import xml.etree.ElementTree as ET
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from scalargrad import Value, sum_values, topological_order
@@ -204,3 +208,104 @@ def test_typeset_parts_give_the_text_back(text: str) -> None:
     assert back == text
     assert all(chars for _, chars in parts)
     assert all(a[0] != "text" or b[0] != "text" for a, b in itertools.pairwise(parts))
+
+
+# --------------------------------------------- hostile labels round-trip exactly (#10)
+
+PLACEHOLDER_TOKENS = ["{x}", "{y}", "{out}", "{c}", "{c-1}", "{all}", "{0}", "{1}", "{", "}"]
+HOSTILE_TOKENS = [
+    *PLACEHOLDER_TOKENS, "\\N", "\\G", "\\", '"', "'", "<", ">", "&", "&amp;", "|", "</script>",
+    "<img src=x onerror=alert(1)>", "\x00", "\x1b[31m", "\x7f", "\t", "\n", "  ", "σ", "ｘ", "−",
+]
+labels = st.lists(
+    st.one_of(st.sampled_from(HOSTILE_TOKENS), st.characters(blacklist_categories=("Cs",))),
+    min_size=1, max_size=8,
+).map("".join)
+"""Any text: placeholders of the rule templates, DOT/HTML/LaTeX specials, control characters."""
+
+
+def hostile_graph(la: str, lb: str, lc: str) -> tuple[Value, Value, Value, Value]:
+    a, b = Value(2.0, la), Value(3.0, lb)
+    c = (a * b).label_as(lc)
+    return (c + a).tanh(), a, b, c
+
+
+@given(labels, labels, labels)
+def test_hostile_labels_round_trip_through_steps_explanations_and_code(
+    la: str, lb: str, lc: str
+) -> None:
+    from scalargrad.codegen import compile_graph
+    from scalargrad.trace import backward_steps, explain
+
+    root, a, b, c = hostile_graph(la, lb, lc)
+    table = display_names(root)
+    assert (table[id(a)], table[id(b)], table[id(c)]) == (la, lb, lc)
+    steps = list(backward_steps(root))
+    (mul,) = [s for s in steps if s.node is c]
+    assert mul.name == lc
+    assert [x.name for x in mul.contributions] == [la, lb]
+    # ∂c/∂a = b and ∂c/∂b = a: the other label, exactly (bracketed if it reads as an expression)
+    assert mul.contributions[0].formula in (lb, f"({lb})")
+    assert mul.contributions[1].formula in (la, f"({la})")
+    assert lb in mul.lines()[1] and la in mul.lines()[2]
+    e = explain(root, b)
+    assert (e.leaf_name, len(e.paths)) == (lb, 1)
+    assert [f.child_name for f in e.paths[0].factors][-1] == lb
+    assert lb in str(e)
+    f = compile_graph(root, [a, b])
+    _, grads = f(2.0, 3.0)
+    assert grads == (a.grad, b.grad)  # the code runs whatever the labels are
+
+
+def svg_texts(svg: str) -> str:
+    """Every text of an SVG in document order, Graphviz's no-break spaces read as spaces."""
+    tree = ET.fromstring(svg)
+    return "".join(t.text or "" for t in tree.iter() if t.tag.endswith("}text") or t.tag == "text"
+                   ).replace("\u00a0", " ")
+
+
+def visible(label: str) -> str:
+    """How a drawing shows a label (written out here, not taken from viz): as typed, with a
+    control character as its \\xNN escape, a tab as four spaces, each line on its own."""
+    out = []
+    for ch in label.replace("\r\n", "\n"):
+        if ch in "\n\r":
+            continue  # a line break: the next line is a separate text
+        if ch == "\t":
+            out.append("    ")
+        elif unicodedata.category(ch) == "Cc":
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) in (0xFFFE, 0xFFFF):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out).replace("\u00a0", " ")  # compared as svg_texts reads them
+
+
+@pytest.mark.needs_dot
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs the Graphviz dot program")
+@settings(max_examples=12)
+@given(labels, labels, labels)
+@example("{y}", "</script><img src=x onerror=alert(1)>", "\\N & {out}\n\x00")
+def test_hostile_labels_round_trip_through_drawings_and_the_page(
+    la: str, lb: str, lc: str
+) -> None:
+    from scalargrad.page import steps_html
+    from scalargrad.viz import draw, render
+
+    # names of the notes' form (w_0, a^(1)) are typeset; these are shown character for character
+    assume(all(typeset_parts(x) == [("text", x)] for x in (la, lb, lc)))
+    root, *_ = hostile_graph(la, lb, lc)
+    drawn = svg_texts(render(draw(root).source).decode("utf-8"))
+    for label in (la, lb, lc):
+        assert visible(label) in drawn
+    page = steps_html(root)
+    svgs = re.findall(r"<svg\b.*?</svg>", page, re.S)
+    assert len(svgs) >= 2  # the frames
+    for svg in svgs:
+        text = svg_texts(svg)
+        for label in (la, lb, lc):
+            assert visible(label) in text
+    # a label never closes a script or opens an element of the page
+    assert "<img src=x" not in page
+    assert page.count("</script>") == len(re.findall(r"<script\b", page))

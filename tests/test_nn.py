@@ -768,7 +768,7 @@ def test_bad_inputs_and_targets_name_the_node() -> None:
     with pytest.raises(TypeError, match="layer 1 expects a list of 2 numbers or Values, not str"):
         net("ab")  # type: ignore[arg-type]
     out = net([1.0, 2.0])
-    with pytest.raises(TypeError, match="targets must be numbers or Values, not '1'"):
+    with pytest.raises(TypeError, match=r"targets must be .* them \(y_j\), not str \('1'\)"):
         squared_error(out, "1")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"squared_error: y: .*not str"):
         squared_error(out, ["x"])  # type: ignore[list-item]
@@ -789,3 +789,41 @@ def test_neuron_and_layer_zero_grad() -> None:
     layer.zero_grad()
     neuron.zero_grad()
     assert all(p.grad == 0.0 for p in [*layer.parameters(), *neuron.parameters()])
+
+
+# ------------------------------------------------------ numbers.Real / Integral (#10 item 9)
+
+
+def test_numpy_scalars_are_accepted_everywhere_a_number_is() -> None:
+    np = pytest.importorskip("numpy")
+    net = MLP(np.int64(2), [np.int32(3), 1], seed=np.int64(7))
+    same = MLP(2, [3, 1], seed=7)
+    assert net.widths == [2, 3, 1] and all(type(w) is int for w in net.widths)
+    assert [p.data for p in net.parameters()] == [p.data for p in same.parameters()]
+    out = net([np.float32(0.5), np.float64(-1.0)])
+    cost = squared_error(out, np.float32(1.0))
+    assert isinstance(out, Value)
+    cost.backward()
+    grads = [p.grad for p in net.parameters()]
+    before = [p.data for p in net.parameters()]
+    sgd_step(net.parameters(), np.float32(0.5))
+    # p ← p − lr·∂C/∂p, by hand, with lr = 0.5 exactly representable in float32
+    assert [p.data for p in net.parameters()] == [b - 0.5 * g for b, g in zip(before, grads)]
+    assert type(Neuron(np.int8(3)).nin) is int and len(Layer(np.uint16(2), 4).neurons) == 4
+
+
+@pytest.mark.parametrize("bad", [True, 2.0, "2", None])
+def test_widths_must_be_whole_numbers_not_bools(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"nin must be a positive whole number .*got "):
+        MLP(bad, [1])  # type: ignore[arg-type]
+
+
+def test_squared_error_names_the_argument_that_is_not_a_list() -> None:
+    out = MLP(1, [1], seed=0)([0.5])
+    assert isinstance(out, Value)
+    with pytest.raises(TypeError, match=r"squared_error: targets must be .* not NoneType"):
+        squared_error(out, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"squared_error: outputs must be .* not NoneType"):
+        squared_error(None, 1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="learning rate must be a positive finite number"):
+        sgd_step([out], True)  # type: ignore[arg-type]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -36,7 +35,6 @@ EXPECTED = [
     "05_check_your_own_derivation.ipynb",
 ]
 CELL_TIMEOUT = 120  # seconds per cell: a hung kernel fails instead of blocking CI
-BUDGET = 60.0  # seconds per notebook ("well under a minute" is the aim)
 
 
 def _run(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -94,9 +92,7 @@ def test_a_failing_cell_fails_the_run() -> None:
 def test_notebook_runs_top_to_bottom(path: Path) -> None:
     assert shutil.which("dot"), "the notebooks draw graphs: install Graphviz (dot)"
     nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
     _run(nb)
-    elapsed = time.perf_counter() - start
     errors = [
         o
         for cell in nb.cells
@@ -104,5 +100,4 @@ def test_notebook_runs_top_to_bottom(path: Path) -> None:
         for o in cell.outputs
         if o.output_type == "error"
     ]
-    assert not errors
-    assert elapsed < BUDGET, f"{path.name} took {elapsed:.1f} s (budget {BUDGET:.0f} s)"
+    assert not errors  # (no limit in seconds: a shared machine's wall clock is not a test)

@@ -164,3 +164,138 @@ _ALPHABET = "xy()+-*/ .,0123456789e_[]'\"=<>!%@~^&|:;lambdsigmoexpqrt\n"
 @given(st.text(alphabet=_ALPHABET, max_size=40))
 def test_expression_like_text_only_ever_raises_parse_error(text: str) -> None:
     only_parse_errors(text)
+
+
+# ------------------------------------------------------------- hostile input (#10, #14)
+
+
+def test_a_malformed_number_points_past_its_digits() -> None:
+    # Python's own column for "2w" is the 2; the mistake is the w
+    with pytest.raises(ParseError) as info:
+        parse("2w + 1")
+    err = info.value
+    assert err.column == 2
+    assert "'w' right after 2 (for a product write 2*w)" in str(err)
+    assert str(err).splitlines()[1:] == ["  2w + 1", "   ^"]
+    for text, column in (("x * 3.5e2q", 10), ("1_000x", 6), ("y + .5z", 7)):
+        with pytest.raises(ParseError) as info:
+            parse(text)
+        assert info.value.column == column, str(info.value)
+
+
+def test_an_error_in_a_long_expression_shows_a_window_not_the_whole_text() -> None:
+    text = "a_long_name" * 100_000 + " + (* y) + x"  # 1.1 MB
+    with pytest.raises(ParseError) as info:
+        parse(text)
+    message = str(info.value)
+    assert len(message) < 300
+    first, shown, caret = message.splitlines()
+    assert first.endswith(f"at column {11 * 100_000 + 5}")
+    assert shown.startswith("  …") and shown.endswith("a_long_name + (* y) + x")
+    assert shown[caret.index("^")] == "*"  # the caret stays under the offending "*"
+    with pytest.raises(ParseError) as info:
+        parse("(" + "x + " * 1000 + "1 @ y" + " + x" * 1000 + ")")
+    first, shown, caret = str(info.value).splitlines()
+    assert shown.count("…") == 2 and len(shown) < 120 and caret.strip(" ^") == ""
+
+
+def test_control_characters_in_the_window_keep_the_caret_in_place() -> None:
+    with pytest.raises(ParseError) as info:
+        parse("x\t+ \x1b[31m")
+    _, shown, _ = str(info.value).splitlines()
+    assert "\x1b" not in shown and "\t" not in shown
+    assert len(shown) == len("  x + \x1b[31m")
+    with pytest.raises(ParseError, match="a null byte is not allowed at column 2"):
+        parse("x\0")
+
+
+@pytest.mark.parametrize("digits", [4301, 5000, 100_000])
+def test_a_huge_integer_literal_is_too_large_for_a_float(digits: int) -> None:
+    # 5,000 digits were reported as "the expression ends too early at column 5002"
+    with pytest.raises(ParseError) as info:
+        parse("x + " + "7" * digits)
+    err = info.value
+    assert f"number too large for a float (an integer of {digits} digits)" in str(err)
+    assert err.column == 5 and len(str(err)) < 300
+    with pytest.raises(ParseError, match="number too large for a float at column 1"):
+        parse("9" * 400 + " * x")  # Python reads it; a float cannot hold it
+
+
+def test_evaluating_a_huge_int_names_the_variable() -> None:
+    with pytest.raises(VariableError, match=r"x is too large for a float \(about 10\^400\)"):
+        parse("x * 2").evaluate({"x": 10**400})
+    with pytest.raises(VariableError, match=r"y is too large for a float \(about 10\^5000\)"):
+        parse("y * 2").evaluate({"y": -(10**5000)})
+
+
+def test_names_are_nfkc_normalised_like_python_identifiers() -> None:
+    e = parse("ｘ*2 + ﬁ")  # fullwidth x, the ligature ﬁ
+    assert e.variables == ("x", "fi")
+    root, leaves = e.evaluate({"ｘ": 1.5, "fi": 1.0})
+    assert root.data == 4.0 and list(leaves) == ["x", "fi"]
+    with pytest.raises(VariableError, match="'ｘ' and 'x' are the same variable 'x'"):
+        e.evaluate({"ｘ": 1.0, "x": 2.0, "fi": 0.0})
+
+
+def test_numpy_scalars_are_numbers_and_bools_are_not() -> None:
+    np = pytest.importorskip("numpy")
+    e = parse("x * y")
+    root, _ = e.evaluate({"x": np.float32(0.5), "y": np.int64(3)})
+    assert root.data == 1.5
+    for bad, kind in ((True, "bool"), ("1", "str"), (None, "NoneType"), (1j, "complex")):
+        with pytest.raises(VariableError, match=f"x must be a real number .*not {kind}"):
+            e.evaluate({"x": bad, "y": 1.0})
+
+
+def test_long_names_and_many_variables_keep_messages_short() -> None:
+    many = " + ".join(f"v{k}" for k in range(2000))
+    with pytest.raises(VariableError) as info:
+        parse(many).evaluate({})
+    assert len(str(info.value)) < 1000 and "and 1990 more" in str(info.value)
+    with pytest.raises(ParseError) as err:
+        parse("q" * 100_000 + "(x)")
+    assert len(str(err.value)) < 400 and "unknown function 'qqq" in str(err.value)
+
+
+# -------------------------------------------------------------- fuzzing the parser (#10)
+
+TOKENS = [
+    "x", "y", "w_1", "ｘ", "σ", "0", "1", "2", "0.5", "1e308", "1e-320", "9" * 30, ".", "e",
+    "+", "-", "*", "/", "**", "(", ")", " ", ",", "=", "@", "%", "//", "[", "]", "'", "\\",
+    "sigmoid(", "tanh(", "relu(", "exp(", "log(", "square(", "lambda", "x.real", "\0",
+    "\n", "#", ":=", "if", "1j", "0x1f", "_", "{x}",
+]
+fuzz_texts = st.one_of(
+    st.lists(st.sampled_from(TOKENS), max_size=25).map("".join),  # near the grammar
+    st.text(max_size=25),  # anything
+)
+
+
+def outcome(text: str) -> str:
+    """Parses, evaluates and differentiates; returns how it ended. Any other exception fails."""
+    try:
+        expression = parse(text)
+    except ParseError as err:
+        assert str(err) and len(str(err)) < 600
+        return "parse error"
+    values = {name: 0.75 for name in expression.variables}
+    try:
+        root, leaves = expression.evaluate(values)
+        root.backward()
+    except (DomainError, VariableError) as err:
+        assert str(err)
+        return "named error"
+    assert math.isfinite(root.data)
+    assert all(math.isfinite(leaf.grad) for leaf in leaves.values())
+    return "value"
+
+
+@given(fuzz_texts)
+def test_fuzzed_input_ends_in_a_value_or_a_named_error(text: str) -> None:
+    assert outcome(text) in ("value", "parse error", "named error")
+
+
+def test_the_fuzz_reaches_every_outcome() -> None:
+    assert outcome("sigmoid(x)*y") == "value"
+    assert outcome("log(x - 1)") == "named error"  # log of −0.25
+    assert outcome("x +") == "parse error"

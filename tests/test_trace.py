@@ -9,13 +9,15 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import time
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from matplotlib.mathtext import MathTextParser
 
-from scalargrad import Value, sum_values, topological_order
+from scalargrad import Value, affine, sum_values, topological_order
 from scalargrad.testing import Expression, expressions
 from scalargrad.trace import (
     Explanation,
@@ -243,7 +245,8 @@ def test_path_limit_error_says_how_many_and_what_to_do() -> None:
     with pytest.raises(TooManyPathsError, match=r"2048 paths .*max_paths=1000") as info:
         explain(v, x)
     assert "backward" in str(info.value)
-    assert len(explain(v, x, max_paths=4096).paths) == 2048
+    # 2048 paths of 11 factors each: 22,528 factors, more than the default 20,000
+    assert len(explain(v, x, max_paths=4096, max_factors=22_528).paths) == 2048
     for _ in range(200):
         v = v * v
     with pytest.raises(TooManyPathsError, match=r"about 10\^"):
@@ -584,3 +587,91 @@ def test_number_format_keeps_four_significant_digits(x: float) -> None:
     # 4 significant digits (a fixed-point number ≥ 1e4 keeps its 5 integer digits)
     assert len(digits) == (5 if fixed and abs(float(padded)) >= 1e4 else 4), padded
     assert float(fmt(x)) == float(padded)
+
+
+# ------------------------------------------------------- bounded work under hostile input (#10)
+
+
+def cpu_seconds(work: Callable[[], object], repeat: int = 3) -> float:
+    """The least CPU time of a few runs (CPU time, not wall time: the machine may be loaded)."""
+    best = math.inf
+    for _ in range(repeat):
+        start = time.process_time()
+        work()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def left_product(x: Value, factors: int) -> Value:
+    v = x
+    for _ in range(factors - 1):
+        v = v * x
+    return v
+
+
+def test_explain_counts_factors_and_refuses_a_text_too_large() -> None:
+    x = Value(1.0, "x")
+    f = left_product(x, 1000).label_as("f")  # the issue's x*x*…*x, 1,000 factors
+    # By hand: the k-th product from the top reaches x through its right input after
+    # k edges (k = 1…999) and the innermost x·x through both inputs after 999 edges:
+    # 1,000 paths holding 1 + 2 + … + 999 + 999 factors.
+    factors = sum(range(1, 1000)) + 999
+    with pytest.raises(TooManyPathsError) as info:
+        explain(f, x)
+    err = info.value
+    assert (err.paths, err.factors, err.option, err.limit) == (1000, factors, "max_factors",
+                                                               20_000)
+    assert f"{factors} factors on the 1000 paths from x up to f" in str(err)
+    assert f"Pass max_factors={factors} to list them all" in str(err)
+    small = left_product(x, 30).label_as("g")  # 30 paths, 29·30/2 + 29 = 464 factors
+    e = explain(small, x, max_factors=464)
+    assert len(e.paths) == 30 and sum(len(p.factors) for p in e.paths) == 464
+    assert e.total == 30.0  # d(x^30)/dx at x = 1
+    with pytest.raises(TooManyPathsError, match="Pass max_factors=464 "):
+        explain(small, x, max_factors=463)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
+def test_explain_limits_must_be_positive_whole_numbers(bad: object) -> None:
+    x = Value(1.0, "x")
+    for option in ("max_paths", "max_factors"):
+        with pytest.raises(ValueError, match=f"{option} must be a whole number"):
+            explain(x * x, x, **{option: bad})  # type: ignore[arg-type]
+
+
+def test_explain_refuses_a_long_chain_in_time_linear_in_the_graph() -> None:
+    # A 10⁶-op chain took 210 s and 1.14 GB to explain; 5·10⁴ ops show the same: one path
+    # of 5·10⁴ factors. The refusal costs a few graph walks, like backward itself.
+    x = Value(0.5, "x")
+    v = x
+    for _ in range(50_000):
+        v = v * 1.0
+    backward = cpu_seconds(v.backward)
+
+    def refuse() -> None:
+        with pytest.raises(TooManyPathsError):
+            explain(v, x)
+
+    refusal = cpu_seconds(refuse, repeat=2)
+    with pytest.raises(TooManyPathsError, match="50000 factors on the 1 path from x"):
+        explain(v, x)
+    assert refusal < 15 * backward, (refusal, backward)
+
+
+def wide_node(n: int) -> Value:
+    ws = [Value(0.5, f"w_{k}") for k in range(n)]
+    acts = [Value(2.0, f"a_{k}") for k in range(n)]
+    return affine(ws, acts, Value(0.1, "b"))
+
+
+def test_backward_steps_is_linear_in_fan_in() -> None:
+    # One affine node with 500 inputs took 0.5 s, 2,000 took 10 s (backward: ms).
+    # Per edge, a step must cost a small constant times what backward costs.
+    z = wide_node(4000)
+    backward = cpu_seconds(z.backward)
+    steps = cpu_seconds(lambda: list(backward_steps(z)))
+    assert steps < 60 * backward, (steps, backward)
+    (step,) = [s for s in backward_steps(wide_node(3)) if s.node.op == "affine"]
+    # ∂z/∂w_k = a_k and ∂z/∂a_k = w_k, by hand
+    assert [c.formula for c in step.contributions] == [
+        "a_0", "w_0", "a_1", "w_1", "a_2", "w_2", "1"]

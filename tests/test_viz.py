@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -441,7 +442,7 @@ def test_html_text_never_leaves_markup() -> None:
         out = html_text(label)
         bare = out.replace("<BR/>", "")
         assert "<" not in bare and ">" not in bare and '"' not in bare
-        assert re.fullmatch(r"(?:[^&]|&(?:amp|lt|gt|quot|#x27);)*", bare), label
+        assert re.fullmatch(r"(?:[^&]|&(?:amp|lt|gt|quot|#x27|#93);)*", bare), label
 
 
 NONCHARS = (0xFFFE, 0xFFFF)
@@ -728,3 +729,77 @@ def test_a_neurons_parameters_sit_next_to_it_in_index_order() -> None:
                 line = re.search(rf"^\tn\d+ -> o{i}:i{k}:w \[(.*)\]$", source, re.M)
                 assert line, (i, k)
                 assert ("minlen=2" in line.group(1)) == (not c.label.startswith(("w", "b")))
+
+
+# ----------------------------------------------------- the layout time limit (#10 item 5)
+
+
+def slow_layout_graph() -> Value:
+    """tanh(…tanh(x·0.9 + x)…) 29 deep: 117 Values, under max_nodes, and dot needs 25–70 s."""
+    x = Value(0.5, "x")
+    v = x
+    for _ in range(29):
+        v = (v * 0.9 + x).tanh()
+    return v
+
+
+def processes_in_group(pgid: int) -> list[int]:
+    """Live process ids whose process group is ``pgid`` (read from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # it ended while we looked
+            continue
+        if int(fields[2]) == pgid:  # after "pid (comm)": state, ppid, pgrp
+            found.append(int(entry))
+    return found
+
+
+@needs_dot
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc to find processes")
+def test_a_slow_layout_is_stopped_and_no_dot_is_left_running() -> None:
+    from scalargrad.viz import DotTimeoutError, render
+
+    root = slow_layout_graph()
+    assert len(topological_order(root)) == 117
+    source = draw(root).source
+    with pytest.raises(DotTimeoutError) as info:
+        render(source, timeout=1.0)
+    err = info.value
+    assert err.timeout == 1.0
+    assert "within 1 s and was stopped" in str(err) and "timeout=60" in str(err)
+    assert processes_in_group(err.pid) == []  # dot and anything it started: killed and reaped
+    assert not os.path.exists(f"/proc/{err.pid}")
+    ok = render(draw(Value(2.0, "x") * 3).source, timeout=60.0)  # a small graph still renders
+    assert ok.lstrip().startswith(b"<?xml")
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, math.inf, math.nan, True, "5"])
+def test_render_timeout_must_be_a_positive_number(bad: object) -> None:
+    from scalargrad.viz import render
+
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+        render("digraph {}", timeout=bad)  # type: ignore[arg-type]
+
+
+@needs_dot
+@pytest.mark.parametrize("label", ["]", "]]>", "[]", "a]"])
+def test_a_closing_bracket_label_renders(label: str) -> None:
+    # "]" right after a tag was a syntax error in Graphviz's HTML-label parser (dot exit 1)
+    from scalargrad.viz import render
+
+    svg = render(draw(Value(1.0, label) * 2).source).decode("utf-8")
+    texts = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert label in texts
+
+
+def test_max_nodes_takes_a_numpy_integer() -> None:
+    np = pytest.importorskip("numpy")
+    x = Value(1.0, "x")
+    assert "x" in draw(x * 2, max_nodes=np.int64(3)).source  # 3 Values: x, 2, x·2
+    with pytest.raises(DrawingTooLargeError, match="max_nodes=2"):
+        draw(x * 2, max_nodes=np.int32(2))
