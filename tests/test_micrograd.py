@@ -102,6 +102,12 @@ def test_repr_prev_and_op_read_as_micrograds() -> None:
     assert repr(Value(0.1 + 0.2)) == "Value(data=0.30000000000000004, grad=0.0)"  # full float
 
 
+def test_a_leaf_may_say_what_made_it() -> None:
+    # micrograd accepts Value(x, (), op): a leaf that only records an op name
+    assert Value(1.0, (), "+")._op == MV(1.0, (), "+")._op == "+"
+    assert Value(1.0)._op == MV(1.0)._op == ""
+
+
 def test_pow_op_keeps_the_exponent_as_written() -> None:
     x, m = Value(3.0), MV(3.0)
     for c in (2, 2.0, -1, 0.5):

@@ -32,8 +32,9 @@ Number = int | float
 
 # scalargrad rule name → micrograd's op string (pow is '**' + the exponent as written).
 _OP_TEXT = {"add": "+", "mul": "*", "relu": "ReLU"}
-# The exponent exactly as the caller wrote it (2 → '**2', 2.0 → '**2.0'), per pow node.
-_POW_TEXT: weakref.WeakKeyDictionary[_engine.Value, str] = weakref.WeakKeyDictionary()
+# micrograd's op text where the rule alone cannot tell it: the exponent exactly as the caller
+# wrote it (2 → '**2', 2.0 → '**2.0'), and an _op given to a leaf (Value(1.0, (), '+')).
+_OP_GIVEN: weakref.WeakKeyDictionary[_engine.Value, str] = weakref.WeakKeyDictionary()
 
 
 def _adopt(out: _engine.Value) -> Value:
@@ -112,6 +113,8 @@ class Value(_engine.Value):
                 self.label = label
             return  # made by __new__ from _children
         super().__init__(data, label)
+        if _op:
+            _OP_GIVEN[self] = _op  # a leaf that only says what made it, as micrograd allows
 
     # --- micrograd's view of the node ----------------------------------------------
 
@@ -124,8 +127,10 @@ class Value(_engine.Value):
     def _op(self) -> str:
         """The operation as micrograd names it: ``'+'``, ``'*'``, ``'**2'``, ``'ReLU'``, ``''``."""
         name = self.op
-        if name == "pow":
-            text = _POW_TEXT.get(self)
+        if name == "pow" or not self.inputs:
+            text = _OP_GIVEN.get(self)
+            if text is None and not self.inputs:
+                return ""
             if text is None:
                 c = self.rule.exponent if self.rule is not None else None
                 text = "**" + (str(int(c)) if c is not None and c.is_integer() else str(c))
@@ -178,7 +183,7 @@ class Value(_engine.Value):
                 f"not {type(other).__name__}"
             )
         out = _adopt(_Base.__pow__(self, other))
-        _POW_TEXT[out] = f"**{other}"
+        _OP_GIVEN[out] = f"**{other}"
         return out
 
     def relu(self) -> Value:
@@ -266,7 +271,7 @@ def _from_children(data: Number, children: tuple[_engine.Value, ...], op: str) -
         except ValueError:
             raise ValueError(f"micrograd Value: cannot read the exponent of {op!r}") from None
         out = _adopt(_Base.__pow__(xs[0], exponent))
-        _POW_TEXT[out] = op
+        _OP_GIVEN[out] = op
     else:
         raise ValueError(
             f"micrograd Value(data, _children, {op!r}) with {len(xs)} children: scalargrad "
