@@ -6,6 +6,9 @@ repository; every build draws afresh with the installed scalargrad and Graphviz:
 * ``drawings/*.svg`` — the graphs the mathematics page shows;
 * ``steps/*.html`` — the self-contained step-through pages
   (:func:`scalargrad.save_steps_html`), embedded by ``live.md``;
+* the "Lessons" section of the navigation: ``notebooks/README.md`` and then every
+  ``notebooks/NN_*.ipynb`` in order, titled by its first heading (new lessons appear
+  without editing ``mkdocs.yml``);
 * ``<!-- cli-help-all -->`` in a page becomes the help of ``scalargrad`` and each subcommand.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -56,6 +60,31 @@ def _page(root: scalargrad.Value, title: str) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         path = scalargrad.save_steps_html(root, Path(tmp) / "steps.html", title=title)
         return Path(path).read_text(encoding="utf-8")
+
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def _title(notebook: Path) -> str:
+    """The notebook's first Markdown heading, without the TeX dollars."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        if cell["cell_type"] == "markdown":
+            found = re.search(r"^#\s+(.+)$", "".join(cell["source"]), re.M)
+            if found:
+                return found.group(1).replace("$", "").strip()
+    return notebook.stem
+
+
+def on_config(config: Any) -> Any:
+    """Lists every lesson under "Lessons" in the navigation."""
+    lessons: list[Any] = [{"Overview": "lessons/README.md"}]
+    for nb in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        lessons.append({_title(nb): f"lessons/{nb.name}"})
+    for entry in config["nav"]:
+        if isinstance(entry, dict) and "Lessons" in entry:
+            entry["Lessons"] = lessons
+    return config
 
 
 def on_files(files: Any, config: Any) -> Any:
