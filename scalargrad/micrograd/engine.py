@@ -46,15 +46,20 @@ def _adopt(out: _engine.Value) -> Value:
     return cast(Value, out)
 
 
-def _as_value(other: object, op: str) -> _engine.Value:
-    if isinstance(other, _Base):
-        return other
+def _binary(
+    method: Callable[[_engine.Value, Any], _engine.Value], x: Value, other: object, op: str
+) -> Value:
+    """``x op other`` by scalargrad's ``method``; a plain number becomes a constant leaf."""
+    if isinstance(other, _Base):  # the hot path: no constant to adopt
+        out = method(x, other)
+        out.__class__ = Value
+        return cast(Value, out)
     if isinstance(other, bool) or not isinstance(other, Real):
         raise TypeError(
             f"micrograd Value {op}: the other operand must be a Value or a number, "
             f"not {type(other).__name__}"
         )
-    return Value(cast(float, other))
+    return _adopt(method(x, other))
 
 
 class Value(_engine.Value):
@@ -169,11 +174,11 @@ class Value(_engine.Value):
 
     def __add__(self, other: Value | Number) -> Value:  # type: ignore[override]
         """``self + other``; ∂/∂self = 1, ∂/∂other = 1."""
-        return _adopt(_Base.__add__(self, _as_value(other, "+")))
+        return _binary(_Base.__add__, self, other, "+")
 
     def __mul__(self, other: Value | Number) -> Value:  # type: ignore[override]
         """``self · other``; ∂/∂self = other, ∂/∂other = self."""
-        return _adopt(_Base.__mul__(self, _as_value(other, "*")))
+        return _binary(_Base.__mul__, self, other, "*")
 
     def __pow__(self, other: Number) -> Value:
         """``self ** other`` for a number ``other``; ∂/∂self = other·self^(other−1)."""
