@@ -9,6 +9,8 @@ repository; every build draws afresh with the installed scalargrad and Graphviz:
 * the "Lessons" section of the navigation: ``notebooks/README.md`` and then every
   ``notebooks/NN_*.ipynb`` in order, titled by its first heading (new lessons appear
   without editing ``mkdocs.yml``);
+* ``api/<module>.md`` for every public module and subpackage of scalargrad (mkdocstrings
+  renders each from its docstrings), listed under "API reference" after ``api/index.md``;
 * ``<!-- cli-help-all -->`` in a page becomes the help of ``scalargrad`` and each subcommand.
 """
 
@@ -62,7 +64,33 @@ def _page(root: scalargrad.Value, title: str) -> str:
         return Path(path).read_text(encoding="utf-8")
 
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+PACKAGE = ROOT / "scalargrad"
+
+
+def _public(folder: Path) -> list[str]:
+    """The public modules and subpackages directly in ``folder`` (no ``_name``, no ``__main__``)."""
+    names = [p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")]
+    names += [
+        p.name
+        for p in folder.iterdir()
+        if (p / "__init__.py").is_file() and not p.name.startswith("_")
+    ]
+    return sorted(names)
+
+
+def _api_pages() -> dict[str, str]:
+    """``api/<name>.md`` → its Markdown: one mkdocstrings block per module."""
+    pages = {}
+    for name in _public(PACKAGE):
+        if (PACKAGE / name).is_dir():
+            blocks = [f"::: scalargrad.{name}\n    options:\n      members: false"]
+            blocks += [f"::: scalargrad.{name}.{sub}" for sub in _public(PACKAGE / name)]
+        else:
+            blocks = [f"::: scalargrad.{name}"]
+        pages[f"api/{name}.md"] = f"# scalargrad.{name}\n\n" + "\n\n".join(blocks) + "\n"
+    return pages
 
 
 def _title(notebook: Path) -> str:
@@ -81,14 +109,18 @@ def on_config(config: Any) -> Any:
     lessons: list[Any] = [{"Overview": "lessons/README.md"}]
     for nb in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
         lessons.append({_title(nb): f"lessons/{nb.name}"})
+    api: list[Any] = [{"scalargrad": "api/index.md"}]
+    api += [{Path(uri).stem: uri} for uri in _api_pages()]
     for entry in config["nav"]:
         if isinstance(entry, dict) and "Lessons" in entry:
             entry["Lessons"] = lessons
+        if isinstance(entry, dict) and "API reference" in entry:
+            entry["API reference"] = api
     return config
 
 
 def on_files(files: Any, config: Any) -> Any:
-    """Adds the generated drawings and step-through pages to the site."""
+    """Adds the generated drawings, step-through pages and API pages to the site."""
     from mkdocs.structure.files import File
 
     cost, hidden = _layer()
@@ -99,6 +131,7 @@ def on_files(files: Any, config: Any) -> Any:
         "steps/chain.html": _page(_chain(), "The chain, one neuron per layer: C₀ = (a⁽³⁾ − y)²"),
         "steps/sum_over_j.html": _page(_layer()[0], "A layer: ∂C₀/∂aₖ⁽ᴸ⁻¹⁾ is a sum over j"),
     }
+    generated.update(_api_pages())
     for uri, content in generated.items():
         files.append(File.generated(config, uri, content=content))
     return files

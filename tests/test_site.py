@@ -79,6 +79,10 @@ def test_every_page_is_built(site: Path) -> None:
         "steps/sum_over_j.html",
     ]:
         assert (site / page).is_file(), page
+    modules = {p.stem for p in (ROOT / "scalargrad").glob("[a-z]*.py")}
+    modules |= {p.parent.name for p in (ROOT / "scalargrad").glob("[a-z]*/__init__.py")}
+    for name in sorted(modules):  # every public module has its API page
+        assert (site / "api" / f"{name}.html").is_file(), name
     lessons = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for name in lessons:
         assert (site / "lessons" / name.replace(".ipynb", ".html")).is_file(), name
