@@ -2,7 +2,8 @@
 #   make demo   installs everything (venv, package with extras, Graphviz, Chromium) and runs the demo
 #   make test   runs the whole test suite: ruff, mypy and pytest (notebooks and browser test included)
 #   make notebooks  opens the lessons in JupyterLab (as root too)
-.PHONY: demo test setup lint bench clean notebooks
+#   make docs   builds the documentation site into site/ (mkdocs build --strict)
+.PHONY: demo test setup lint bench clean notebooks docs
 
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -23,6 +24,9 @@ lint: $(STAMP)
 test: lint
 	$(VENV)/bin/python -m pytest
 
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 notebooks: $(STAMP)
 	bash scripts/notebooks.sh
 
@@ -30,4 +34,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) site .pytest_cache .hypothesis .mypy_cache .ruff_cache
