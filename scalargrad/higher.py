@@ -87,14 +87,14 @@ def grad(
     Raises:
         TypeError: ``root`` is not a Value, ``wrt`` is not a Value or a
             sequence of Values, or ``create_graph`` is not a bool.
-        DomainError: A derivative is not finite (overflow, or a derivative
-            node outside its op's domain); no ``.grad`` and no label of the
-            given graph was changed.
+        DomainError: A derivative is not finite (where ``backward`` would
+            raise, or a node of the derivative graph is outside its op's
+            domain); no ``.grad`` and no label of the given graph was changed.
 
     Example:
         >>> from scalargrad import Value, grad
         >>> x = Value(3.0, "x")
-        >>> y = x * x * x
+        >>> y = (x * x * x).label_as("y")
         >>> grad(y, x)
         27.0
         >>> dy = grad(y, x, create_graph=True)
@@ -238,30 +238,43 @@ def _consumers(root: Value, needed: set[Value]) -> dict[Value, int]:
 
 
 def _float_pass(root: Value, targets: list[Value]) -> list[float]:
-    _, needed = _depends(root, targets)
-    if root not in needed:
-        return [0.0] * len(targets)
-    pending = _consumers(root, needed)
+    # backward's loop (Kahn's algorithm fused with the propagation, in the same
+    # order, so the sums are the same floats), with the grads kept in a dict.
+    pending = {root: 0}
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        for child in pop().inputs:
+            if child in pending:
+                pending[child] += 1
+            else:
+                pending[child] = 1
+                push(child)
     grads = {root: 1.0}
+    get = grads.get
     ready = [root]
+    pop, push = ready.pop, ready.append
     while ready:
-        v = ready.pop()
-        g = grads[v]
-        if g - g != 0.0:  # final: every consumer has sent its share
-            raise _not_finite(root, v, g)
+        v = pop()
         inputs = v.inputs
-        if g:  # as backward: a zero gradient sends nothing
-            for child, local in zip(inputs, v.local_grads):
-                if child in needed:
-                    grads[child] = grads.get(child, 0.0) + g * local
+        g = get(v, 0.0)
+        if g:
+            if g - g != 0.0:  # final: every consumer has sent its share
+                raise _not_finite(root, v, g)
+            if len(inputs) == 2:
+                x, y = inputs
+                gx, gy = v.local_grads
+                grads[x] = get(x, 0.0) + g * gx
+                grads[y] = get(y, 0.0) + g * gy
+            else:
+                for child, local in zip(inputs, v.local_grads):
+                    grads[child] = get(child, 0.0) + g * local
         for child in reversed(inputs):  # released in backward's order
-            if child in needed:
-                grads.setdefault(child, 0.0)
-                left = pending[child] - 1
-                pending[child] = left
-                if not left:
-                    ready.append(child)
-    return [grads.get(t, 0.0) for t in targets]
+            left = pending[child] - 1
+            pending[child] = left
+            if not left:
+                push(child)
+    return [get(t, 0.0) for t in targets]
 
 
 def _graph_pass(root: Value, targets: list[Value]) -> list[Value]:
