@@ -8,9 +8,14 @@ node; backward, the step-through, the explanations, the drawings and the
 compiler all read them from there. Nothing else in the package re-derives a
 derivative.
 
-Each rule also carries, written once, the text of each local derivative
-(``formulas``, plain text in the notes' notation, and ``latex``) and of the
-forward expression (``expr``). Placeholders are ``{x}`` and ``{y}`` for the
+Each local derivative is also written once as a symbolic form
+(``derivatives``, see :mod:`scalargrad.forms`): ``2 * X`` for square,
+``σ'(x)`` defined as ``σ(x)·σ(−x)`` for sigmoid. Its text in the notes'
+notation (``formulas``), its LaTeX (``latex``) and its Python for compiled
+replay (``code_grads``) are generated from that form, and
+:mod:`scalargrad.higher` builds it as Values to differentiate again; the
+float ``forward`` stays the fast path that backward uses, and the tests check
+it against the forms and sympy. Placeholders are ``{x}`` and ``{y}`` for the
 first and second input, ``{out}`` for the output and ``{c}`` for the constant
 exponent of ``pow``; :meth:`Rule.render` fills them in.
 
@@ -98,8 +103,7 @@ class Rule:
 
     def keys(self) -> tuple[str, ...]:
         """The placeholders of the inputs: ``{x}``, ``{y}``, or ``{0}, {1}, …`` past two."""
-        n = self.arity or 0
-        return ("{x}", "{y}")[:n] if n <= 2 else tuple(f"{{{i}}}" for i in range(n))
+        return _keys(self.arity)
 
     def derivative(self, i: int) -> Form:
         """Returns the symbolic form of ``∂out/∂input_i``."""

@@ -9,7 +9,9 @@ third derivatives written here, Hessian symmetry and H·v.
 from __future__ import annotations
 
 import math
+import shutil
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
 import pytest
@@ -19,8 +21,9 @@ from hypothesis import strategies as st
 
 import scalargrad
 from scalargrad import DomainError, Value, backward_steps, explain, grad, hessian, hvp
-from scalargrad.engine import topological_order
+from scalargrad.engine import forward_order, topological_order
 from scalargrad.testing import Expression, expressions
+from scalargrad.viz import frames
 
 # relu's second derivative is 0 almost everywhere but sympy writes it with DiracDelta.
 SMOOTH = ["add", "sub", "mul", "div", "neg", "square", "sigmoid", "tanh", "exp", "log", "pow",
@@ -325,15 +328,53 @@ def test_gradient_graph_is_an_ordinary_graph() -> None:
 
 
 @pytest.mark.needs_dot
-def test_gradient_graph_draws() -> None:
+def test_gradient_graph_draws_every_node_with_its_label_and_second_derivative() -> None:
+    cost, w, _a, _b, _ = chain()
+    dw = grad(cost, w, create_graph=True)
+    nodes = topological_order(dw)
+    dw.backward()
+    svg = scalargrad.draw(dw).svg()
+    root = ET.fromstring(svg.encode("utf-8"))
+    gs = list(root.iter("{http://www.w3.org/2000/svg}g"))
+    values = [g for g in gs if g.get("class", "").startswith("node value")]
+    ops = [g for g in gs if g.get("class") == "node op"]
+    assert len(values) == len(nodes) and len(ops) == sum(1 for v in nodes if v.inputs)
+    text = "".join(root.itertext())
+    for label in ("∂C_0/∂w^(L)", "∂C_0/∂z^(L)", "∂C_0/∂C_0", "σ'(z^(L))", "w^(L)", "a^(L)"):
+        assert label in text, label
+    # the leaf w^(L) shows ∂(∂C_0/∂w)/∂w = ∂²C_0/∂w², derived by hand in the test above
+    z = 0.8 * 0.6 - 0.3
+    s = 1 / (1 + math.exp(-z))
+    s1 = s * (1 - s)
+    hand2 = 2 * 0.6**2 * (s1 * s1 + (s - 1.0) * s1 * (1 - 2 * s))
+    assert f"{hand2:+10.4f}".strip() in text
+
+
+def test_gradient_graph_steps_and_frames_like_any_graph() -> None:
     cost, w, *_ = chain()
     dw = grad(cost, w, create_graph=True)
-    dot = scalargrad.draw(dw)
-    text = dot.source
-    for label in ("∂C_0/∂w^(L)", "∂C_0/∂z^(L)", "σ'(z^(L))"):
-        assert label in text or label.replace("'", "&#x27;") in text
-    svg = dot.pipe(format="svg").decode()
-    assert "<svg" in svg
+    w.grad = 7.0  # left by an earlier pass
+    drawings = scalargrad.draw_steps(dw)
+    assert w.grad == 7.0 and dw.grad == 0.0  # drawing the steps changes no grad
+    cost1, w1, *_ = chain()
+    steps = list(backward_steps(grad(cost1, w1, create_graph=True)))
+    assert len(drawings) == len(steps) + 1
+    made = frames(dw)
+    cost2, w2, *_ = chain()
+    fresh = grad(cost2, w2, create_graph=True)
+    fresh.backward()
+    assert [g for _, _, g in made.grads] == [v.grad for v in forward_order(fresh)]
+    assert math.isclose(w2.grad, hessian(cost2, [w2])[0][0], rel_tol=1e-12)
+
+
+def test_gradient_graph_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cost, w, *_ = chain()
+    dw = grad(cost, w, create_graph=True)
+    if not shutil.which("dot"):
+        pytest.skip("needs dot")
+    path = scalargrad.save_steps_html(dw, tmp_path / "dw.html")
+    page = path.read_text(encoding="utf-8")
+    assert "∂C_0/∂w^(L)" in page and "<svg" in page
 
 
 def test_create_graph_leaves_the_given_graph_alone() -> None:
