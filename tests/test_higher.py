@@ -425,3 +425,15 @@ def test_a_derivative_graph_outside_a_domain_raises() -> None:
     assert grad(f, x) == 0.0
     with pytest.raises(DomainError, match=r"building ∂\(x\^1.5\)/∂x .*failed: pow: the derivative"):
         grad(f, x, create_graph=True)
+
+
+def test_a_gradient_graph_compiles_to_second_derivatives() -> None:
+    cost, w, a, b, y = chain()
+    dw = grad(cost, w, create_graph=True)
+    f = scalargrad.compile(dw, [w, a, b, y])
+    value, second = f(-1.5, 2.0, 0.4, 0.0)
+    cost2, w2, a2, b2, y2 = chain(-1.5, 2.0, 0.4, 0.0)
+    expected_row = hessian(cost2, [w2, w2, a2, b2, y2])[0]
+    assert math.isclose(value, grad(cost2, w2), rel_tol=1e-12)
+    for got, want in zip(second, expected_row[1:]):
+        assert close(got, want, 1e-12, 1.0)
