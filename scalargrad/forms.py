@@ -38,8 +38,8 @@ recursively; the Value graphs they are applied to are never walked here.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
 
 if TYPE_CHECKING:
@@ -62,6 +62,14 @@ __all__ = [
 ]
 
 Operand = Union["Form", int, float]
+_CONSTANT: list[Callable[[float], Value]] = []  # engine._constant, imported on first use
+
+
+def _engine_constant() -> Callable[[float], Value]:
+    from .engine import _constant  # the engine imports the rules, which import this module
+
+    _CONSTANT.append(_constant)
+    return _constant
 
 # Precedence of a form's top operator, in display text.
 _SUM, _NEG, _PRODUCT, _POWER, _ATOM = 1.0, 1.5, 2.0, 3.0, 9.0
@@ -92,6 +100,11 @@ class Form:
     args: tuple[Form, ...] = ()
     value: float = 0.0
     shown: tuple[str, str] = ("", "")
+    constant: bool = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        constant = self.kind not in ("arg", "out") and all(a.constant for a in self.args)
+        object.__setattr__(self, "constant", constant)
 
     # --- building forms with operators ------------------------------------------
 
@@ -134,9 +147,7 @@ class Form:
 
     def is_constant(self) -> bool:
         """True when the form is made of numbers and ``c`` only (no inputs, no output)."""
-        if self.kind in ("arg", "out"):
-            return False
-        return all(a.is_constant() for a in self.args)
+        return self.constant
 
     # --- text and LaTeX -----------------------------------------------------------
 
@@ -333,23 +344,23 @@ class Form:
         Raises:
             DomainError: A node of the derivative is outside its op's domain.
         """
-        from .engine import _constant
+        constant = _CONSTANT[0] if _CONSTANT else _engine_constant()
 
         k, a = self.kind, self.args
-        if k in ("num", "c") or (self.is_constant() and k != "named"):
-            return _constant(self.evaluate((), 0.0, c))
         if k == "arg":
             return inputs[int(self.value)]
+        if self.constant and k != "named":
+            return constant(self.evaluate((), 0.0, c))
         if k == "out":
             return out
         if k == "named":
             return a[0].build(inputs, out, rule, c)
         if k == "step":
-            return _constant(1.0 if a[0].build(inputs, out, rule, c).data > 0.0 else 0.0)
+            return constant(1.0 if a[0].build(inputs, out, rule, c).data > 0.0 else 0.0)
         if k == "pow":
             e = a[1].evaluate((), 0.0, c)
             base = a[0].build(inputs, out, rule, c)
-            return base if e == 1.0 else (_constant(1.0) if e == 0.0 else base ** e)
+            return base if e == 1.0 else (constant(1.0) if e == 0.0 else base ** e)
         v = [f.build(inputs, out, rule, c) for f in a]
         if k == rule and len(v) == len(inputs) and all(p is q for p, q in zip(v, inputs)):
             return out

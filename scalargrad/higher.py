@@ -32,7 +32,8 @@ from collections.abc import Sequence
 from numbers import Real
 from typing import Literal, overload
 
-from .engine import Value, _constant, sum_values, topological_order
+from .engine import Value, _constant, sum_values
+from .graph import topological_order
 from .names import display_names
 from .rules import DomainError
 from .trace import derivative_text, fmt
