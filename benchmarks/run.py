@@ -17,6 +17,11 @@ table and writes ``benchmarks/results.json`` (not tracked by git). Workloads:
 4. Memory per op of 10^5-op chains and per node of larger graphs (tracemalloc),
    GC-tracked objects per op, and whether a finished graph is freed by
    reference counting alone.
+5. ``scalargrad.grad`` beside ``backward()`` on the MLP cost graph, in paired
+   CPU-time trials: ``grad(create_graph=False)`` (floats, no ``.grad``
+   touched) must cost about what ``backward()`` costs, and the same for the
+   gradient as a graph (``create_graph=True``) and one Hessian-vector product,
+   to show what building the backward pass as Values costs.
 """
 
 from __future__ import annotations
@@ -309,6 +314,61 @@ def deep(sizes: list[int], trials: int, micrograd: bool) -> dict[str, Any]:
     return out
 
 
+# --- 4. grad beside backward -------------------------------------------------------------
+
+
+def higher(trials: int) -> dict[str, Any]:
+    """Paired CPU-time trials of backward() against grad() on one MLP batch cost."""
+    from scalargrad import grad, hvp, nn
+
+    net = nn.MLP(2, [16, 16, 1], seed=0)
+    problem = workloads.Problem()
+    xs = problem.xs
+    ys = problem.ys
+    cost = nn.mean_cost([nn.squared_error(net(x), [y]) for x, y in zip(xs, ys)])
+    params = net.parameters()
+    nodes = len(topological_order(cost))
+
+    def backward() -> None:
+        cost.backward()
+
+    def floats() -> None:
+        grad(cost, params)
+
+    def graph() -> None:
+        grad(cost, params, create_graph=True)
+
+    def product() -> None:
+        hvp(cost, params, [1.0] * len(params))
+
+    cases = {"backward()": backward, "grad(create_graph=False)": floats,
+             "grad(create_graph=True)": graph, "hvp (reverse over reverse)": product}
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    ratios: dict[str, list[float]] = {k: [] for k in cases}
+    for _ in range(trials):
+        base = 0.0
+        for name, fn in cases.items():  # paired: every case in every trial, same order
+            gc.collect()
+            t = time.process_time()
+            fn()
+            took = time.process_time() - t
+            times[name].append(took)
+            if name == "backward()":
+                base = took
+            ratios[name].append(took / base if base else float("nan"))
+    return {
+        "graph_nodes": nodes,
+        "cases": {
+            name: {
+                "median_ms": statistics.median(times[name]) * 1e3,
+                "ratio_to_backward": statistics.median(ratios[name]),
+                "ratio_spread": spread(ratios[name]),
+            }
+            for name in cases
+        },
+    }
+
+
 # --- 3. memory --------------------------------------------------------------------------
 
 
@@ -520,6 +580,14 @@ def report(res: dict[str, Any]) -> str:
             f"freed without gc: {'yes' if r['freed_without_gc'] else 'no'} "
             f"({100 * r['freed_fraction']:.0f}%)"
         )
+    if res.get("higher"):
+        h = res["higher"]
+        lines += ["", f"grad beside backward() (MLP batch cost, {h['graph_nodes']} nodes, "
+                  "paired CPU-time trials):"]
+        for name, r in h["cases"].items():
+            lo, hi = r["ratio_spread"]
+            lines.append(f"  {name:<30}{r['median_ms']:>10.2f} ms {r['ratio_to_backward']:>7.2f}×"
+                         f" backward ({lo:.2f}–{hi:.2f})")
     return "\n".join(lines)
 
 
@@ -555,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="few trials, no 10^6 chain")
     ap.add_argument("--trials", type=int, default=None, help="paired trials (default 25)")
     ap.add_argument("--json", type=Path, default=HERE / "results.json", help="output file")
-    ap.add_argument("--only", choices=["mlp", "deep", "memory"], action="append")
+    ap.add_argument("--only", choices=["mlp", "deep", "memory", "higher"], action="append")
     ap.add_argument("--engines", help="MLP: only these engines (comma-separated) and floats")
     ap.add_argument("--budget", type=float, default=None, help="seconds per timed batch")
     ap.add_argument("--tables", type=Path, help="print the README table rows of a results file")
@@ -564,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(json.loads(args.tables.read_text())))
         return 0
     trials = args.trials or (5 if args.quick else 25)
-    only = set(args.only or ["mlp", "deep", "memory"])
+    only = set(args.only or ["mlp", "deep", "memory", "higher"])
     has_mg = workloads.Micrograd in workloads.available_engines()
     res: dict[str, Any] = {"machine": machine(), "trials": trials, "mlp": {}, "deep": {},
                            "memory": {}}
@@ -579,6 +647,8 @@ def main(argv: list[str] | None = None) -> int:
         res["deep"] = deep(sizes, 3, has_mg)
     if "memory" in only:
         res["memory"] = memory(has_mg)
+    if "higher" in only:
+        res["higher"] = higher(trials)
     text = report(res) if "scalargrad" in res["mlp"] else json.dumps(res, indent=1)
     print(text)
     args.json.write_text(json.dumps(res, indent=1) + "\n")

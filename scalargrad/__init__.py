@@ -13,6 +13,7 @@ from .codegen import Compiled
 from .codegen import compile_graph as compile  # noqa: F401  (public, not in __all__)
 from .engine import Value, affine, sum_values
 from .graph import forward_order, topological_order
+from .higher import grad, hessian, hvp
 from .page import save_steps_html, show_steps
 from .rules import RULES, DomainError, Rule
 from .trace import Explanation, Step, backward_steps, explain
@@ -37,6 +38,9 @@ __all__ = [
     "draw_steps",
     "explain",
     "forward_order",
+    "grad",
+    "hessian",
+    "hvp",
     "save_steps_html",
     "show_steps",
     "sum_values",

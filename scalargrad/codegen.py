@@ -4,8 +4,10 @@
 that recomputes ``root`` and ``∂root/∂input`` for new input numbers with
 plain floats: no :class:`~scalargrad.engine.Value` objects at run time. The
 text comes from the rule table: each rule's ``code`` template gives the
-forward expression and its ``code_grads`` templates the local derivatives, so
-the backward part is the chain rule written out, one line per named node::
+forward expression, and each local derivative is written straight from the
+rule's symbolic form (:mod:`scalargrad.forms`, the same form that gives its
+text, LaTeX and Value graph), so the backward part is the chain rule written
+out, one line per named node::
 
     dC0_da2 = 2 * (a2 - y)
     dC0_dz2 = dC0_da2 * sigmoid_prime(z2)
@@ -45,6 +47,7 @@ from typing import Any, NamedTuple
 
 from ._cache import LRU
 from .engine import Value, _check_number
+from .forms import Form
 from .graph import forward_order, topological_order
 from .rules import CONSTANT, DomainError, Rule
 
@@ -617,6 +620,55 @@ def _terms(rule: Rule, template: str, args: Sequence[_Expr], out: _Expr | None,
     return _render_terms(template, _arguments(rule, args, out), funcs)
 
 
+def _local(form: Form, rule: Rule, args: Sequence[_Expr], out: _Expr,
+           funcs: dict[str, str]) -> _Expr:
+    """A local derivative as Python, written from the rule's symbolic form (no template parsing).
+
+    Precedence comes from the form's tree: an operand is bracketed when its
+    operator binds less tightly than Python needs there, so products keep
+    the engine's order (``a * (b * c)`` stays bracketed). A node recomputing
+    the rule's own output is the output's expression (exp's derivative is
+    ``out``); a named derivative with the rule's own float is ``{d}(x)``.
+    """
+    k, a = form.kind, form.args
+    if k == rule.name and all(f.kind == "arg" and f.value == i for i, f in enumerate(a)):
+        return out
+    if k == "num":
+        x = form.value
+        text = str(int(x)) if x == int(x) else repr(x)  # "1", "-1": _times folds them
+        return _Expr(text, _NEG if x < 0 else _ATOM, 0)
+    if k == "arg":
+        return args[int(form.value)]
+    if k == "out":
+        return out
+    if k == "c" or (k != "named" and form.is_constant()):
+        return _number(form.evaluate((), 0.0, rule.exponent or 0.0))
+    if k == "named":
+        if form.value:  # the rule's own float derivative
+            call = f"{funcs['{d}']}({', '.join(e.text for e in args)})"
+            return _Expr(call, _ATOM, 1 + max(e.depth for e in args))
+        return _local(a[0], rule, args, out, funcs)
+    parts = [_local(f, rule, args, out, funcs) for f in a]
+    depth = 1 + max(e.depth for e in parts)
+    if k == "step":
+        return _Expr(f"(1.0 if {_wrap(parts[0], _ADD)} > 0.0 else 0.0)", _ATOM, depth)
+    if k in ("add", "sub"):
+        op = "+" if k == "add" else "-"
+        return _Expr(f"{_wrap(parts[0], _ADD)} {op} {_wrap(parts[1], _MUL)}", _ADD, depth)
+    if k in ("mul", "div"):
+        op = "*" if k == "mul" else "/"
+        return _Expr(f"{_wrap(parts[0], _MUL)} {op} {_wrap(parts[1], _NEG)}", _MUL, depth)
+    if k == "neg":
+        return _Expr("-" + _wrap(parts[0], _POW), _NEG, depth)
+    if k == "square":
+        return _Expr(f"{_wrap(parts[0], _ATOM)} ** 2", _POW, depth)
+    if k == "pow":
+        return _Expr(f"{_wrap(parts[0], _ATOM)} ** {_wrap(parts[1], _NEG)}", _POW, depth)
+    raise ValueError(
+        f"compile: the derivative of op {rule.name!r} uses {k!r}, which has no compiled form"
+    )
+
+
 def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = ()) -> Compiled:
     """Compiles the graph below ``root`` into a function of ``inputs`` (and ``data``).
 
@@ -675,7 +727,7 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
     forward = forward_order(root)  # inputs first, in reading order
     for v in order:
         r = v._rule
-        if v.inputs and (r is None or not r.code or not r.code_grads):
+        if v.inputs and (r is None or not r.code or not r.derivatives):
             name = r.name if r is not None else "?"
             raise ValueError(
                 f"compile: cannot replay op {name!r} of node {v.label or '(unlabelled)'} "
@@ -831,16 +883,9 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
         if r is None or not live:
             continue
         args = [expr[c] for c in v.inputs]
-        arg_table: dict[str, _Expr] | None = None  # built once per node, not once per input
         for j in live:
-            template = r.code_grads[0 if r.arity is None else j]
-            if template == "{all}":
-                terms = list(args)
-            else:
-                if arg_table is None:
-                    arg_table = _arguments(r, args, expr[v])
-                terms = _render_terms(template, arg_table, funcs[id(r)])
-            contrib[v.inputs[j]].append(_times(g, _join(terms)))
+            local = _local(r.derivative(j), r, args, expr[v], funcs[id(r)])
+            contrib[v.inputs[j]].append(_times(g, local))
     outs = [grad_expr.get(v, "0.0") for v in inputs]
     arguments = (*input_names, *data_names)
     unpack = f"    ({', '.join(arguments)},) = _in" if arguments else "    pass"

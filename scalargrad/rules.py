@@ -8,9 +8,14 @@ node; backward, the step-through, the explanations, the drawings and the
 compiler all read them from there. Nothing else in the package re-derives a
 derivative.
 
-Each rule also carries, written once, the text of each local derivative
-(``formulas``, plain text in the notes' notation, and ``latex``) and of the
-forward expression (``expr``). Placeholders are ``{x}`` and ``{y}`` for the
+Each local derivative is also written once as a symbolic form
+(``derivatives``, see :mod:`scalargrad.forms`): ``2 * X`` for square,
+``σ'(x)`` defined as ``σ(x)·σ(−x)`` for sigmoid. Its text in the notes'
+notation (``formulas``), its LaTeX (``latex``) and its Python for compiled
+replay (``code_grads``) are generated from that form, and
+:mod:`scalargrad.higher` builds it as Values to differentiate again; the
+float ``forward`` stays the fast path that backward uses, and the tests check
+it against the forms and sympy. Placeholders are ``{x}`` and ``{y}`` for the
 first and second input, ``{out}`` for the output and ``{c}`` for the constant
 exponent of ``pow``; :meth:`Rule.render` fills them in.
 
@@ -27,7 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from . import forms
 from ._cache import LRU
+from .forms import OUT, Form, X, Y
 
 __all__ = ["CONSTANT", "RULES", "DomainError", "Rule", "affine_rule", "pow_rule", "rule"]
 
@@ -74,6 +81,11 @@ class Rule:
             template when ``arity`` is ``None``); ``{d}`` names a function
             that returns a one-input rule's own local derivative (so σ' and
             tanh' keep ``forward``'s numerics in the tails).
+        derivatives: The symbolic local derivatives
+            (:class:`~scalargrad.forms.Form`), one per input (one shared when
+            ``arity`` is ``None``): the one source from which ``formulas``,
+            ``latex`` and ``code_grads`` are generated and from which
+            :mod:`scalargrad.higher` builds a derivative as Values.
     """
 
     name: str
@@ -87,11 +99,15 @@ class Rule:
     exponent: float | None = None
     code: str = ""
     code_grads: tuple[str, ...] = ()
+    derivatives: tuple[Form, ...] = ()
 
     def keys(self) -> tuple[str, ...]:
         """The placeholders of the inputs: ``{x}``, ``{y}``, or ``{0}, {1}, …`` past two."""
-        n = self.arity or 0
-        return ("{x}", "{y}")[:n] if n <= 2 else tuple(f"{{{i}}}" for i in range(n))
+        return _keys(self.arity)
+
+    def derivative(self, i: int) -> Form:
+        """Returns the symbolic form of ``∂out/∂input_i``."""
+        return self.derivatives[0] if self.arity is None else self.derivatives[i]
 
     def formula(self, i: int, latex: bool = False) -> str:
         """Returns the template of ``∂out/∂input_i`` (text or LaTeX)."""
@@ -367,50 +383,65 @@ def _make_pow(c: float) -> Forward:
 
 def _rule(
     name: str, symbol: str, arity: int | None, forward: Forward,
-    expr: str, formulas: tuple[str, ...], latex: tuple[str, ...], expr_latex: str,
+    expr: str, derivatives: tuple[Form, ...], expr_latex: str,
 ) -> Rule:
-    code, code_grads = _CODE[name]
-    return Rule(name, symbol, arity, forward, expr, formulas, latex, expr_latex,
-                code=code, code_grads=code_grads)
+    keys = _keys(arity)
+    return Rule(
+        name, symbol, arity, forward, expr,
+        tuple(d.text(keys) for d in derivatives), tuple(d.latex(keys) for d in derivatives),
+        expr_latex, code=_CODE[name], code_grads=tuple(d.code(keys, name) for d in derivatives),
+        derivatives=derivatives,
+    )
 
 
-# Python templates for compiled replay: forward value, then ∂out/∂input_i.
-_CODE: dict[str, tuple[str, tuple[str, ...]]] = {
-    "add": ("{x} + {y}", ("1", "1")),
-    "sub": ("{x} - {y}", ("1", "-1")),
-    "mul": ("{x} * {y}", ("{y}", "{x}")),
-    "div": ("{f}({x}, {y})", ("1 / {y}", "-{out} / {y}")),
-    "neg": ("-{x}", ("-1",)),
-    "square": ("{x} ** 2", ("2 * {x}",)),
-    "sigmoid": ("{f}({x})", ("{d}({x})",)),  # σ'(x) as _sigmoid computes it (no 1 − σ)
-    "tanh": ("{f}({x})", ("{d}({x})",)),  # 1 − tanh² as _tanh computes it
-    "relu": ("max({x}, 0.0)", ("(1.0 if {x} > 0.0 else 0.0)",)),
-    "exp": ("{f}({x})", ("{out}",)),
-    "log": ("{f}({x})", ("1 / {x}",)),
-    "sum": ("{all}", ("1",)),
+def _keys(arity: int | None) -> tuple[str, ...]:
+    n = arity or 0
+    return ("{x}", "{y}")[:n] if n <= 2 else tuple(f"{{{i}}}" for i in range(n))
+
+
+# Python templates of the forward value for compiled replay.
+_CODE: dict[str, str] = {
+    "add": "{x} + {y}",
+    "sub": "{x} - {y}",
+    "mul": "{x} * {y}",
+    "div": "{f}({x}, {y})",
+    "neg": "-{x}",
+    "square": "{x} ** 2",
+    "sigmoid": "{f}({x})",
+    "tanh": "{f}({x})",
+    "relu": "max({x}, 0.0)",
+    "exp": "{f}({x})",
+    "log": "{f}({x})",
+    "sum": "{all}",
 }
 
+_ONE_FORM = forms.num(1)
+# σ'(x) = σ(x)(1 − σ(x)) = σ(x)σ(−x): the second has no cancellation for large x.
+_SIGMOID_PRIME = forms.named("σ'({x})", "\\sigma'({x})", forms.sigmoid(X) * forms.sigmoid(-X))
+_TANH_PRIME_DEF = 1 - OUT.square()
+_TANH_PRIME = forms.named(_TANH_PRIME_DEF.text(), _TANH_PRIME_DEF.latex(), _TANH_PRIME_DEF)
 
+# −x/y² as the notes write it, computed as −(x/y)/y like _div (reusing the quotient node).
+_DIV_DY = forms.named(
+    "−{x}/{y}²", "-\\frac{{x}}{{y}^2}", -(X / Y) / Y, own_float=False
+)
+
+# Each rule's local derivatives as symbolic forms, ∂out/∂x then ∂out/∂y.
 RULES: dict[str, Rule] = {
     r.name: r
     for r in (
-        _rule("add", "+", 2, _add, "{x} + {y}", ("1", "1"), ("1", "1"), "{x} + {y}"),
-        _rule("sub", "−", 2, _sub, "{x} − {y}", ("1", "−1"), ("1", "-1"), "{x} - {y}"),
-        _rule("mul", "×", 2, _mul, "{x}·{y}", ("{y}", "{x}"), ("{y}", "{x}"), "{x} \\cdot {y}"),
-        _rule("div", "÷", 2, _div, "{x}/{y}", ("1/{y}", "−{x}/{y}²"),
-              ("\\frac{1}{{y}}", "-\\frac{{x}}{{y}^2}"), "\\frac{{x}}{{y}}"),
-        _rule("neg", "−", 1, _neg, "−{x}", ("−1",), ("-1",), "-{x}"),
-        _rule("square", "²", 1, _square, "{x}²", ("2{x}",), ("2{x}",), "{x}^2"),
-        _rule("sigmoid", "σ", 1, _sigmoid, "σ({x})", ("σ'({x})",), ("\\sigma'({x})",),
-              "\\sigma({x})"),
-        _rule("tanh", "tanh", 1, _tanh, "tanh({x})", ("1 − {out}²",), ("1 - {out}^2",),
-              "\\tanh({x})"),
-        _rule("relu", "relu", 1, _relu, "relu({x})", ("[{x} > 0]",), ("[{x} > 0]",),
-              "\\mathrm{relu}({x})"),
-        _rule("exp", "exp", 1, _exp, "exp({x})", ("exp({x})",), ("e^{{x}}",), "e^{{x}}"),
-        _rule("log", "log", 1, _log, "log({x})", ("1/{x}",), ("\\frac{1}{{x}}",),
-              "\\log({x})"),
-        _rule("sum", "Σ", None, _sum, "{all}", ("1",), ("1",), "{all}"),
+        _rule("add", "+", 2, _add, "{x} + {y}", (_ONE_FORM, _ONE_FORM), "{x} + {y}"),
+        _rule("sub", "−", 2, _sub, "{x} − {y}", (_ONE_FORM, forms.num(-1)), "{x} - {y}"),
+        _rule("mul", "×", 2, _mul, "{x}·{y}", (Y, X), "{x} \\cdot {y}"),
+        _rule("div", "÷", 2, _div, "{x}/{y}", (1 / Y, _DIV_DY), "\\frac{{x}}{{y}}"),
+        _rule("neg", "−", 1, _neg, "−{x}", (forms.num(-1),), "-{x}"),
+        _rule("square", "²", 1, _square, "{x}²", (2 * X,), "{x}^2"),
+        _rule("sigmoid", "σ", 1, _sigmoid, "σ({x})", (_SIGMOID_PRIME,), "\\sigma({x})"),
+        _rule("tanh", "tanh", 1, _tanh, "tanh({x})", (_TANH_PRIME,), "\\tanh({x})"),
+        _rule("relu", "relu", 1, _relu, "relu({x})", (forms.step(X),), "\\mathrm{relu}({x})"),
+        _rule("exp", "exp", 1, _exp, "exp({x})", (forms.exp(X),), "e^{{x}}"),
+        _rule("log", "log", 1, _log, "log({x})", (1 / X,), "\\log({x})"),
+        _rule("sum", "Σ", None, _sum, "{all}", (_ONE_FORM,), "{all}"),
     )
 }
 
@@ -443,12 +474,12 @@ def pow_rule(c: float) -> Rule:
     c = float(c)
     found = _POW_CACHE.get(c)
     if found is None:
+        # c = 2 reads 2(a − y), like square's derivative; else c·x^(c−1)
+        d = forms.num(0) if c == 0 else (forms.C * X if c == 2 else forms.C * X ** (forms.C - 1))
         found = Rule(
-            # c = 2 reads 2(a − y), like square's derivative; else c·x^(c−1)
-            "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}",
-            ("{c}{x}",) if c == 2 else ("{c}·{x}^{c-1}",),
-            ("{c}{x}^{{c-1}}",), "{x}^{{c}}", exponent=c,
-            code="{f}({x})", code_grads=("{c} * {x} ** {c-1}",),
+            "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}", (d.text(),), (d.latex(),),
+            "{x}^{{c}}", exponent=c, code="{f}({x})", code_grads=(d.code(rule="pow"),),
+            derivatives=(d,),
         )
         _POW_CACHE.put(c, found)  # bounded: x ** random() must not leak
     return found
@@ -492,12 +523,16 @@ def affine_rule(n: int) -> Rule:
     if found is None:
         pairs = [(f"{{{2 * k}}}", f"{{{2 * k + 1}}}") for k in range(n)]
         bias = f"{{{2 * n}}}"
-        partners = (*(p for w, a in pairs for p in (a, w)), "1")
+        # ∂z/∂w_k = a_k, ∂z/∂a_k = w_k, ∂z/∂b = 1
+        ds = (*(forms.arg(i + 1 - 2 * (i % 2)) for i in range(2 * n)), forms.num(1))
+        keys = _keys(2 * n + 1)
+        partners = tuple(d.text(keys) for d in ds)
         found = Rule(
             "affine", "Σw·a+b", 2 * n + 1, _affine,
             " + ".join([*(f"{w}·{a}" for w, a in pairs), bias]), partners, partners,
             " + ".join([*(f"{w} {a}" for w, a in pairs), bias]),
-            code=" + ".join([*(f"{w} * {a}" for w, a in pairs), bias]), code_grads=partners,
+            code=" + ".join([*(f"{w} * {a}" for w, a in pairs), bias]),
+            code_grads=tuple(d.code(keys, "affine") for d in ds), derivatives=ds,
         )
         _AFFINE_CACHE.put(n, found)
     return found

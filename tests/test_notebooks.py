@@ -33,6 +33,7 @@ EXPECTED = [
     "03_matrix_form.ipynb",
     "04_training.ipynb",
     "05_check_your_own_derivation.ipynb",
+    "06_second_derivatives.ipynb",
 ]
 CELL_TIMEOUT = 120  # seconds per cell: a hung kernel fails instead of blocking CI
 

@@ -1,0 +1,457 @@
+"""Symbolic local derivatives: one small form per ``∂out/∂input_i``, four outputs.
+
+A :class:`Form` is a tiny expression tree over the symbols of a rule — its
+inputs ``x``, ``y`` (or ``{0}, {1}, …`` past two), its output ``out`` and the
+constant exponent ``c`` of ``pow`` — built with ordinary operators::
+
+    X * Y            # d(x·y)/dy
+    -X / Y.square()  # d(x/y)/dy = −x/y²
+    C * X ** (C - 1) # d(x^c)/dx
+
+Every place that needs a local derivative reads it from this one source:
+
+* :meth:`Form.text` and :meth:`Form.latex`: the display templates that
+  :meth:`scalargrad.rules.Rule.render` fills in (``2{x}`` → ``2(a^(L) − y)``);
+* :meth:`Form.code`: a Python template for compiled replay;
+* :meth:`Form.build`: the local derivative as a graph of
+  :class:`~scalargrad.engine.Value` nodes, made with the same rule table, on
+  which higher derivatives are taken (:mod:`scalargrad.higher`);
+* :meth:`Form.evaluate`: the number, from plain floats (what the tests compare
+  with each rule's ``forward``, which stays the fast float path).
+
+Two forms are more than arithmetic. :func:`step` is ``[x > 0]``, relu's
+derivative: a constant 1 or 0 in a graph (its own derivative is 0 almost
+everywhere). :func:`named` is a derivative the notes write by name, ``σ'(z)``:
+it is shown by that name, compiled to the rule's own float derivative (so σ'
+keeps ``forward``'s numerics in the tails) and built from its definition
+``σ(x)·σ(−x)`` (equal to ``σ(x)(1 − σ(x))`` with no cancellation).
+
+While building, a form node that recomputes the rule's own output (``exp(x)``
+inside exp's rule, ``σ(x)`` inside sigmoid's) is the output node itself, so a
+derivative graph reuses the forward pass as the notes do: ``d exp(x)/dx`` *is*
+the node ``exp(x)``.
+
+Forms are a few nodes deep, so the printers and the builder walk them
+recursively; the Value graphs they are applied to are never walked here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
+
+if TYPE_CHECKING:
+    from .engine import Value
+
+__all__ = [
+    "OUT",
+    "C",
+    "Form",
+    "X",
+    "Y",
+    "arg",
+    "exp",
+    "log",
+    "named",
+    "num",
+    "sigmoid",
+    "step",
+    "tanh",
+]
+
+Operand = Union["Form", int, float]
+_CONSTANT: list[Callable[[float], Value]] = []  # engine._constant, imported on first use
+
+
+def _engine_constant() -> Callable[[float], Value]:
+    from .engine import _constant  # the engine imports the rules, which import this module
+
+    _CONSTANT.append(_constant)
+    return _constant
+
+# Precedence of a form's top operator, in display text.
+_SUM, _NEG, _PRODUCT, _POWER, _ATOM = 1.0, 1.5, 2.0, 3.0, 9.0
+_FUNCTIONS = {  # op: (text, LaTeX, code) of a one-input function; LaTeX "e^" is a power
+    "exp": ("exp", "e^", "exp"),
+    "log": ("log", "\\log", "log"),
+    "sigmoid": ("σ", "\\sigma", "sigmoid"),
+    "tanh": ("tanh", "\\tanh", "tanh"),
+}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Form:
+    """One node of a symbolic local derivative.
+
+    Attributes:
+        kind: ``"num"``, ``"arg"`` (input ``index``), ``"out"``, ``"c"``, an op
+            of the rule table (``"add"``, ``"sub"``, ``"mul"``, ``"div"``,
+            ``"neg"``, ``"square"``, ``"pow"``, ``"exp"``, ``"log"``,
+            ``"sigmoid"``, ``"tanh"``), ``"step"`` or ``"named"``.
+        args: The operands (for ``"pow"``: base, then a constant exponent form).
+        value: The number of a ``"num"`` form; the input index of an ``"arg"``.
+        shown: For ``"named"``: its text and LaTeX templates (``value`` 1: it
+            compiles to the rule's own float derivative).
+    """
+
+    kind: str
+    args: tuple[Form, ...] = ()
+    value: float = 0.0
+    shown: tuple[str, str] = ("", "")
+    constant: bool = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        constant = self.kind not in ("arg", "out") and all(a.constant for a in self.args)
+        object.__setattr__(self, "constant", constant)
+
+    # --- building forms with operators ------------------------------------------
+
+    def __add__(self, other: Operand) -> Form:
+        return Form("add", (self, _form(other)))
+
+    def __radd__(self, other: Operand) -> Form:
+        return Form("add", (_form(other), self))  # other + self
+
+    def __sub__(self, other: Operand) -> Form:
+        return Form("sub", (self, _form(other)))
+
+    def __rsub__(self, other: Operand) -> Form:
+        return Form("sub", (_form(other), self))  # other - self
+
+    def __mul__(self, other: Operand) -> Form:
+        return Form("mul", (self, _form(other)))
+
+    def __rmul__(self, other: Operand) -> Form:
+        return Form("mul", (_form(other), self))  # other * self
+
+    def __truediv__(self, other: Operand) -> Form:
+        return Form("div", (self, _form(other)))
+
+    def __rtruediv__(self, other: Operand) -> Form:
+        return Form("div", (_form(other), self))  # other / self
+
+    def __neg__(self) -> Form:
+        return Form("neg", (self,))
+
+    def __pow__(self, exponent: Operand) -> Form:
+        e = _form(exponent)
+        if not e.is_constant():
+            raise ValueError("a form's exponent must be made of numbers and c")
+        return Form("pow", (self, e))
+
+    def square(self) -> Form:
+        """``self²``."""
+        return Form("square", (self,))
+
+    def is_constant(self) -> bool:
+        """True when the form is made of numbers and ``c`` only (no inputs, no output)."""
+        return self.constant
+
+    # --- text and LaTeX -----------------------------------------------------------
+
+    def text(self, keys: Sequence[str] = ("{x}", "{y}")) -> str:
+        """The plain-text template in the notes' notation (``2{x}``, ``−{x}/{y}²``).
+
+        Args:
+            keys: The placeholders of the inputs, in order (``Rule.keys()``).
+        """
+        return self._show(keys, False)[0]
+
+    def latex(self, keys: Sequence[str] = ("{x}", "{y}")) -> str:
+        r"""The LaTeX template (``\frac{1}{{y}}``, ``{c}{x}^{{c-1}}``)."""
+        return self._show(keys, True)[0]
+
+    def _show(self, keys: Sequence[str], tex: bool) -> tuple[str, float]:
+        k, a = self.kind, self.args
+        minus = "-" if tex else "−"
+        if k == "num":
+            text = _num(self.value)
+            if self.value < 0:
+                return (minus + text[1:], _NEG)
+            return (text, _ATOM)
+        if k == "arg":
+            return (keys[int(self.value)], _ATOM)
+        if k == "out":
+            return ("{out}", _ATOM)
+        if k == "c":
+            return ("{c}", _ATOM)
+        if k == "sub" and a[0].kind == "c" and a[1].kind == "num" and a[1].value == 1:
+            return ("{c-1}", _ATOM)
+        if k == "named":
+            return (self.shown[1] if tex else self.shown[0], _ATOM)
+        if k == "step":
+            return (f"[{a[0]._show(keys, tex)[0]} > 0]", _ATOM)
+        if k in _FUNCTIONS:
+            inner = a[0]._show(keys, tex)[0]
+            name = _FUNCTIONS[k][1 if tex else 0]
+            if name == "e^":
+                return (f"e^{{{inner}}}", _POWER)
+            return (f"{name}({inner})", _ATOM)
+        if k in ("add", "sub"):
+            left = a[0]._bracket(keys, tex, _SUM)
+            right = a[1]._bracket(keys, tex, _SUM + (0.5 if k == "sub" else 0.0))
+            return (f"{left} {'+' if k == 'add' else minus} {right}", _SUM)
+        if k == "neg":
+            return (minus + a[0]._bracket(keys, tex, _PRODUCT), _NEG)
+        if k == "mul":
+            left, right = a[0]._bracket(keys, tex, _PRODUCT), a[1]._bracket(keys, tex, _PRODUCT)
+            # 2x, c·x^(c−1): a number before a single symbol is written against it
+            coefficient = a[0].is_constant() and a[0].kind in ("num", "c")
+            if coefficient and (tex or a[1].kind in ("arg", "out", "c")):
+                return (left + right, _PRODUCT)
+            return (f"{left} \\cdot {right}" if tex else f"{left}·{right}", _PRODUCT)
+        if k == "div":
+            if tex:
+                return (f"\\frac{{{a[0].latex(keys)}}}{{{a[1].latex(keys)}}}", _ATOM)
+            return (f"{a[0]._bracket(keys, tex, _PRODUCT)}/{a[1]._bracket(keys, tex, 2.5)}",
+                    _PRODUCT)
+        if k == "square":
+            return (a[0]._bracket(keys, tex, 3.5) + ("^2" if tex else "²"), _POWER)
+        if k == "pow":
+            base, exponent = a[0]._bracket(keys, tex, 3.5), a[1]._show(keys, tex)[0]
+            return (f"{base}^{{{exponent}}}" if tex else f"{base}^{exponent}", _POWER)
+        raise ValueError(f"unknown form kind {k!r}")
+
+    def _bracket(self, keys: Sequence[str], tex: bool, need: float) -> str:
+        text, prec = self._show(keys, tex)
+        return f"({text})" if prec < need else text
+
+    # --- Python code ------------------------------------------------------------
+
+    def code(self, keys: Sequence[str] = ("{x}", "{y}"), rule: str = "") -> str:
+        """A Python template of the derivative for compiled replay.
+
+        Placeholders as :mod:`scalargrad.codegen` fills them: inputs, ``{out}``,
+        ``{c}``/``{c-1}``, and ``{d}`` for the rule's own float derivative
+        (what a :func:`named` form compiles to).
+
+        Args:
+            keys: The placeholders of the inputs.
+            rule: The rule's op name: a node recomputing the rule's own output
+                is written ``{out}``.
+        """
+        return self._code(keys, rule)[0]
+
+    def _code(self, keys: Sequence[str], rule: str) -> tuple[str, int]:
+        # Python precedence: 0 conditional, 1 + −, 2 * /, 3 unary −, 4 **, 5 atom
+        k, a = self.kind, self.args
+        if k == rule and all(f.kind == "arg" and f.value == i for i, f in enumerate(a)):
+            return ("{out}", 5)
+        if k == "num":
+            return (_num(self.value), 3 if self.value < 0 else 5)
+        if k == "arg":
+            return (keys[int(self.value)], 5)
+        if k == "out":
+            return ("{out}", 5)
+        if k == "c":
+            return ("{c}", 5)
+        if k == "sub" and a[0].kind == "c" and a[1].kind == "num" and a[1].value == 1:
+            return ("{c-1}", 5)
+        if k == "named":
+            if self.value:  # the rule's own float derivative
+                return ("{d}(" + ", ".join(keys) + ")", 5)
+            return a[0]._code(keys, rule)
+        if k == "step":
+            return (f"(1.0 if {a[0]._cbr(keys, rule, 2)} > 0.0 else 0.0)", 5)
+        if k in _FUNCTIONS:
+            return (f"{_FUNCTIONS[k][2]}({a[0]._code(keys, rule)[0]})", 5)
+        if k in ("add", "sub"):
+            op = "+" if k == "add" else "-"
+            return (f"{a[0]._cbr(keys, rule, 1)} {op} {a[1]._cbr(keys, rule, 2)}", 1)
+        if k in ("mul", "div"):
+            op = "*" if k == "mul" else "/"
+            return (f"{a[0]._cbr(keys, rule, 2)} {op} {a[1]._cbr(keys, rule, 3)}", 2)
+        if k == "neg":
+            return ("-" + a[0]._cbr(keys, rule, 3), 3)
+        if k == "square":
+            return (a[0]._cbr(keys, rule, 5) + " ** 2", 4)
+        if k == "pow":
+            return (f"{a[0]._cbr(keys, rule, 5)} ** {a[1]._cbr(keys, rule, 3)}", 4)
+        raise ValueError(f"unknown form kind {k!r}")
+
+    def _cbr(self, keys: Sequence[str], rule: str, need: int) -> str:
+        text, prec = self._code(keys, rule)
+        return f"({text})" if prec < need else text
+
+    # --- numbers --------------------------------------------------------------------
+
+    def evaluate(self, xs: Sequence[float], out: float = 0.0, c: float = 0.0) -> float:
+        """The derivative's value at plain floats (for checking ``forward`` against it).
+
+        Args:
+            xs: The input values.
+            out: The rule's output at ``xs``.
+            c: ``pow``'s exponent.
+        """
+        k, a = self.kind, self.args
+        if k == "num":
+            return self.value
+        if k == "arg":
+            return xs[int(self.value)]
+        if k == "out":
+            return out
+        if k == "c":
+            return c
+        if k == "named":
+            return a[0].evaluate(xs, out, c)
+        v = [f.evaluate(xs, out, c) for f in a]
+        if k == "step":
+            return 1.0 if v[0] > 0.0 else 0.0
+        if k == "add":
+            return v[0] + v[1]
+        if k == "sub":
+            return v[0] - v[1]
+        if k == "mul":
+            return v[0] * v[1]
+        if k == "div":
+            return v[0] / v[1]
+        if k == "neg":
+            return -v[0]
+        if k == "square":
+            return v[0] * v[0]
+        if k == "pow":
+            return float(v[0] ** v[1])
+        if k == "exp":
+            return math.exp(v[0])
+        if k == "log":
+            return math.log(v[0])
+        if k == "tanh":
+            return math.tanh(v[0])
+        if k == "sigmoid":
+            x = v[0]
+            return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        raise ValueError(f"unknown form kind {k!r}")
+
+    # --- the Value graph ------------------------------------------------------------
+
+    def build(self, inputs: Sequence[Value], out: Value, rule: str = "",
+              c: float = 0.0) -> Value:
+        """The derivative as Values: a graph over the rule's own input and output nodes.
+
+        Every node is made by the rule table (``x * y``, ``x.sigmoid()``, …), so
+        the result can be differentiated, drawn, explained and stepped like
+        any graph. A node recomputing the rule's own output is ``out`` itself.
+        Numbers become constants; ``x ** 1`` is ``x`` and ``x ** 0`` is 1.
+
+        Args:
+            inputs: The node's inputs.
+            out: The node itself.
+            rule: Its op name (for reusing ``out``).
+            c: ``pow``'s exponent.
+
+        Raises:
+            DomainError: A node of the derivative is outside its op's domain.
+        """
+        constant = _CONSTANT[0] if _CONSTANT else _engine_constant()
+
+        k, a = self.kind, self.args
+        if k == "arg":
+            return inputs[int(self.value)]
+        if self.constant and k != "named":
+            return constant(self.evaluate((), 0.0, c))
+        if k == "out":
+            return out
+        if k == "named":
+            return a[0].build(inputs, out, rule, c)
+        if k == "step":
+            return constant(1.0 if a[0].build(inputs, out, rule, c).data > 0.0 else 0.0)
+        if k == "pow":
+            e = a[1].evaluate((), 0.0, c)
+            base = a[0].build(inputs, out, rule, c)
+            return base if e == 1.0 else (constant(1.0) if e == 0.0 else base ** e)
+        v = [f.build(inputs, out, rule, c) for f in a]
+        if k == rule and len(v) == len(inputs) and all(p is q for p, q in zip(v, inputs)):
+            return out
+        if k == "add":
+            return v[0] + v[1]
+        if k == "sub":
+            return v[0] - v[1]
+        if k == "mul":
+            return v[0] * v[1]
+        if k == "div":
+            return v[0] / v[1]
+        if k == "neg":
+            return -v[0]
+        if k == "square":
+            return v[0].square()
+        if k == "exp":
+            return v[0].exp()
+        if k == "log":
+            return v[0].log()
+        if k == "tanh":
+            return v[0].tanh()
+        if k == "sigmoid":
+            return v[0].sigmoid()
+        raise ValueError(f"unknown form kind {k!r}")
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if x == int(x) else repr(x)
+
+
+def _form(x: Operand) -> Form:
+    if isinstance(x, Form):
+        return x
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        raise TypeError(f"a form operand must be a Form or a finite number, got {x!r}")
+    return Form("num", value=float(x))
+
+
+def num(x: float) -> Form:
+    """A number as a form (a constant derivative such as add's ``1``)."""
+    return _form(x)
+
+
+def arg(i: int) -> Form:
+    """The rule's input ``i`` (``X`` is ``arg(0)``, ``Y`` is ``arg(1)``)."""
+    return Form("arg", value=float(i))
+
+
+X = arg(0)
+"""The first input."""
+Y = arg(1)
+"""The second input."""
+OUT = Form("out")
+"""The rule's output (the node itself)."""
+C = Form("c")
+"""The constant exponent of ``pow``."""
+
+
+def exp(f: Form) -> Form:
+    """``exp(f)``."""
+    return Form("exp", (f,))
+
+
+def log(f: Form) -> Form:
+    """``log(f)``."""
+    return Form("log", (f,))
+
+
+def sigmoid(f: Form) -> Form:
+    """``σ(f)``."""
+    return Form("sigmoid", (f,))
+
+
+def tanh(f: Form) -> Form:
+    """``tanh(f)``."""
+    return Form("tanh", (f,))
+
+
+def step(f: Form) -> Form:
+    """``[f > 0]``: 1 where ``f > 0``, else 0 (relu's derivative; constant in a graph)."""
+    return Form("step", (f,))
+
+
+def named(text: str, latex: str, definition: Form, *, own_float: bool = True) -> Form:
+    """A derivative shown as the notes write it (``σ'({x})``) and built from its ``definition``.
+
+    Graphs and :meth:`Form.evaluate` use the definition. Compiled code calls
+    the rule's own float derivative (``{d}``) when ``own_float``, so σ' keeps
+    ``forward``'s numerics in the tails; otherwise it is the definition's
+    code. (``−x/y²`` is shown so and defined as ``−(x/y)/y``, which reuses
+    the quotient node and computes what the engine computes.) The tests check
+    every shown text against its definition with sympy.
+    """
+    return Form("named", (definition,), value=1.0 if own_float else 0.0, shown=(text, latex))

@@ -1,0 +1,401 @@
+"""Gradients as numbers or as graphs: ``grad``, ``hessian`` and ``hvp``.
+
+``grad(root, wrt)`` runs the backward pass of ``root`` without touching any
+``.grad`` and returns ``∂root/∂w`` for each ``w`` as a float.
+
+``grad(root, wrt, create_graph=True)`` runs the *same* pass on Values instead
+of floats. Every step of backward, ``grad(input) += grad(node) · local``,
+becomes nodes of a new graph: the local derivative is built from the rule's
+symbolic form (:mod:`scalargrad.forms`) over the node's own inputs and output
+(``σ'(z) = σ(z)·σ(−z)`` reuses the node ``σ(z)``), the product is a ``mul``
+node and a node with several consumers gets one ``sum`` node — the sum over
+``j``. Each gradient node is labelled in the notes' notation
+(``∂C_0/∂a^(L)``, seeded by ``∂C_0/∂C_0 = 1``), and the result is an
+ordinary graph: ``backward``, ``grad``, ``explain``, ``draw`` and
+``backward_steps`` work on it, and differentiating it again gives second
+derivatives (``∂²C_0/∂w^(L)²``), third, and so on.
+
+:func:`hessian` and :func:`hvp` are reverse-over-reverse: the gradient graph
+is built once, then each row (or the one product ``Σ_i v_i ∂C/∂w_i``) is
+differentiated with a float pass.
+
+Nothing recurses over the graph (Kahn's algorithm, as in backward), so
+``grad`` works on graphs of any depth; a non-finite derivative raises
+:class:`~scalargrad.rules.DomainError` naming the node, as backward does.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Sequence
+from numbers import Real
+from typing import Literal, overload
+
+from .engine import Value, _constant, sum_values
+from .graph import topological_order
+from .names import display_names
+from .rules import DomainError
+from .trace import derivative_text, fmt
+
+__all__ = ["grad", "hessian", "hvp"]
+
+# A gradient node's meaning, so that differentiating it again reads ∂²C_0/∂w∂b:
+# node -> (the differentiated name, the variables, innermost last).
+_MEANING: weakref.WeakKeyDictionary[Value, tuple[str, tuple[str, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+@overload
+def grad(root: Value, wrt: Value, *, create_graph: Literal[False] = ...) -> float: ...
+@overload
+def grad(
+    root: Value, wrt: Sequence[Value], *, create_graph: Literal[False] = ...
+) -> list[float]: ...
+@overload
+def grad(root: Value, wrt: Value, *, create_graph: Literal[True]) -> Value: ...
+@overload
+def grad(root: Value, wrt: Sequence[Value], *, create_graph: Literal[True]) -> list[Value]: ...
+@overload
+def grad(
+    root: Value, wrt: Value | Sequence[Value], *, create_graph: bool
+) -> float | Value | list[float] | list[Value]: ...
+
+
+def grad(
+    root: Value, wrt: Value | Sequence[Value], *, create_graph: bool = False
+) -> float | Value | list[float] | list[Value]:
+    """``∂root/∂w`` for each ``w`` in ``wrt``, as floats or as a graph.
+
+    ``root`` is seeded with 1 and nodes are processed in backward's order;
+    for each node ``v`` and input ``u``: ``∂root/∂u += ∂root/∂v · ∂v/∂u``.
+    A ``w`` that ``root`` does not depend on gets 0. A ``w`` inside the graph
+    (not a leaf) gets ``∂root/∂w`` holding ``w`` fixed as a variable, as
+    PyTorch's ``autograd.grad`` does.
+
+    Args:
+        root: The node to differentiate (usually the cost ``C_0``).
+        wrt: One Value, or a sequence of Values.
+        create_graph: False: return floats, computed like ``backward`` but
+            leaving every ``.grad`` untouched. True: return Values whose graph
+            is the backward pass, labelled ``∂C_0/∂w``, differentiable again.
+
+    Returns:
+        A float or a Value for one ``w``; a list for a sequence, in its order.
+
+    Raises:
+        TypeError: ``root`` is not a Value, ``wrt`` is not a Value or a
+            sequence of Values, or ``create_graph`` is not a bool.
+        DomainError: A derivative is not finite (where ``backward`` would
+            raise, or a node of the derivative graph is outside its op's
+            domain); no ``.grad`` and no label of the given graph was changed.
+
+    Example:
+        >>> from scalargrad import Value, grad
+        >>> x = Value(3.0, "x")
+        >>> y = (x * x * x).label_as("y")
+        >>> grad(y, x)
+        27.0
+        >>> dy = grad(y, x, create_graph=True)
+        >>> dy.label, dy.data, grad(dy, x)
+        ('∂y/∂x', 27.0, 18.0)
+    """
+    single = isinstance(wrt, Value)
+    targets = _check(root, wrt, create_graph)
+    if create_graph:
+        values = _graph_pass(root, targets)
+        return values[0] if single else values
+    numbers = _float_pass(root, targets)
+    return numbers[0] if single else numbers
+
+
+def hessian(root: Value, wrt: Value | Sequence[Value]) -> list[list[float]]:
+    """The matrix of second derivatives ``H[i][j] = ∂²root/∂w_i∂w_j``.
+
+    Reverse over reverse: the gradient graph is built once
+    (``grad(..., create_graph=True)``) and each of its entries is
+    differentiated with a float pass, so ``H[i]`` is the gradient of
+    ``∂root/∂w_i``. The matrix is symmetric up to rounding.
+
+    Args:
+        root: The node to differentiate.
+        wrt: The variables ``w_0 … w_(n-1)`` (one Value gives a 1×1 matrix).
+
+    Returns:
+        ``n`` rows of ``n`` floats.
+
+    Raises:
+        TypeError: As :func:`grad`.
+        DomainError: A first or second derivative is not finite.
+
+    Example:
+        >>> from scalargrad import Value, hessian
+        >>> x, y = Value(2.0, "x"), Value(3.0, "y")
+        >>> hessian(x * x * y, [x, y])
+        [[6.0, 4.0], [4.0, 0.0]]
+    """
+    targets = _check(root, wrt, True)
+    return [_float_pass(g, targets) for g in _graph_pass(root, targets)]
+
+
+def hvp(root: Value, wrt: Value | Sequence[Value], v: Sequence[float]) -> list[float]:
+    """The Hessian-vector product ``H·v`` without forming ``H``.
+
+    Reverse over reverse: build the gradient graph ``g = ∇root`` once, form
+    the scalar ``g·v = Σ_i v_i ∂root/∂w_i`` as one more node, and
+    differentiate it: ``∂(g·v)/∂w_j = Σ_i v_i ∂²root/∂w_j∂w_i = (H v)_j``.
+    One gradient graph and one float pass, whatever ``n``.
+
+    Args:
+        root: The node to differentiate.
+        wrt: The variables ``w_0 … w_(n-1)``.
+        v: ``n`` finite numbers.
+
+    Returns:
+        ``H·v`` as ``n`` floats.
+
+    Raises:
+        TypeError: As :func:`grad`, or ``v`` is not a sequence of numbers.
+        ValueError: ``v`` does not have one number per variable, or one is
+            not finite.
+        DomainError: A derivative is not finite.
+
+    Example:
+        >>> from scalargrad import Value, hvp
+        >>> x, y = Value(2.0, "x"), Value(3.0, "y")
+        >>> hvp(x * x * y, [x, y], [1.0, 0.0])
+        [6.0, 4.0]
+    """
+    targets = _check(root, wrt, True)
+    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
+        raise TypeError(f"hvp: v must be a sequence of numbers, not {type(v).__name__}")
+    if len(v) != len(targets):
+        raise ValueError(
+            f"hvp: v has {len(v)} numbers for {len(targets)} variables (one per variable)"
+        )
+    for i, x in enumerate(v):
+        if isinstance(x, bool) or not isinstance(x, Real):
+            raise TypeError(f"hvp: v[{i}] must be a number, not {type(x).__name__} ({x!r})")
+        if not math.isfinite(float(x)):
+            raise ValueError(f"hvp: v[{i}] must be finite, got {x!r}")
+    if not targets:
+        return []
+    gs = _graph_pass(root, targets)
+    gv = sum_values([g * float(x) for g, x in zip(gs, v)], label="v·∇" + _top_name(root))
+    return _float_pass(gv, targets)
+
+
+# --- the two passes ---------------------------------------------------------------
+
+
+def _check(root: object, wrt: object, create_graph: object) -> list[Value]:
+    if not isinstance(root, Value):
+        raise TypeError(f"grad: root must be a Value, not {type(root).__name__} ({root!r})")
+    if not isinstance(create_graph, bool):
+        raise TypeError(f"grad: create_graph must be True or False, not {create_graph!r}")
+    if isinstance(wrt, Value):
+        return [wrt]
+    if isinstance(wrt, (str, bytes)) or not isinstance(wrt, Sequence):
+        raise TypeError(
+            f"grad: wrt must be a Value or a sequence of Values, not {type(wrt).__name__}"
+        )
+    for i, w in enumerate(wrt):
+        if not isinstance(w, Value):
+            raise TypeError(f"grad: wrt[{i}] must be a Value, not {type(w).__name__} ({w!r})")
+    return list(wrt)
+
+
+def _depends(root: Value, targets: list[Value]) -> tuple[list[Value], set[Value]]:
+    """Backward's order of ``root``'s graph, and the nodes that depend on a target.
+
+    Only those nodes can carry a nonzero ``∂root/∂target``; a pass sends
+    gradients into them alone.
+    """
+    order = topological_order(root)
+    wanted = set(targets)
+    needed: set[Value] = set()
+    for v in reversed(order):  # inputs before consumers
+        if v in wanted or any(c in needed for c in v.inputs):
+            needed.add(v)
+    return order, needed
+
+
+def _consumers(root: Value, needed: set[Value]) -> dict[Value, int]:
+    """Counts, for each needed node, its edges from needed consumers below ``root``."""
+    pending = {root: 0}
+    stack = [root]
+    while stack:
+        for child in stack.pop().inputs:
+            if child not in needed:
+                continue
+            if child in pending:
+                pending[child] += 1
+            else:
+                pending[child] = 1
+                stack.append(child)
+    return pending
+
+
+def _float_pass(root: Value, targets: list[Value]) -> list[float]:
+    # backward's loop (Kahn's algorithm fused with the propagation, in the same
+    # order, so the sums are the same floats), with the grads kept in a dict.
+    pending = {root: 0}
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        for child in pop().inputs:
+            if child in pending:
+                pending[child] += 1
+            else:
+                pending[child] = 1
+                push(child)
+    grads = {root: 1.0}
+    get = grads.get
+    ready = [root]
+    pop, push = ready.pop, ready.append
+    while ready:
+        v = pop()
+        inputs = v.inputs
+        g = get(v, 0.0)
+        if g:
+            if g - g != 0.0:  # final: every consumer has sent its share
+                raise _not_finite(root, v, g)
+            if len(inputs) == 2:
+                x, y = inputs
+                gx, gy = v.local_grads
+                grads[x] = get(x, 0.0) + g * gx
+                grads[y] = get(y, 0.0) + g * gy
+            else:
+                for child, local in zip(inputs, v.local_grads):
+                    grads[child] = get(child, 0.0) + g * local
+        for child in reversed(inputs):  # released in backward's order
+            left = pending[child] - 1
+            pending[child] = left
+            if not left:
+                push(child)
+    return [get(t, 0.0) for t in targets]
+
+
+def _graph_pass(root: Value, targets: list[Value]) -> list[Value]:
+    _, needed = _depends(root, targets)
+    names = display_names(root)
+    top = _top_name(root)
+    meaning = _MEANING.get(root)
+    if meaning is not None and _d_text(*meaning) != root.label:
+        meaning = None  # relabelled since: read it as a name
+
+    def d_label(v: Value) -> tuple[str, tuple[str, tuple[str, ...]] | None]:
+        if meaning is not None and not v.inputs and v.label:
+            m = (meaning[0], (v.label, *meaning[1]))
+            return _d_text(*m), m
+        if meaning is None and v.label and not v.inputs:
+            m = (top, (v.label,))
+            return _d_text(*m), m
+        return derivative_text(top, names[id(v)]), None
+
+    def finish(v: Value, node: Value) -> Value:
+        label, m = d_label(v)
+        node.label = label
+        if m is not None:
+            _MEANING[node] = m
+        return node
+
+    if root not in needed:
+        return [finish(t, _constant(0.0)) for t in targets]
+    pending = _consumers(root, needed)
+    sent: dict[Value, list[Value]] = {root: [finish(root, _constant(1.0))]}
+    done: dict[Value, Value] = {}
+    ready = [root]
+    while ready:
+        v = ready.pop()
+        parts = sent.pop(v)
+        try:
+            g = parts[0] if len(parts) == 1 else finish(v, sum_values(parts))
+        except DomainError as err:
+            raise _failed(top, names[id(v)], "", err) from None
+        if len(parts) == 1 and v is not root:
+            finish(v, g)
+        done[v] = g
+        inputs = v.inputs
+        for i, child in enumerate(inputs):
+            if child in needed:
+                try:
+                    sent.setdefault(child, []).append(g * _local(v, i, names))
+                except DomainError as err:
+                    raise _failed(top, names[id(child)], names[id(v)], err) from None
+        for child in reversed(inputs):  # released in backward's order
+            if child in needed:
+                left = pending[child] - 1
+                pending[child] = left
+                if not left:
+                    ready.append(child)
+    return [done[t] if t in done else finish(t, _constant(0.0)) for t in targets]
+
+
+def _local(v: Value, i: int, names: dict[int, str]) -> Value:
+    """``∂v/∂v.inputs[i]`` as Values, built from the rule's symbolic form."""
+    rule = v.rule
+    assert rule is not None
+    if not rule.derivatives:
+        raise TypeError(
+            f"grad(create_graph=True): the op {rule.name!r} has no symbolic derivative "
+            "(Rule.derivatives is empty), so its derivative cannot be built from Values"
+        )
+    form = rule.derivative(i)
+    node = form.build(v.inputs, v, rule.name, rule.exponent or 0.0)
+    if form.kind == "named" and not node.label and node is not v and all(
+        node is not c for c in v.inputs
+    ):
+        node.label = rule.render(
+            form.shown[0], [names[id(c)] for c in v.inputs], names[id(v)]
+        )
+    return node
+
+
+# --- names ---------------------------------------------------------------------------
+
+
+def _top_name(root: Value) -> str:
+    if root.label:
+        return root.label
+    return display_names(root)[id(root)]
+
+
+def _d_text(top: str, variables: tuple[str, ...]) -> str:
+    """``∂C_0/∂w``, ``∂²C_0/∂w²``, ``∂³C_0/∂w∂b²``: variables outermost first."""
+    n = len(variables)
+    order = "" if n == 1 else str(n).translate(_SUPERSCRIPTS)
+    groups: list[list[str | int]] = []
+    for name in variables:
+        if groups and groups[-1][0] == name:
+            groups[-1][1] = int(groups[-1][1]) + 1
+        else:
+            groups.append([name, 1])
+    bottom = "".join(
+        f"∂{_bracket(str(name))}" + ("" if k == 1 else str(k).translate(_SUPERSCRIPTS))
+        for name, k in groups
+    )
+    return f"∂{order}{_bracket(top)}/{bottom}"
+
+
+def _bracket(name: str) -> str:
+    return derivative_text(name, "x")[1:-3]
+
+
+def _failed(top: str, bottom: str, via: str, err: DomainError) -> DomainError:
+    step = f" (the term through {via})" if via else ""
+    return DomainError(
+        f"grad(create_graph=True): building {derivative_text(top, bottom)}{step} failed: "
+        f"{err}. No grad or label of the given graph was changed"
+    )
+
+
+def _not_finite(root: Value, v: Value, g: float) -> DomainError:
+    names = display_names(root)
+    return DomainError(
+        f"grad: {derivative_text(names[id(root)], names[id(v)])} is {fmt(g)} (not finite), "
+        f"for node {names[id(v)]!r} (data {v.data!r}); no grad was changed. Rescale the "
+        "cost or the inputs so the gradients stay within the float range"
+    )

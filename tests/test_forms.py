@@ -1,0 +1,154 @@
+"""Each rule's symbolic local derivative against sympy, and its four outputs against each other.
+
+The oracle is sympy differentiating each op's forward expression, written by
+hand below (not read from the rule table). Then the form's number
+(``evaluate``), its compiled Python (``code``) and its Value graph
+(``build``) must all equal that derivative, as must the float ``forward``
+stores on nodes; and the text of a named form must mean its definition.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import sympy
+
+from scalargrad import Value
+from scalargrad.forms import OUT, Form, X, Y, arg, named, num, sigmoid, step
+from scalargrad.rules import RULES, Rule, affine_rule, pow_rule
+
+x_, y_ = sympy.symbols("x y", real=True)
+# The forward expressions, by hand.
+FORWARD = {
+    "add": x_ + y_, "sub": x_ - y_, "mul": x_ * y_, "div": x_ / y_, "neg": -x_,
+    "square": x_**2, "sigmoid": 1 / (1 + sympy.exp(-x_)), "tanh": sympy.tanh(x_),
+    "exp": sympy.exp(x_), "log": sympy.log(x_),
+}
+POINTS = [(0.7, -1.3), (-2.5, 0.4), (3.0, 2.0), (12.0, -0.9)]
+
+
+def rules() -> list[tuple[str, Rule]]:
+    out = [(n, RULES[n]) for n in FORWARD]
+    out += [(f"pow {c}", pow_rule(c)) for c in (2, 3, 0.5, -1, 2.5, 1, 0)]
+    return out
+
+
+def sympy_forward(name: str, r: Rule) -> sympy.Expr:
+    return x_ ** sympy.nsimplify(r.exponent) if name.startswith("pow") else FORWARD[name]
+
+
+def compiled(template: str, r: Rule, xs: tuple[float, ...], out: float) -> float:
+    """Runs a code template the way codegen fills it (names for inputs, {d} the rule's own)."""
+    c = r.exponent or 0.0
+    text = (template.replace("{x}", "x").replace("{y}", "y").replace("{out}", "out")
+            .replace("{c-1}", repr(c - 1)).replace("{c}", repr(c)).replace("{d}", "d"))
+    env = {"x": xs[0], "y": xs[-1], "out": out, "d": lambda *a: r.forward(*a)[1][0],
+           "exp": math.exp, "log": math.log}
+    return float(eval(text, env))  # the test's own tiny templates, not user input
+
+
+@pytest.mark.parametrize(("name", "r"), rules(), ids=[n for n, _ in rules()])
+@pytest.mark.parametrize("point", POINTS)
+def test_every_output_of_a_form_is_the_derivative(name: str, r: Rule,
+                                                  point: tuple[float, float]) -> None:
+    n = r.arity or 0
+    xs = point[:n]
+    if name in ("log",) or (name.startswith("pow") and r.exponent not in (2, 3, 1, 0)):
+        xs = tuple(abs(v) for v in xs)
+    out, stored = r.forward(*xs)
+    f = sympy_forward(name, r)
+    symbols = [x_, y_][:n]
+    for i in range(n):
+        expected = float(sympy.diff(f, symbols[i]).subs(dict(zip(symbols, xs))).evalf(30))
+        form = r.derivative(i)
+        scale = 1.0 + abs(expected)
+        assert math.isclose(stored[i], expected, rel_tol=1e-12, abs_tol=1e-15 * scale)
+        assert math.isclose(form.evaluate(xs, out, r.exponent or 0.0), expected,
+                            rel_tol=1e-9, abs_tol=1e-15 * scale), form.text()
+        assert math.isclose(compiled(r.code_grads[i], r, xs, out), expected,
+                            rel_tol=1e-9, abs_tol=1e-15 * scale), r.code_grads[i]
+        leaves = [Value(v, f"x{k}") for k, v in enumerate(xs)]
+        node = leaves[0]._apply(r, tuple(leaves))
+        built = form.build(leaves, node, r.name, r.exponent or 0.0)
+        assert math.isclose(built.data, expected, rel_tol=1e-9, abs_tol=1e-15 * scale)
+
+
+def test_templates_are_generated_from_the_forms() -> None:
+    for r in [*RULES.values(), pow_rule(3), affine_rule(2)]:
+        keys = r.keys() if r.arity is not None else ()
+        for i, d in enumerate(r.derivatives):
+            assert r.formulas[i] == d.text(keys)
+            assert r.latex[i] == d.latex(keys)
+            assert r.code_grads[i] == d.code(keys, r.name)
+
+
+def test_named_texts_mean_their_definitions() -> None:
+    # σ'(x) shown by name: the definition σ(x)·σ(−x) is the derivative of σ.
+    s = 1 / (1 + sympy.exp(-x_))
+    sig_def = s * s.subs(x_, -x_)
+    assert sympy.simplify(sympy.diff(s, x_) - sig_def) == 0
+    # tanh: shown "1 − out²", out = tanh(x)
+    assert sympy.simplify(sympy.diff(sympy.tanh(x_), x_) - (1 - sympy.tanh(x_) ** 2)) == 0
+    # div: shown "−x/y²", defined −(x/y)/y
+    assert sympy.simplify(-(x_ / y_) / y_ - (-x_ / y_**2)) == 0
+    assert RULES["div"].derivative(1).text() == "−{x}/{y}²"
+    assert RULES["sigmoid"].derivative(0).text() == "σ'({x})"
+
+
+def test_form_printing() -> None:
+    assert (2 * X).text() == "2{x}"
+    assert (2 * X).code() == "2 * {x}"
+    assert (X * Y).text() == "{x}·{y}"
+    assert (X * Y).latex() == "{x} \\cdot {y}"
+    assert ((X + Y) * Y).text() == "({x} + {y})·{y}"
+    assert (X - (Y - X)).text() == "{x} − ({y} − {x})"
+    assert (X - (Y - X)).code() == "{x} - ({y} - {x})"
+    assert (1 / (X * Y)).text() == "1/({x}·{y})"
+    assert (1 / (X * Y)).code() == "1 / ({x} * {y})"
+    assert (1 / (X * Y)).latex() == "\\frac{1}{{x} \\cdot {y}}"
+    assert (-(X + Y)).text() == "−({x} + {y})"
+    assert ((X + Y).square()).text() == "({x} + {y})²"
+    assert (X ** 3).text() == "{x}^3"
+    assert (X ** 3).latex() == "{x}^{3}"
+    assert (X ** -2).code() == "{x} ** -2"
+    assert ((-X) ** 2).code() == "(-{x}) ** 2"
+    assert step(X).code() == "(1.0 if {x} > 0.0 else 0.0)"
+    assert (OUT * sigmoid(-X)).text() == "{out}·σ(−{x})"
+    assert arg(2).text(("{0}", "{1}", "{2}")) == "{2}"
+    assert num(-1).text() == "−1" and num(-1).latex() == "-1" and num(-1).code() == "-1"
+
+
+def test_named_compiles_to_the_rules_own_derivative_or_its_definition() -> None:
+    own = named("f'({x})", "f'({x})", X * X)
+    assert own.code(("{x}",)) == "{d}({x})"
+    assert own.text() == "f'({x})"
+    plain = named("g", "g", X * Y, own_float=False)
+    assert plain.code() == "{x} * {y}"
+
+
+def test_build_reuses_the_output_node_and_simplifies_powers() -> None:
+    x = Value(0.3, "x")
+    e = x.exp()
+    assert RULES["exp"].derivative(0).build([x], e, "exp") is e  # d exp(x)/dx is exp(x)
+    s = x.sigmoid()
+    d = RULES["sigmoid"].derivative(0).build([x], s, "sigmoid")
+    assert d.op == "mul" and d.inputs[0] is s
+    p2 = x**2
+    d2 = pow_rule(2).derivative(0).build([x], p2, "pow", 2.0)
+    assert d2.op == "mul" and d2.inputs[1] is x  # 2·x, no x^1 node
+    p1 = x**1
+    assert pow_rule(1).derivative(0).build([x], p1, "pow", 1.0).inputs[1].data == 1.0  # 1·x^0 = 1·1
+    relu = x.relu()
+    one = RULES["relu"].derivative(0).build([x], relu, "relu")
+    assert one.is_constant and one.data == 1.0
+
+
+def test_bad_forms_are_refused() -> None:
+    with pytest.raises(ValueError, match="exponent must be made of numbers and c"):
+        X ** Y
+    with pytest.raises(TypeError, match="a form operand must be a Form or a finite number"):
+        X + math.inf
+    with pytest.raises(TypeError, match="a form operand"):
+        X * "2"  # type: ignore[operator]
+    assert isinstance(X + 1, Form)
