@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from itertools import chain as _chain
 from numbers import Real
+from operator import attrgetter
 from typing import Any, TypeAlias
 
 from .copying import deep_copy, reduce_value, shallow_copy
@@ -83,8 +83,11 @@ class Value:
             ``repr``, steps, explanations and drawings.
 
     Attributes:
-        data: The forward value.
+        data: The forward value. Assigning a non-number (or NaN, ±inf)
+            raises at once, naming the node.
         grad: ``∂root/∂self`` accumulated by :meth:`backward` (0.0 at start).
+            Assigning a non-number (or NaN, ±inf) raises at once, naming the
+            node, so a later ``backward`` never meets one.
         label: The node's name ("" when unnamed).
         inputs: The nodes this one was computed from, in order, duplicates
             kept (``a * a`` has ``(a, a)``). Empty for leaves.
@@ -104,14 +107,26 @@ class Value:
         (1.5, 0.5, 1.0)
     """
 
-    __slots__ = ("data", "grad", "label", "inputs", "local_grads", "_rule", "__weakref__")
+    # Layout (one GC-tracked object per leaf, unary and binary node): a node's
+    # inputs and local derivatives live in its own slots, not in tuples.
+    #   leaf:     _x is None, _y is None
+    #   unary:    _x = input, _gx = ∂self/∂input, _y is None
+    #   binary:   _x, _y = inputs, _gx, _gy = local derivatives
+    #   n-ary:    _x = inputs (a tuple), _gx = local derivatives (a tuple), _y is _NARY
+    # _n is scratch space for backward (the consumers not yet processed); it
+    # is 0 outside backward. ``inputs`` and ``local_grads`` rebuild the tuples.
+    __slots__ = ("_data", "_grad", "label", "_rule", "_x", "_y", "_gx", "_gy", "_n",
+                 "__weakref__")
 
-    data: float
-    grad: float
+    _data: float
+    _grad: float
     label: str
-    inputs: tuple[Value, ...]
-    local_grads: tuple[float, ...]
     _rule: Rule | None
+    _x: Any
+    _y: Any
+    _gx: Any
+    _gy: float
+    _n: int
 
     def __init__(self, data: Number, label: str = "") -> None:
         if data.__class__ is not float:
@@ -120,12 +135,58 @@ class Value:
             raise ValueError(f"Value data must be finite, got {data!r}")
         if not isinstance(label, str):
             raise TypeError(f"Value label must be a str, not {type(label).__name__}")
-        self.data = data
-        self.grad = 0.0
+        self._data = data
+        self._grad = 0.0
         self.label = label
-        self.inputs = ()
-        self.local_grads = ()
         self._rule = None
+        self._x = None
+        self._y = None
+        self._n = 0
+
+    # --- the numbers ----------------------------------------------------------
+
+    @property
+    def data(self) -> float:
+        """The forward value (a finite float)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Number) -> None:
+        if value.__class__ is not float or value - value != 0.0:
+            value = _check_number(value, f"the data of {_which(self)}")
+        self._data = value
+
+    @property
+    def grad(self) -> float:
+        """``∂root/∂self`` accumulated by :meth:`backward` (a finite float)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Number) -> None:
+        if value.__class__ is not float or value - value != 0.0:
+            value = _check_number(value, f"the grad of {_which(self)}")
+        self._grad = value
+
+    @property
+    def inputs(self) -> tuple[Value, ...]:
+        """The nodes this one was computed from, in order, duplicates kept (``()`` for a leaf)."""
+        y = self._y
+        if y is None:
+            x = self._x
+            return () if x is None else (x,)
+        if y is _NARY:
+            return self._x  # type: ignore[no-any-return]
+        return (self._x, y)
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """``∂self/∂inputs[i]`` at the forward values, one float per input."""
+        y = self._y
+        if y is None:
+            return () if self._x is None else (self._gx,)
+        if y is _NARY:
+            return self._gx  # type: ignore[no-any-return]
+        return (self._gx, self._gy)
 
     # --- what made this node ------------------------------------------------
 
@@ -148,27 +209,19 @@ class Value:
 
     def __repr__(self) -> str:
         name = f"{self.label!r}, " if self.label else ""
-        op = f", op={self.op!r}" if self.inputs else ""
-        return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g}{op})"
+        op = f", op={self.op!r}" if self._x is not None else ""
+        return f"Value({name}data={self._data:.6g}, grad={self._grad:.6g}{op})"
 
     # --- building nodes -----------------------------------------------------
 
     def _apply(self, rule: Rule, inputs: tuple[Value, ...]) -> Value:
         """Records ``rule`` applied to ``inputs`` as a new node."""
-        try:
-            data, grads = rule.forward(*[v.data for v in inputs])
-        except DomainError as err:
-            raise DomainError(f"{err} [{_describe(inputs)}]") from None
-        if data - data != 0.0:  # NaN or ±inf: never let one through silently
-            _not_finite(rule, data, inputs)
-        out = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        out.inputs = inputs
-        out.local_grads = grads
-        out._rule = rule
-        return out
+        n = len(inputs)
+        if n == 2:
+            return _node2(rule, inputs[0], inputs[1])
+        if n == 1:
+            return _node1(rule, inputs[0])
+        return _noden(rule, inputs)
 
     def _binary(self, rule: Rule, other: object, reflected: bool) -> Value:
         if other.__class__ is not Value:
@@ -187,18 +240,20 @@ class Value:
         """``self + other``; ∂/∂self = 1, ∂/∂other = 1."""
         if other.__class__ is Value:  # the hot path: _node2 inlined
             try:
-                data, grads = _ADD_FORWARD(self.data, other.data)
+                data, grads = _ADD_FORWARD(self._data, other._data)
             except DomainError as err:
                 raise DomainError(f"{err} [{_describe((self, other))}]") from None
             if data - data != 0.0:
                 _not_finite(_ADD, data, (self, other))
             out = _new(Value)
-            out.data = data
-            out.grad = 0.0
+            out._data = data
+            out._grad = 0.0
             out.label = ""
-            out.inputs = (self, other)
-            out.local_grads = grads
             out._rule = _ADD
+            out._x = self
+            out._y = other
+            out._gx, out._gy = grads
+            out._n = 0
             return out
         return self._binary(_ADD, other, False)
 
@@ -218,18 +273,20 @@ class Value:
         """``self · other``; ∂/∂self = other, ∂/∂other = self."""
         if other.__class__ is Value:  # the hot path: _node2 inlined
             try:
-                data, grads = _MUL_FORWARD(self.data, other.data)
+                data, grads = _MUL_FORWARD(self._data, other._data)
             except DomainError as err:
                 raise DomainError(f"{err} [{_describe((self, other))}]") from None
             if data - data != 0.0:
                 _not_finite(_MUL, data, (self, other))
             out = _new(Value)
-            out.data = data
-            out.grad = 0.0
+            out._data = data
+            out._grad = 0.0
             out.label = ""
-            out.inputs = (self, other)
-            out.local_grads = grads
             out._rule = _MUL
+            out._x = self
+            out._y = other
+            out._gx, out._gy = grads
+            out._n = 0
             return out
         return self._binary(_MUL, other, False)
 
@@ -304,15 +361,19 @@ class Value:
         """Adds ``∂self/∂v`` to ``v.grad`` for every node ``v`` in the graph.
 
         The root is seeded with 1.0 and nodes are processed in reverse
-        topological order, each sending ``grad · local_grad`` to its inputs.
-        Only this pass's gradients are propagated: what an earlier pass left
-        on a node is kept and added to, never re-sent, so a second call
-        without :meth:`zero_grad` exactly doubles every grad (as in PyTorch).
+        topological order (exactly :func:`~scalargrad.graph.topological_order`),
+        each sending ``grad · local_grad`` to its inputs. Only this pass's
+        gradients are propagated: what an earlier pass left on a node is kept
+        and added to, never re-sent, so a second call without
+        :meth:`zero_grad` exactly doubles every grad (as in PyTorch).
 
         Never a silent NaN: if a gradient overflows (``∂root/∂v`` is ±inf, or
         NaN from ``inf · 0`` or ``inf − inf``), backward stops, puts every
         ``grad`` back exactly as it was before this call (what earlier passes
         accumulated is intact) and raises.
+
+        Not reentrant: two ``backward`` calls must not run at the same time
+        (in two threads) on graphs that share nodes.
 
         Raises:
             DomainError: A gradient is not finite. The message names the
@@ -321,68 +382,122 @@ class Value:
                 derivative it came through.
         """
         # Kahn's algorithm (as in topological_order) fused with the propagation:
-        # a node is processed once every consumer has sent its share. Pass 1
-        # counts consumers and sets aside what earlier passes left in grads.
-        pending = {self: 0}
-        saved = [(self, self.grad)] if self.grad else []
+        # a node is processed once every consumer has sent its share. The count
+        # of consumers not yet processed lives in each node's _n slot (cheaper
+        # than a dict); pass 2 brings every count back to 0.
+        nodes = [self]  # every node, for setting aside grads and for undoing
+        saved: list[tuple[Value, float]] | None = None
+        emit = nodes.append
         stack = [self]
         pop, push = stack.pop, stack.append
-        while stack:
-            for child in pop().inputs:
-                if child in pending:
-                    pending[child] += 1
+        try:
+            # Pass 1: count consumers.
+            while stack:
+                v = pop()
+                y = v._y
+                if y is None:
+                    x = v._x
+                    if x is None:
+                        continue
+                    k = x._n
+                    if k:
+                        x._n = k + 1
+                    else:
+                        x._n = 1
+                        push(x)
+                        emit(x)
+                elif y is _NARY:
+                    for x in v._x:
+                        k = x._n
+                        if k:
+                            x._n = k + 1
+                        else:
+                            x._n = 1
+                            push(x)
+                            emit(x)
                 else:
-                    pending[child] = 1
-                    push(child)
-                    if child.grad:
-                        saved.append((child, child.grad))
-                        child.grad = 0.0
-        self.grad = 1.0
-        ready = [self]
-        pop, push = ready.pop, ready.append
-        while ready:
-            v = pop()
-            inputs = v.inputs
-            g = v.grad
-            if len(inputs) == 2:  # unrolled: most nodes are binary
-                x, y = inputs
-                if g:
-                    if g - g != 0.0:  # ±inf or NaN: final now, as every consumer has sent
-                        raise _backward_failed(self, v, pending, saved)
-                    gx, gy = v.local_grads
-                    x.grad += g * gx
-                    y.grad += g * gy
-                left = pending[y] - 1
-                pending[y] = left
-                if not left:
-                    push(y)
-                left = pending[x] - 1
-                pending[x] = left
-                if not left:
-                    push(x)
-                continue
-            if g:
-                if g - g != 0.0:
-                    raise _backward_failed(self, v, pending, saved)
-                for child, local in zip(inputs, v.local_grads):
-                    child.grad += g * local
-            for child in reversed(inputs):  # release in topological_order's order
-                left = pending[child] - 1
-                pending[child] = left
-                if not left:
-                    push(child)
+                    x = v._x
+                    k = x._n
+                    if k:
+                        x._n = k + 1
+                    else:
+                        x._n = 1
+                        push(x)
+                        emit(x)
+                    k = y._n
+                    if k:
+                        y._n = k + 1
+                    else:
+                        y._n = 1
+                        push(y)
+                        emit(y)
+            # What earlier passes left is set aside and added back at the end.
+            saved = [(v, v._grad) for v in nodes if v._grad]
+            for v, _ in saved:
+                v._grad = 0.0
+            # Pass 2: release a node once all its consumers have sent their share.
+            self._grad = 1.0
+            ready = [self]
+            pop, push = ready.pop, ready.append
+            while ready:
+                v = pop()
+                g = v._grad
+                if g - g != 0.0:  # ±inf or NaN: final now, as every consumer has sent
+                    raise _backward_failed(self, v, nodes, saved)
+                y = v._y
+                if y is None:
+                    x = v._x
+                    if x is None:
+                        continue
+                    if g:
+                        x._grad += g * v._gx
+                    k = x._n - 1
+                    x._n = k
+                    if not k:
+                        push(x)
+                elif y is _NARY:
+                    inputs = v._x
+                    if g:
+                        for x, local in zip(inputs, v._gx):
+                            x._grad += g * local
+                    for x in reversed(inputs):  # release in topological_order's order
+                        k = x._n - 1
+                        x._n = k
+                        if not k:
+                            push(x)
+                else:
+                    x = v._x
+                    if g:
+                        x._grad += g * v._gx
+                        y._grad += g * v._gy
+                    k = y._n - 1
+                    y._n = k
+                    if not k:
+                        push(y)
+                    k = x._n - 1
+                    x._n = k
+                    if not k:
+                        push(x)
+        except BaseException:
+            for v in nodes:  # leave no count behind, even on KeyboardInterrupt
+                v._n = 0
+                if saved is not None:
+                    v._grad = 0.0
+            for v, before in saved or ():  # and no half-applied pass
+                v._grad = before
+            raise
         if saved:
-            totals = [v.grad + before for v, before in saved]
+            totals = [v._grad + before for v, before in saved]
             for total, (v, before) in zip(totals, saved):
                 if total - total != 0.0:  # this pass's grad is finite, the sum overflowed
-                    raise _backward_failed(self, v, pending, saved, before)
+                    raise _backward_failed(self, v, nodes, saved, before)
             for total, (v, _) in zip(totals, saved):
-                v.grad = total
+                v._grad = total
 
     def zero_grad(self) -> None:
         """Sets ``grad`` to 0.0 on every node of this node's graph."""
         for v in topological_order(self):
-            v.grad = 0.0
+            v._grad = 0.0
 
     # --- copying and pickling (iterative: any depth; see scalargrad.copying) -----
 
@@ -434,62 +549,115 @@ class Value:
     ) -> Value:
         """Makes a node from its fields as given, unchecked (for copying and unpickling)."""
         out = _new(cls)
-        out.data = data
-        out.grad = grad
+        out._data = data
+        out._grad = grad
         out.label = label
-        out.inputs = inputs
-        out.local_grads = local_grads
         out._rule = rule
+        _set_inputs(out, inputs, local_grads)
+        out._n = 0
         return out
 
 
 _new = Value.__new__
+_NARY: Any = object()  # marks an n-ary node (see Value's layout)
 
 
 def _node2(rule: Rule, x: Value, y: Value) -> Value:
     """``_apply`` for two inputs without building an argument list (the hot path)."""
     try:
-        data, grads = rule.forward(x.data, y.data)
+        data, grads = rule.forward(x._data, y._data)
     except DomainError as err:
         raise DomainError(f"{err} [{_describe((x, y))}]") from None
     if data - data != 0.0:  # NaN or ±inf: never let one through silently
         _not_finite(rule, data, (x, y))
     out = _new(Value)
-    out.data = data
-    out.grad = 0.0
+    out._data = data
+    out._grad = 0.0
     out.label = ""
-    out.inputs = (x, y)
-    out.local_grads = grads
     out._rule = rule
+    out._x = x
+    out._y = y
+    out._gx, out._gy = grads
+    out._n = 0
     return out
 
 
 def _node1(rule: Rule, x: Value) -> Value:
     """``_apply`` for one input."""
     try:
-        data, grads = rule.forward(x.data)
+        data, grads = rule.forward(x._data)
     except DomainError as err:
         raise DomainError(f"{err} [{_describe((x,))}]") from None
     if data - data != 0.0:
         _not_finite(rule, data, (x,))
     out = _new(Value)
-    out.data = data
-    out.grad = 0.0
+    out._data = data
+    out._grad = 0.0
     out.label = ""
-    out.inputs = (x,)
-    out.local_grads = grads
     out._rule = rule
+    out._x = x
+    out._y = None
+    (out._gx,) = grads
+    out._n = 0
     return out
+
+
+def _noden(rule: Rule, inputs: tuple[Value, ...], data_in: list[float] | None = None) -> Value:
+    """``_apply`` for any number of inputs (``data_in``: their data, when already at hand)."""
+    if data_in is None:
+        data_in = [v._data for v in inputs]
+    try:
+        data, grads = rule.forward(*data_in)
+    except DomainError as err:
+        raise DomainError(f"{err} [{_describe(inputs)}]") from None
+    if data - data != 0.0:
+        _not_finite(rule, data, inputs)
+    out = _new(Value)
+    out._data = data
+    out._grad = 0.0
+    out.label = ""
+    out._rule = rule
+    _set_inputs(out, inputs, grads)
+    out._n = 0
+    return out
+
+
+def _set_inputs(out: Value, inputs: tuple[Value, ...], grads: tuple[float, ...]) -> None:
+    """Stores inputs and local derivatives in ``out``'s slots (see Value's layout)."""
+    n = len(inputs)
+    if n > 2:
+        out._x = inputs
+        out._y = _NARY
+        out._gx = grads
+    elif n == 2:
+        out._x, out._y = inputs
+        out._gx, out._gy = grads
+    elif n == 1:
+        out._x = inputs[0]
+        out._y = None
+        (out._gx,) = grads
+    else:
+        out._x = None
+        out._y = None
 
 
 def _not_finite(rule: Rule, data: float, inputs: tuple[Value, ...]) -> None:
     raise DomainError(f"{rule.name}: result {data!r} is not a finite float [{_describe(inputs)}]")
 
 
+def _which(v: Value) -> str:
+    """Names a node in an error message: its label, or what kind of node it is."""
+    if v.label:
+        return f"Value {v.label!r}"
+    if v._x is None:
+        return "a constant Value" if v._rule is CONSTANT else "an unlabelled leaf Value"
+    return f"an unlabelled {v.op} node"
+
+
 def _backward_failed(
     root: Value,
     v: Value,
-    pending: dict[Value, int],
+    nodes: list[Value],
     saved: list[tuple[Value, float]],
     before: float | None = None,
 ) -> DomainError:
@@ -499,7 +667,7 @@ def _backward_failed(
     ``saved``), final because every consumer has sent its share. It is not
     finite (or, when ``before`` is given, adding the ``before`` that earlier
     passes left overflows). The consumers that sent it are found by scanning
-    the graph, which is fine on an error path.
+    the graph (``nodes``: all of it), which is fine on an error path.
 
     Returns:
         The error to raise; every grad is back to its value before the pass.
@@ -511,11 +679,11 @@ def _backward_failed(
         return f"({text})" if not u.label and any(ch in _OPERATOR_CHARS for ch in text) else text
 
     def describe(u: Value) -> str:
-        kind = "constant" if u.is_constant else ("leaf" if not u.inputs else f"{u.op} node")
+        kind = "constant" if u.is_constant else ("leaf" if u._x is None else f"{u.op} node")
         label = f"labelled {u.label!r}" if u.label else "unlabelled"
-        return f"{names[id(u)]!r} ({kind}, {label}, data {u.data!r})"
+        return f"{names[id(u)]!r} ({kind}, {label}, data {u._data!r})"
 
-    g = v.grad
+    g = v._grad
     d_root = f"∂{name(root)}/∂{name(v)}"
     head = f"backward: {d_root} is not finite, for node {describe(v)} below root {describe(root)}"
     if before is not None:
@@ -525,9 +693,9 @@ def _backward_failed(
         )
     else:
         sent = [
-            (u, i, u.grad, local, u.grad * local)
-            for u in pending
-            if u.grad
+            (u, i, u._grad, local, u._grad * local)
+            for u in nodes
+            if u._grad
             for i, (c, local) in enumerate(zip(u.inputs, u.local_grads))
             if c is v
         ]
@@ -547,10 +715,10 @@ def _backward_failed(
                 f"it is {g!r}: its {len(sent)} contributions from consumers are finite "
                 f"({amounts}) but their sum overflowed"
             )
-    for u in pending:  # undo the pass: every node of the graph is a key of pending
-        u.grad = 0.0
+    for u in nodes:  # undo the pass
+        u._grad = 0.0
     for u, b in saved:
-        u.grad = b
+        u._grad = b
     return DomainError(
         f"{head}: {why}. No grad was changed (each is as it was before this backward() "
         f"call); rescale the cost or the inputs so the gradients stay within the float range"
@@ -563,12 +731,13 @@ _OPERATOR_CHARS = frozenset(" ·/+−-²×÷*^")
 def _constant(x: float) -> Value:
     """A leaf for a plain number used in an operator (already checked finite)."""
     out = _new(Value)
-    out.data = x
-    out.grad = 0.0
+    out._data = x
+    out._grad = 0.0
     out.label = ""
-    out.inputs = ()
-    out.local_grads = ()
     out._rule = CONSTANT
+    out._x = None
+    out._y = None
+    out._n = 0
     return out
 
 
@@ -576,8 +745,11 @@ def _describe(inputs: Iterable[Value]) -> str:
     parts = []
     for i, v in enumerate(inputs):
         name = repr(v.label) if v.label else ("constant" if v.is_constant else "unlabelled")
-        parts.append(f"input {i}: {name} = {v.data!r}")
+        parts.append(f"input {i}: {name} = {v._data!r}")
     return "; ".join(parts)
+
+
+_get_data = attrgetter("_data")
 
 
 def affine(
@@ -611,22 +783,56 @@ def affine(
         >>> z.op, z.local_grads
         ('affine', (0.7, 0.5, 1.0))
     """
-    ws, xs = tuple(weights), tuple(inputs)
-    if not ws or len(ws) != len(xs):
+    n = len(weights)
+    if not n or len(inputs) != n:
         raise ValueError(
-            f"affine needs as many inputs as weights (at least one), got {len(ws)} weights "
-            f"and {len(xs)} inputs"
+            f"affine needs as many inputs as weights (at least one), got {n} weights "
+            f"and {len(inputs)} inputs"
         )
-    items = (*_chain.from_iterable(zip(ws, xs)), bias)
-    for v in items:
-        if v.__class__ is not Value:
-            items = tuple(
-                v if isinstance(v, Value) else _constant(_check_number(v, "a number in affine"))
-                for v in items
-            )
-            break
-    out = items[0]._apply(affine_rule(len(ws)), items)  # type: ignore[union-attr,arg-type]
+    if not isinstance(label, str):
+        raise TypeError(f"affine: label must be a str, not {type(label).__name__}")
+    return _affine_node(affine_rule(n), weights, inputs, bias, label)
+
+
+def _affine_node(
+    rule: Rule,
+    weights: Sequence[Value | Number],
+    inputs: Sequence[Value | Number],
+    bias: Value | Number,
+    label: str,
+) -> Value:
+    """:func:`affine` with its rule given and its shapes already checked (``nn``'s hot path)."""
+    # (w_0, a_0, …, w_(n-1), a_(n-1), b) by slice assignment: no per-item Python work.
+    items: list[Any] = [bias] * (2 * len(weights) + 1)
+    items[0:-1:2] = weights
+    items[1:-1:2] = inputs
+    try:  # the fast path: every item is a Value (a number has no _data)
+        data = list(map(_get_data, items))
+        if not (isinstance(bias, Value) and isinstance(items[0], Value)
+                and isinstance(items[1], Value)):
+            raise AttributeError
+    except AttributeError:
+        items = [
+            v if isinstance(v, Value) else _constant(_check_number(v, "a number in affine"))
+            for v in items
+        ]
+        data = list(map(_get_data, items))
+    inputs_ = tuple(items)
+    try:
+        value, grads = rule.forward(*data)
+    except DomainError as err:
+        raise DomainError(f"{err} [{_describe(inputs_)}]") from None
+    if value - value != 0.0:
+        _not_finite(rule, value, inputs_)
+    out = _new(Value)
+    out._data = value
+    out._grad = 0.0
     out.label = label
+    out._rule = rule
+    out._x = inputs_
+    out._y = _NARY
+    out._gx = grads
+    out._n = 0
     return out
 
 
@@ -654,6 +860,6 @@ def sum_values(values: Iterable[Value | Number], label: str = "") -> Value:
             break
     if not items:
         raise ValueError("sum_values needs at least one value")
-    out = items[0]._apply(_SUM, items)
+    out = _noden(_SUM, items)
     out.label = label
     return out

@@ -22,7 +22,8 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .engine import Number, Value, affine, sum_values
+from .engine import Number, Value, _affine_node, affine, sum_values
+from .rules import affine_rule
 
 __all__ = [
     "ACTIVATIONS",
@@ -178,6 +179,7 @@ class Neuron(Module):
         self.b = Value(0.0, label("b", layer, index, single=single))
         self._z_label = label("z", layer, index, single=single)
         self._a_label = label("a", layer, index, single=single)
+        self._rule = affine_rule(nin)  # looked up once, not once per call
 
     def __call__(self, xs: Sequence[Value | Number]) -> Value:
         """Returns ``a_j^(l)`` for inputs ``a_k^(l-1)`` (floats or Values)."""
@@ -185,7 +187,11 @@ class Neuron(Module):
         return self._forward(inputs)
 
     def _forward(self, inputs: Sequence[Value]) -> Value:
-        z = affine(self.w, inputs, self.b, self._z_label)
+        w = self.w
+        if len(w) == self.nin:  # the rule looked up at __init__ fits
+            z = _affine_node(self._rule, w, inputs, self.b, self._z_label)
+        else:
+            z = affine(w, inputs, self.b, self._z_label)
         a = self._f(z)
         if a is not z:
             a.label = self._a_label

@@ -1083,3 +1083,90 @@ def test_failed_backward_leaves_no_garbage_behind() -> None:
     finally:
         if was_enabled:
             gc.enable()
+
+
+# --- #10 item 12: the overflow message names the first node whose gradient is not finite
+
+
+@pytest.mark.parametrize(
+    ("op", "a", "b", "name"),
+    [
+        # p = a ∘ b is about 1e-300, u = p·1e300 is about 1, r = u·1e300 about 1e300: every
+        # value is finite, but ∂r/∂p = 1e300·1e300 overflows. p is a binary intermediate node,
+        # the first node whose gradient is not finite; its inputs a and b come one step later.
+        ("mul", 1e-150, 1e-150, "a·b"),
+        ("add", 5e-301, 5e-301, "a + b"),
+        ("sub", 2e-300, 1e-300, "a − b"),
+        ("div", 1e-300, 1.0, "a/b"),
+    ],
+)
+def test_overflow_names_the_binary_intermediate_node_not_its_inputs(
+    op: str, a: float, b: float, name: str
+) -> None:
+    va, vb = Value(a, "a"), Value(b, "b")
+    s, t = Value(1e300, "s"), Value(1e300, "t")
+    p = {"mul": va * vb, "add": va + vb, "sub": va - vb, "div": va / vb}[op]
+    r = ((p * s) * t).label_as("r")
+    assert math.isfinite(r.data) and 0.5e300 < r.data < 2e300
+    va.grad = 0.5  # left by an earlier pass: must survive exactly
+    with pytest.raises(DomainError) as info:
+        r.backward()
+    text = str(info.value)
+    assert f"∂r/∂({name}) is not finite, for node {name!r} ({op} node, unlabelled" in text
+    assert "'a' (leaf" not in text and "'b' (leaf" not in text
+    assert va.grad == 0.5 and vb.grad == 0.0 and p.grad == 0.0 and r.grad == 0.0
+
+
+# --- #10 item 2: a non-number .grad or .data is refused at assignment -----------------------
+
+
+@pytest.mark.parametrize("field", ["grad", "data"])
+@pytest.mark.parametrize(
+    ("bad", "error", "words"),
+    [
+        ("x", TypeError, "must be an int or a float, not str ('x')"),
+        (None, TypeError, "must be an int or a float, not NoneType (None)"),
+        (True, TypeError, "must be an int or a float, not bool (True)"),
+        ([1.0], TypeError, "must be an int or a float, not list"),
+        (1 + 2j, TypeError, "must be an int or a float, not complex"),
+        (math.inf, ValueError, "must be finite, got inf"),
+        (math.nan, ValueError, "must be finite, got nan"),
+        (10**400, ValueError, "must be finite, got a int too large for a float"),
+    ],
+    ids=["str", "None", "bool", "list", "complex", "inf", "nan", "huge-int"],
+)
+def test_a_non_number_grad_or_data_is_refused_at_assignment(
+    field: str, bad: object, error: type[Exception], words: str
+) -> None:
+    x = Value(2.0, "x")
+    y = x * x
+    with pytest.raises(error) as info:
+        setattr(x, field, bad)
+    assert f"the {field} of Value 'x' {words}" in str(info.value)
+    with pytest.raises(error, match=f"the {field} of an unlabelled mul node"):
+        setattr(y, field, bad)
+    assert x.data == 2.0 and x.grad == 0.0  # nothing changed
+    y.backward()  # the graph still works, exactly as before
+    assert x.grad == 4.0 and y.grad == 1.0
+
+
+def test_numbers_of_every_real_kind_are_stored_as_floats() -> None:
+    from fractions import Fraction as Fr
+
+    x = Value(1.0, "x")
+    for value, want in ((3, 3.0), (Fr(1, 4), 0.25), (-0.0, -0.0), (2.5, 2.5)):
+        x.grad = value
+        x.data = value
+        assert x.grad.__class__ is float and x.grad == want
+        assert x.data.__class__ is float and x.data == want
+
+
+def test_the_issue_example_now_fails_before_backward_starts() -> None:
+    # x.grad = 'x'; (x*x).backward() used to raise a raw TypeError from inside backward
+    # after the root's grad was 1.0 and x.grad 4.0.
+    x = Value(2.0, "x")
+    with pytest.raises(TypeError, match="grad of Value 'x'"):
+        x.grad = "x"  # type: ignore[assignment]
+    y = x * x
+    y.backward()
+    assert x.grad == 4.0 and y.grad == 1.0
