@@ -37,12 +37,15 @@ naming the op, its operands and the node's label.
 from __future__ import annotations
 
 import keyword
+import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from operator import add as _add
 from typing import Any, NamedTuple
 
 from ._cache import LRU
-from .engine import Value, _check_number, forward_order, topological_order
+from .engine import Value, _check_number
+from .graph import forward_order, topological_order
 from .rules import CONSTANT, DomainError, Rule
 
 __all__ = ["Compiled", "compile_graph", "label_identifier"]
@@ -277,8 +280,11 @@ class Compiled:
 
     Attributes:
         source: The generated Python source.
-        inputs: The input leaves, in the order the call takes their numbers.
+        inputs: The input leaves, in the order the call takes their numbers
+            (their gradients are returned).
         names: The names the inputs have in ``source``.
+        data: The data leaves, whose numbers the call takes after the inputs'.
+        data_names: The names the data leaves have in ``source``.
         root_name: The name of the root in ``source``.
 
     Example:
@@ -292,12 +298,16 @@ class Compiled:
     def __init__(
         self, source: str, fn: Callable[[Sequence[float]], tuple[float, tuple[float, ...]]],
         inputs: tuple[Value, ...], names: tuple[str, ...], root_name: str,
-        tape: list[_Node],
+        tape: list[_Node], data: tuple[Value, ...] = (), data_names: tuple[str, ...] = (),
+        rows_fn: Callable[..., tuple[list[float], tuple[float, ...]]] | None = None,
     ) -> None:
+        self._rows_fn = rows_fn
         self.source = source
         self._fn = fn
         self.inputs = inputs
         self.names = names
+        self.data = data
+        self.data_names = data_names
         self.root_name = root_name
         self._tape = tape
 
@@ -305,7 +315,8 @@ class Compiled:
         """Replays the graph at new input numbers.
 
         Args:
-            *values: One number (int or float) per input, in the order of ``inputs``.
+            *values: One number (int or float) per input, in the order of
+                ``inputs``, then one per data leaf, in the order of ``data``.
 
         Returns:
             ``(root value, (∂root/∂input_0, ∂root/∂input_1, ...))``.
@@ -317,10 +328,13 @@ class Compiled:
                 overflow) or a gradient is not finite; the message names the
                 op, its operands and the node's label, as the engine does.
         """
-        names = self.names
+        names = self.names + self.data_names if self.data_names else self.names
         if len(values) != len(names):
+            what = (f"{len(names)} input numbers" if not self.data_names else
+                    f"{len(names)} numbers ({len(self.names)} inputs, then "
+                    f"{len(self.data_names)} data)")
             raise ValueError(
-                f"compiled {self.root_name}: expected {len(names)} input numbers "
+                f"compiled {self.root_name}: expected {what} "
                 f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}), "
                 f"got {len(values)}"
             )
@@ -340,6 +354,85 @@ class Compiled:
             return self._diagnose(values)
         return out, grads
 
+    def mean(
+        self, inputs: Sequence[float], rows: Iterable[Sequence[float]]
+    ) -> tuple[float, tuple[float, ...]]:
+        """The mean of the root and of its gradients over a batch: one replay per row.
+
+        Compile the cost of *one* example, with that example's leaves (its
+        ``x`` and ``y``) as ``data``; then ``mean(params, rows)`` is the batch
+        cost ``C = (1/n) Σ_k C_k`` and ``∂C/∂input = (1/n) Σ_k ∂C_k/∂input``
+        for any batch size and any parameter values, all from that one
+        compile (whose code is one example long).
+
+        Args:
+            inputs: One number per input (e.g. the parameters).
+            rows: One sequence of data numbers per example, in the order of
+                ``data``.
+
+        Returns:
+            ``(mean root value, mean gradients of the inputs)``; the mean
+            root is ``fsum(C_k) · (1/n)``, as :func:`scalargrad.nn.mean_cost`.
+
+        Raises:
+            ValueError: No rows, a row of the wrong length, or a number that
+                is NaN or infinite (the message names the row).
+            TypeError: A number is not an int or a float.
+            DomainError: As :meth:`__call__`, naming the row.
+        """
+        params = tuple(inputs)
+        n_in, width = len(self.names), len(self.data_names)
+        if len(params) != n_in:
+            raise ValueError(
+                f"compiled {self.root_name}.mean: expected {n_in} input numbers, got {len(params)}"
+            )
+        for v in params:
+            if v.__class__ is not float or v - v != 0.0:
+                params = tuple(
+                    _check_number(v, f"compiled {self.root_name}: input {i} ({self.names[i]})")
+                    for i, v in enumerate(params)
+                )
+                break
+        rows = [tuple(row) for row in rows]
+        if not rows:
+            raise ValueError(f"compiled {self.root_name}.mean: the batch has no rows")
+        fast = self._rows_fn is not None
+        for row in rows:  # every number a finite float, every row full: the fast loop
+            if len(row) != width:
+                fast = False
+                break
+            for v in row:
+                if v.__class__ is not float or v - v != 0.0:
+                    fast = False
+                    break
+        if fast:
+            assert self._rows_fn is not None
+            try:
+                roots, total = self._rows_fn(params, rows)
+            except (_NotFinite, DomainError, ArithmeticError):
+                fast = False
+            else:
+                check = sum(total) + sum(roots)
+                fast = check - check == 0.0
+        if not fast:  # row by row: checks, diagnoses and names the row at fault
+            roots, sums = [], [0.0] * n_in
+            for k, row in enumerate(rows):
+                try:
+                    out, grads = self(*params, *row)
+                except (TypeError, ValueError) as err:  # DomainError is a ValueError
+                    raise type(err)(f"{err} (row {k} of the batch)") from None
+                roots.append(out)
+                sums = list(map(_add, sums, grads))
+            total = tuple(sums)
+            check = sum(total) + sum(roots)
+            if check - check != 0.0:
+                raise DomainError(
+                    f"compiled {self.root_name}.mean: every row is finite but the sum over "
+                    f"the batch of {len(rows)} rows overflows; rescale the cost"
+                )
+        scale = 1.0 / len(rows)
+        return math.fsum(roots) * scale, tuple([g * scale for g in total])
+
     def _diagnose(self, values: Sequence[float]) -> tuple[float, tuple[float, ...]]:
         """Replays the graph node by node with the rule table, raising the engine's error.
 
@@ -350,7 +443,7 @@ class Compiled:
         rule table's result.
         """
         tape = self._tape
-        shown = _show(self.names, values)
+        shown = _show(self.names + self.data_names, values)
         where = f"[in the compiled replay of {self.root_name} at inputs {shown}]"
         data = [0.0] * len(tape)
         local: list[tuple[float, ...]] = [()] * len(tape)
@@ -388,7 +481,7 @@ class Compiled:
                 grad[a] += g * d
         out_grads = [0.0] * len(self.names)
         for k, node in enumerate(tape):
-            if node.slot >= 0:
+            if 0 <= node.slot < len(out_grads):
                 out_grads[node.slot] = grad[k]
         return data[-1], tuple(out_grads)
 
@@ -402,7 +495,8 @@ class Compiled:
         return "; ".join(parts)
 
     def __repr__(self) -> str:
-        return f"Compiled({self.root_name}, inputs=[{', '.join(self.names)}])"
+        data = f", data=[{', '.join(self.data_names)}]" if self.data_names else ""
+        return f"Compiled({self.root_name}, inputs=[{', '.join(self.names)}]{data})"
 
 
 def _rule_name(node: _Node) -> str:
@@ -485,8 +579,18 @@ def _terms(rule: Rule, template: str, args: Sequence[_Expr], out: _Expr | None,
     return _render_terms(template, _arguments(rule, args, out), funcs)
 
 
-def compile_graph(root: Value, inputs: Sequence[Value]) -> Compiled:
-    """Compiles the graph below ``root`` into a function of ``inputs``.
+def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = ()) -> Compiled:
+    """Compiles the graph below ``root`` into a function of ``inputs`` (and ``data``).
+
+    The code depends only on the graph's *structure*: the numbers of
+    ``inputs`` and ``data`` are arguments, so one compile serves every
+    parameter value and every batch of the same shape. For a training loop,
+    make the parameters the ``inputs`` and the batch's leaves (``x``, ``y``)
+    the ``data``, compile the cost of one batch once, and call the result
+    with each batch's numbers::
+
+        f = scalargrad.compile(cost, net.parameters(), data=[*x_leaves, *y_leaves])
+        loss, grads = f(*param_numbers, *batch_numbers)
 
     Time and the size of the code are linear in the number of nodes, and
     graphs of any depth compile (a chain 10⁵ ops deep, ``sum()`` of 10⁵
@@ -495,34 +599,40 @@ def compile_graph(root: Value, inputs: Sequence[Value]) -> Compiled:
     Args:
         root: The node to compute (usually a cost).
         inputs: Leaves of the graph whose numbers the compiled function
-            takes; every other leaf is baked in with its current value. An
-            input the root does not depend on gets gradient 0.0.
+            takes and whose gradients it returns. An input the root does not
+            depend on gets gradient 0.0.
+        data: Further leaves whose numbers the compiled function takes after
+            the inputs' (no gradient is computed for them). Every leaf that
+            is neither an input nor data is baked in with its current value.
 
     Returns:
-        A :class:`Compiled`; ``compiled(*numbers)`` returns
-        ``(root value, gradients)`` and ``compiled.source`` is the code.
+        A :class:`Compiled`; ``compiled(*input_numbers, *data_numbers)``
+        returns ``(root value, gradients of the inputs)`` and
+        ``compiled.source`` is the code.
 
     Raises:
         TypeError: ``root`` or an input is not a Value.
-        ValueError: An input is not a leaf, or is given twice; or the graph
+        ValueError: An input or data leaf is not a leaf, or is given twice; or the graph
             has an op without code templates (it names the op and the node);
             or Python cannot compile the generated code (it names the size).
     """
     if not isinstance(root, Value):
         raise TypeError(f"compile: root must be a Value, not {type(root).__name__}")
-    inputs = tuple(inputs)
-    index: dict[Value, int] = {}
-    for i, v in enumerate(inputs):
+    inputs, data = tuple(inputs), tuple(data)
+    index: dict[Value, int] = {}  # inputs and data: their position in the call
+    for i, v in enumerate((*inputs, *data)):
+        what = f"input {i}" if i < len(inputs) else f"data {i - len(inputs)}"
         if not isinstance(v, Value):
-            raise TypeError(f"compile: input {i} must be a Value, not {type(v).__name__}")
+            raise TypeError(f"compile: {what} must be a Value, not {type(v).__name__}")
         if v.inputs:
             raise ValueError(
-                f"compile: input {i} ({v.label or 'unlabelled'}, op {v.op!r}) is not a leaf; "
-                "inputs must be leaves of the graph"
+                f"compile: {what} ({v.label or 'unlabelled'}, op {v.op!r}) is not a leaf; "
+                "inputs and data must be leaves of the graph"
             )
         if v in index:
-            raise ValueError(f"compile: input {i} ({v.label or 'unlabelled'}) is given twice")
+            raise ValueError(f"compile: {what} ({v.label or 'unlabelled'}) is given twice")
         index[v] = i
+    n_inputs = len(inputs)
     order = topological_order(root)  # consumers first: backward's order
     forward = forward_order(root)  # inputs first, in reading order
     for v in order:
@@ -534,7 +644,7 @@ def compile_graph(root: Value, inputs: Sequence[Value]) -> Compiled:
                 "(its rule has no code templates)"
             )
     # Which nodes depend on an input (only they need a gradient).
-    needs = {v: v in index for v in forward}
+    needs = {v: index.get(v, n_inputs) < n_inputs for v in forward}
     for v in forward:
         if v.inputs:
             needs[v] = any(needs[c] for c in v.inputs)
@@ -565,20 +675,33 @@ def compile_graph(root: Value, inputs: Sequence[Value]) -> Compiled:
     names = _Names(sorted(reserved | set(namespace)))
 
     # References: how often each node's value will be written in the code.
+    # Placeholders are counted once per template (not once per input and template),
+    # so an affine node with n inputs costs O(n), not O(n²).
     refs = dict.fromkeys(forward, 0)
     refs[root] += 1
+    counted: dict[str, dict[str, int]] = {}
+
+    def uses(template: str) -> dict[str, int]:
+        found = counted.get(template)
+        if found is None:
+            found = counted[template] = {}
+            for key in _PLACEHOLDER.findall(template):
+                found[key] = found.get(key, 0) + 1
+        return found
+
     for v in forward:
         r = v._rule
         if not v.inputs or r is None:
             continue
         grads = r.code_grads
         live = [j for j, c in enumerate(v.inputs) if needs[c]] if needs[v] else []
+        total: dict[str, int] = dict(uses(r.code))
         for j in live:
-            refs[v] += grads[0 if r.arity is None else j].count("{out}")
+            for key, k in uses(grads[0 if r.arity is None else j]).items():
+                total[key] = total.get(key, 0) + k
+        refs[v] += total.get("{out}", 0)
         for c, key in zip(v.inputs, _placeholders(r, len(v.inputs))):
-            refs[c] += r.code.count(key)
-            for j in live:
-                refs[c] += grads[0 if r.arity is None else j].count(key)
+            refs[c] += total.get(key, 0)
 
     # Forward: an expression per node; a line for each node that gets a name.
     expr: dict[Value, _Expr] = {}
@@ -587,7 +710,9 @@ def compile_graph(root: Value, inputs: Sequence[Value]) -> Compiled:
     lines: list[str] = []
     input_names = tuple(names.new(label_identifier(v.label) or f"x{i}") for i, v in
                         enumerate(inputs))
-    for v, name in zip(inputs, input_names):
+    data_names = tuple(names.new(label_identifier(v.label) or f"d{i}") for i, v in
+                       enumerate(data))
+    for v, name in zip((*inputs, *data), (*input_names, *data_names)):
         expr[v] = _atom(name)
         checked.add(name)
     temp = 0
@@ -672,17 +797,44 @@ def compile_graph(root: Value, inputs: Sequence[Value]) -> Compiled:
         if r is None or not live:
             continue
         args = [expr[c] for c in v.inputs]
+        arg_table: dict[str, _Expr] | None = None  # built once per node, not once per input
         for j in live:
             template = r.code_grads[0 if r.arity is None else j]
-            local = _join(_terms(r, template, args, expr[v], funcs[id(r)]))
-            contrib[v.inputs[j]].append(_times(g, local))
+            if template == "{all}":
+                terms = list(args)
+            else:
+                if arg_table is None:
+                    arg_table = _arguments(r, args, expr[v])
+                terms = _render_terms(template, arg_table, funcs[id(r)])
+            contrib[v.inputs[j]].append(_times(g, _join(terms)))
     outs = [grad_expr.get(v, "0.0") for v in inputs]
-    unpack = f"    ({', '.join(input_names)},) = _in" if inputs else "    pass"
+    arguments = (*input_names, *data_names)
+    unpack = f"    ({', '.join(arguments)},) = _in" if arguments else "    pass"
     source = "\n".join(
         ["def replay(_in):", unpack, *header, *lines,
          f"    return {expr[root].text}, ({', '.join(outs)}{',' if len(outs) == 1 else ''})",
          ""]
     )
+    if data:
+        # The same code in a loop over rows of data numbers, the inputs unpacked once
+        # and each input's gradient summed (Compiled.mean): no call per example.
+        summed = [(k, text) for k, text in enumerate(outs) if text != "0.0"]
+        source += "\n".join([
+            "",
+            "def replay_rows(_in, _rows):",
+            f"    ({', '.join(input_names)},) = _in" if inputs else "    pass",
+            *header,
+            *(f"    _g{k} = 0.0" for k, _ in summed),
+            "    _roots = []",
+            f"    for ({', '.join(data_names)},) in _rows:",
+            *("    " + line for line in lines),
+            f"        _roots.append({expr[root].text})",
+            *(f"        _g{k} += {text}" for k, text in summed),
+            "    return _roots, (" + ", ".join(
+                f"_g{k}" if text != "0.0" else "0.0" for k, text in enumerate(outs))
+            + ("," if len(outs) == 1 else "") + ")",
+            "",
+        ])
     try:
         code = compile(source, f"<scalargrad.compile {root_name}>", "exec")
         exec(code, namespace)
@@ -692,7 +844,8 @@ def compile_graph(root: Value, inputs: Sequence[Value]) -> Compiled:
             f"({len(forward)} nodes, {len(lines)} lines of code): {type(err).__name__}: {err}"
         ) from None
     return Compiled(source, namespace["replay"], inputs, input_names, root.label or root_name,
-                    _tape(forward, index, needs))
+                    _tape(forward, index, needs), data, data_names,
+                    namespace.get("replay_rows"))
 
 
 def _tape(forward: list[Value], index: dict[Value, int], needs: dict[Value, bool]) -> list[_Node]:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import scalargrad
-from scalargrad import DomainError, Value, nn
+from scalargrad import DomainError, Value, nn, sum_values
 from scalargrad.codegen import compile_graph, label_identifier
 from scalargrad.rules import Rule
 from scalargrad.testing import OPS, expressions
@@ -424,3 +424,132 @@ def test_code_generation_caches_are_bounded(monkeypatch):
         assert len(codegen._PARSED) <= 16
     assert len(codegen._KEYS) == codegen._KEYS_SIZE
     assert len(codegen._PARSED) == 16
+
+
+# --- one compile per graph structure: the batch's numbers are arguments ----------------
+
+
+def _neuron_batch(n: int) -> tuple[Value, list[Value], list[Value], list[Value]]:
+    """C = (1/n) Σ_k (σ(w_0 x_k0 + w_1 x_k1 + b) − y_k)² with x and y as leaves."""
+    w0, w1, b = Value(0.3, "w_0"), Value(-0.2, "w_1"), Value(0.1, "b")
+    xs = [Value(0.0, f"x_{k}0") for k in range(n)] + [Value(0.0, f"x_{k}1") for k in range(n)]
+    ys = [Value(0.0, f"y_{k}") for k in range(n)]
+    costs = [((w0 * xs[k] + w1 * xs[n + k] + b).sigmoid() - ys[k]).square() for k in range(n)]
+    cost = sum_values(costs) * (1.0 / n)
+    return cost, [w0, w1, b], xs, ys
+
+
+def _by_hand(p: list[float], x: list[float], y: list[float]) -> tuple[float, list[float]]:
+    """The same cost and ∂C/∂(w_0, w_1, b) written out: ∂C/∂w_i = (2/n) Σ (σ − y) σ(1 − σ) x_ki."""
+    n = len(y)
+    c, g = 0.0, [0.0, 0.0, 0.0]
+    for k in range(n):
+        s = 1 / (1 + math.exp(-(p[0] * x[k] + p[1] * x[n + k] + p[2])))
+        c += (s - y[k]) ** 2 / n
+        d = 2 * (s - y[k]) * s * (1 - s) / n
+        g[0] += d * x[k]
+        g[1] += d * x[n + k]
+        g[2] += d
+    return c, g
+
+
+def test_one_compile_serves_every_batch_and_every_parameter_value() -> None:
+    import random
+
+    cost, params, xs, ys = _neuron_batch(4)
+    f = compile_graph(cost, params, data=[*xs, *ys])
+    assert f.data == (*xs, *ys) and len(f.data_names) == 12
+    for name in f.data_names:  # every batch number is an argument, none is baked in
+        assert name in f.source.splitlines()[1]
+    r = random.Random(5)
+    for _ in range(5):
+        p = [r.uniform(-2, 2) for _ in range(3)]
+        x = [r.uniform(-3, 3) for _ in range(8)]
+        y = [r.uniform(0, 1) for _ in range(4)]
+        loss, grads = f(*p, *x, *y)
+        want_loss, want_grads = _by_hand(p, x, y)
+        assert math.isclose(loss, want_loss, rel_tol=1e-12)
+        assert all(math.isclose(g, h, rel_tol=1e-9, abs_tol=1e-15)
+                   for g, h in zip(grads, want_grads))
+        assert len(grads) == 3  # gradients of the inputs only
+
+
+def test_data_arguments_are_checked_and_named() -> None:
+    cost, params, xs, ys = _neuron_batch(2)
+    f = compile_graph(cost, params, data=[*xs, *ys])
+    with pytest.raises(ValueError, match=r"expected 9 numbers \(3 inputs, then 6 data\)"):
+        f(0.1, 0.2, 0.3)
+    with pytest.raises(TypeError, match=r"input 4 \(x10\)"):
+        f(0.1, 0.2, 0.3, 1.0, "a", 1.0, 1.0, 0.5, 0.5)
+    with pytest.raises(ValueError, match=r"data 0 .* is given twice"):
+        compile_graph(cost, params, data=[params[0]])
+    with pytest.raises(ValueError, match=r"data 0 .* is not a leaf"):
+        compile_graph(cost, params, data=[cost])
+    assert "data=[" in repr(f)
+
+
+def test_a_domain_error_with_data_arguments_names_the_node() -> None:
+    x, y = Value(1.0, "x"), Value(2.0, "y")
+    w = Value(0.5, "w")
+    f = compile_graph((w * x).log().label_as("C"), [w], data=[x])
+    assert f(0.5, 2.0)[1] == (1 / 0.5,)
+    with pytest.raises(DomainError, match="log"):
+        f(0.5, -2.0)
+    del y
+
+
+def _one_example() -> tuple[Value, list[Value], list[Value]]:
+    """C_k = (σ(w_0 x_0 + w_1 x_1 + b) − y)² with x_0, x_1, y as leaves (one example)."""
+    w0, w1, b = Value(0.3, "w_0"), Value(-0.2, "w_1"), Value(0.1, "b")
+    x0, x1, y = Value(0.0, "x_0"), Value(0.0, "x_1"), Value(0.0, "y")
+    cost = ((w0 * x0 + w1 * x1 + b).sigmoid() - y).square().label_as("C_k")
+    return cost, [w0, w1, b], [x0, x1, y]
+
+
+def test_mean_over_rows_is_the_batch_cost_for_any_batch_size() -> None:
+    import random
+
+    cost, params, data = _one_example()
+    f = compile_graph(cost, params, data=data)
+    assert "def replay_rows(_in, _rows):" in f.source
+    r = random.Random(11)
+    for n in (1, 3, 17):  # one compile, batches of every size
+        p = [r.uniform(-2, 2) for _ in range(3)]
+        rows = [(r.uniform(-3, 3), r.uniform(-3, 3), r.uniform(0, 1)) for _ in range(n)]
+        x = [row[0] for row in rows] + [row[1] for row in rows]
+        y = [row[2] for row in rows]
+        loss, grads = f.mean(p, rows)
+        want_loss, want_grads = _by_hand(p, x, y)
+        assert math.isclose(loss, want_loss, rel_tol=1e-12)
+        assert all(math.isclose(g, h, rel_tol=1e-9, abs_tol=1e-15)
+                   for g, h in zip(grads, want_grads))
+        # the same numbers as calling the replay row by row
+        one = [f(*p, *row) for row in rows]
+        assert math.isclose(loss, math.fsum(o[0] for o in one) / n, rel_tol=1e-12)
+
+
+def test_mean_names_the_bad_row_and_refuses_an_empty_batch() -> None:
+    cost, params, data = _one_example()
+    f = compile_graph(cost, params, data=data)
+    p = [0.1, 0.2, 0.3]
+    with pytest.raises(ValueError, match="no rows"):
+        f.mean(p, [])
+    with pytest.raises(TypeError, match=r"input 4 \(x1\).*\(row 1 of the batch\)"):
+        f.mean(p, [(1.0, 2.0, 0.5), (1.0, "a", 0.5)])
+    with pytest.raises(ValueError, match=r"expected 6 numbers.*\(row 0 of the batch\)"):
+        f.mean(p, [(1.0, 2.0)])
+    with pytest.raises(ValueError, match=r"input 3 \(x0\) must be finite.*row 2"):
+        f.mean(p, [(1.0, 2.0, 0.5), (1.0, 2.0, 0.5), (math.inf, 2.0, 0.5)])
+    with pytest.raises(ValueError, match="expected 3 input numbers"):
+        f.mean([0.1], [(1.0, 2.0, 0.5)])
+    # ints are numbers too, and the result does not depend on the path taken
+    assert f.mean([0, 1, 0], [(1, 2, 0)]) == f.mean([0.0, 1.0, 0.0], [(1.0, 2.0, 0.0)])
+
+
+def test_mean_diagnoses_a_domain_error_in_a_row() -> None:
+    w, x = Value(0.5, "w"), Value(1.0, "x")
+    f = compile_graph((w * x).log().label_as("C"), [w], data=[x])
+    assert f.mean([0.5], [(2.0,), (4.0,)]) == (
+        math.fsum([math.log(1.0), math.log(2.0)]) * 0.5, (2.0,))
+    with pytest.raises(DomainError, match=r"log.*\(row 1 of the batch\)"):
+        f.mean([0.5], [(2.0,), (-4.0,)])
