@@ -1,15 +1,21 @@
-"""Benchmarks: scalargrad (dynamic and compiled) against plain floats, micrograd and PyTorch.
+"""Benchmarks: scalargrad (dynamic, compiled) against plain floats, its floor, micrograd, torch.
 
 Run ``python benchmarks/run.py`` (``--quick`` for a short run). It prints a
 table and writes ``benchmarks/results.json`` (not tracked by git). Workloads:
 
 1. MLP training step (2-16-16-1, batch 32, squared error, backward, SGD) per
-   engine, as medians of alternating paired trials and ratios to plain floats
-   measured in the same trial, with the garbage collector on (and off for
-   micrograd and scalargrad, to show what the collector costs).
-2. Chains of 10^4, 10^5, 10^6 ops and ``sum()`` of 10^5 products, backward at
+   engine: medians of paired trials of CPU time in a rotating order, ratios to
+   plain floats measured in the same trial, garbage collector on and nothing
+   collected between trials (steady state). ``floor`` is the minimal engine of
+   ``floor.py`` building the same graph, so scalargrad's ratio to it is the
+   cost of its checks and teaching structure; ``raw ops`` builds neurons from
+   binary ``*``/``+`` nodes (micrograd's way). micrograd and torch run in their
+   own processes (paired with floats there).
+2. Compiling the MLP graph once (batch data as arguments), in dynamic steps.
+3. Chains of 10^4, 10^5, 10^6 ops and ``sum()`` of 10^5 products, backward at
    the default recursion limit: time per op.
-3. Memory per node (tracemalloc) and whether a finished graph is freed by
+4. Memory per op of 10^5-op chains and per node of larger graphs (tracemalloc),
+   GC-tracked objects per op, and whether a finished graph is freed by
    reference counting alone.
 """
 
@@ -67,77 +73,136 @@ def spread(xs: list[float]) -> tuple[float, float]:
 
 # --- 1. the MLP step ------------------------------------------------------------------
 
+# Engines whose garbage is cyclic (micrograd's closures) or whose import adds a large
+# heap (torch: ~160k objects every full collection walks) run in a process of their own:
+# in this process their garbage would make the collector's full passes land in the other
+# engines' trials. Each is paired with floats there.
+OWN_PROCESS = ("micrograd", "torch")
+
+
+def timed(
+    variants: list[tuple[str, Any, bool, bool]], trials: int, budget: float
+) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Paired CPU-time trials: every trial times every variant once, in a rotating order.
+
+    A variant is ``(name, engine, gc_on, collect_first)``. Each trial runs a
+    batch of steps sized to ``budget`` seconds and records CPU time
+    (``time.process_time``) per step. Nothing is collected between trials
+    unless ``collect_first`` (then an untimed ``gc.collect()`` precedes the
+    batch), so the collector's cost of each engine's garbage lands in that
+    engine's own trials: the steady state.
+    """
+    reps: dict[str, int] = {}
+    for name, eng, _, collect_first in variants:  # warm up and size the batches
+        eng.step()
+        t = time.process_time()
+        eng.step()
+        dt = max(time.process_time() - t, 1e-6)
+        reps[name] = 1 if collect_first else max(1, int(budget / dt))
+    times: dict[str, list[float]] = {name: [] for name, _, _, _ in variants}
+    for trial in range(trials):
+        k = trial % len(variants)
+        for name, eng, gc_on, collect_first in variants[k:] + variants[:k]:
+            n = reps[name]
+            if collect_first:
+                gc.collect()
+            if not gc_on:
+                gc.disable()
+            try:
+                t = time.process_time()
+                for _ in range(n):
+                    eng.step()
+                dt = (time.process_time() - t) / n
+            finally:
+                gc.enable()
+            times[name].append(dt)
+    return times, reps
+
+
+def paired(times: dict[str, list[float]], name: str, base: str) -> list[float]:
+    return [t / b for t, b in zip(times[name], times[base])]
+
 
 def mlp(trials: int, budget: float, names: set[str] | None = None) -> dict[str, Any]:
     """Times the MLP step of each engine (``names``: only these, plus floats)."""
     problem = workloads.Problem()
-    variants: list[tuple[str, Any, bool]] = []
     engines = workloads.available_engines()
-    if names is None and workloads.Torch in engines:
-        # torch's import adds ~160k objects that every full garbage collection
-        # walks, slowing every other engine: time it in a process of its own.
-        engines.remove(workloads.Torch)
+    variants: list[tuple[str, Any, bool, bool]] = []
     for cls in engines:
+        if names is None and cls.name in OWN_PROCESS:
+            continue
         if names is not None and cls.name not in names | {"floats"}:
             continue
-        variants.append((cls.name, cls(problem), True))
-        if cls.name in ("micrograd", "scalargrad"):
-            variants.append((cls.name + " (gc off)", cls(problem), False))
-    reps: dict[str, int] = {}
-    for name, eng, _ in variants:  # warm up and size the batches of steps
-        eng.step()
-        t = time.perf_counter()
-        eng.step()
-        reps[name] = max(1, int(budget / max(time.perf_counter() - t, 1e-6)))
-    times: dict[str, list[float]] = {name: [] for name, _, _ in variants}
-    for trial in range(trials):
-        k = trial % len(variants)
-        for name, eng, gc_on in variants[k:] + variants[:k]:  # rotate the order
-            n = reps[name]
-            gc.collect()
-            if not gc_on:
-                gc.disable()
-            try:
-                t = time.perf_counter()
-                for _ in range(n):
-                    eng.step()
-                dt = (time.perf_counter() - t) / n
-            finally:
-                gc.enable()
-            times[name].append(dt)
-    base = times["floats"]
-    rows = {}
+        variants.append((cls.name, cls(problem), True, False))
+        if cls.name == "scalargrad":
+            variants.append(("scalargrad (gc off)", cls(problem), False, False))
+        if cls.name == "micrograd":
+            # as timed before: one step per trial after an untimed gc.collect()
+            variants.append(("micrograd (collected)", cls(problem), True, True))
+    times, reps = timed(variants, trials, budget)
+    rows: dict[str, Any] = {}
     for name, ts in times.items():
-        ratios = [t / b for t, b in zip(ts, base)]
+        ratios = paired(times, name, "floats")
         rows[name] = {
             "median_ms": statistics.median(ts) * 1e3,
             "ms_spread": [s * 1e3 for s in spread(ts)],
             "ratio_to_floats": statistics.median(ratios),
             "ratio_spread": list(spread(ratios)),
+            "worst_to_median": max(ts) / statistics.median(ts),
             "steps_per_trial": reps[name],
         }
-    for name in ("micrograd", "micrograd (gc off)", "compiled"):
-        if name in times and "scalargrad" in times:
-            r = [a / b for a, b in zip(times[name], times["scalargrad"])]
-            rows[name]["ratio_to_scalargrad"] = statistics.median(r)
+    for name, base in (("scalargrad", "floor"), ("scalargrad (gc off)", "floor"),
+                       ("scalargrad raw ops", "floor raw ops")):
+        if name in times and base in times:
+            r = paired(times, name, base)
+            rows[name]["ratio_to_floor"] = statistics.median(r)
+            rows[name]["floor_spread"] = list(spread(r))
+    if "compiled" in times and "scalargrad" in times:
+        rows["compiled"]["ratio_to_scalargrad"] = statistics.median(
+            paired(times, "compiled", "scalargrad"))
     if names is not None:
         return rows
-    if workloads.Torch in workloads.available_engines():
+    for name in OWN_PROCESS:
+        if not any(cls.name == name for cls in engines):
+            continue
         with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "torch.json"
-            cmd = [sys.executable, __file__, "--only", "mlp", "--engines", "torch",
+            out = Path(tmp) / f"{name}.json"
+            cmd = [sys.executable, __file__, "--only", "mlp", "--engines", name,
                    "--trials", str(trials), "--budget", str(budget), "--json", str(out)]
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-            row = json.loads(out.read_text())["mlp"]["torch"]
-        row["separate_process"] = True
-        rows["torch"] = row
+            found = json.loads(out.read_text())["mlp"]
+        for key, row in found.items():
+            if key != "floats":
+                row["separate_process"] = True
+                rows[key] = row
     sg = workloads.Scalargrad(problem)
     rows["scalargrad"]["graph_nodes"] = len(topological_order(sg.loss_graph()))
-    if "compiled" in times:
-        t = time.perf_counter()
-        workloads.Compiled(problem)
-        rows["compiled"]["build_ms"] = (time.perf_counter() - t) * 1e3
+    raw = workloads.ScalargradRaw(problem)
+    rows["scalargrad raw ops"]["graph_nodes"] = len(topological_order(raw.loss_graph()))
     return rows
+
+
+def compile_cost(trials: int) -> dict[str, Any]:
+    """CPU time of compiling the MLP graph once, against the dynamic step it replaces."""
+    problem = workloads.Problem()
+    builds = []
+    for _ in range(trials):
+        t = time.process_time()
+        workloads.Compiled(problem)
+        builds.append(time.process_time() - t)
+    dyn = workloads.Scalargrad(problem)
+    dyn.step()
+    steps = []
+    for _ in range(trials):
+        t = time.process_time()
+        for _ in range(5):
+            dyn.step()
+        steps.append((time.process_time() - t) / 5)
+    return {
+        "compile_ms": statistics.median(builds) * 1e3,
+        "dynamic_step_ms": statistics.median(steps) * 1e3,
+        "compile_in_dynamic_steps": statistics.median(builds) / statistics.median(steps),
+    }
 
 
 # --- 2. deep graphs ---------------------------------------------------------------------
@@ -145,24 +210,24 @@ def mlp(trials: int, budget: float, names: set[str] | None = None) -> dict[str, 
 
 def chain_sg(n: int) -> tuple[float, float]:
     x, c = Value(0.5, "x"), Value(0.999999, "c")
-    t = time.perf_counter()
+    t = time.process_time()
     v = x
     for _ in range(n):
         v = v * c
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     v.backward()
-    t2 = time.perf_counter()
+    t2 = time.process_time()
     return t1 - t, t2 - t1
 
 
 def sum_sg(n: int) -> tuple[float, float]:
     ws = [Value(i * 1e-5) for i in range(n)]
     xs = [Value(1.0 - i * 1e-6) for i in range(n)]
-    t = time.perf_counter()
+    t = time.process_time()
     s = sum(w * x for w, x in zip(ws, xs))
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     s.backward()  # type: ignore[union-attr]
-    t2 = time.perf_counter()
+    t2 = time.process_time()
     return t1 - t, t2 - t1
 
 
@@ -170,13 +235,13 @@ def chain_mg(n: int) -> tuple[float, float]:
     from micrograd.engine import Value as MV
 
     x, c = MV(0.5), MV(0.999999)
-    t = time.perf_counter()
+    t = time.process_time()
     v = x
     for _ in range(n):
         v = v * c
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     v.backward()
-    return t1 - t, time.perf_counter() - t1
+    return t1 - t, time.process_time() - t1
 
 
 def sum_mg(n: int) -> tuple[float, float]:
@@ -184,11 +249,11 @@ def sum_mg(n: int) -> tuple[float, float]:
 
     ws = [MV(i * 1e-5) for i in range(n)]
     xs = [MV(1.0 - i * 1e-6) for i in range(n)]
-    t = time.perf_counter()
+    t = time.process_time()
     s = sum(w * x for w, x in zip(ws, xs))
-    t1 = time.perf_counter()
+    t1 = time.process_time()
     s.backward()
-    return t1 - t, time.perf_counter() - t1
+    return t1 - t, time.process_time() - t1
 
 
 def deep(sizes: list[int], trials: int, micrograd: bool) -> dict[str, Any]:
@@ -325,9 +390,52 @@ def _weakrefable(x: Any) -> bool:
     return True
 
 
+def chain_of(kind: str, n: int) -> Callable[[], Any]:
+    """A builder of an ``n``-op chain ``v = v + w``, ``v * w`` or ``v * c`` (c a plain number)."""
+
+    def build() -> Any:
+        x, w = Value(0.5, "x"), Value(0.999999, "w")
+        v = x
+        if kind == "v + w":
+            for _ in range(n):
+                v = v + w
+        elif kind == "v * w":
+            for _ in range(n):
+                v = v * w
+        else:
+            for _ in range(n):
+                v = v * 0.999999
+        return v
+
+    return build
+
+
+def per_op(kind: str, n: int = 10**5) -> dict[str, Any]:
+    """Bytes (tracemalloc) and GC-tracked objects per op of an ``n``-op chain, after backward."""
+    build = chain_of(kind, n)
+    gc.collect()
+    gc.disable()
+    try:
+        tracked = len(gc.get_objects())
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        v = build()
+        v.backward()
+        used = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        tracked = len(gc.get_objects()) - tracked
+        del v
+    finally:
+        gc.enable()
+        gc.collect()
+    return {"ops": n, "bytes_per_op": used / n, "gc_tracked_per_op": tracked / n}
+
+
 def memory(micrograd: bool) -> dict[str, Any]:
     n = 50_000  # 50k products + 50k sums + 100k leaves: 200k nodes
-    out = {
+    out: dict[str, Any] = {f"chain 10^5: {kind}": per_op(kind) for kind in
+                           ("v + w", "v * w", "v * c")}
+    out |= {
         "scalargrad: sum() of products": measure(lambda: sg_products(n), lambda g: [g]),
         "scalargrad: 9 MLP loss graphs": measure(lambda: mlp_graphs(9), lambda g: g),
     }
@@ -353,27 +461,39 @@ def report(res: dict[str, Any]) -> str:
     m = res["machine"]
     lines = [
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['python']}, {m['platform']}",
+        f"{res['trials']} paired trials, CPU time, garbage collector on unless marked.",
         "",
         "MLP training step (2-16-16-1, batch 32, squared error, backward, SGD):",
-        f"  {'engine':<22}{'median ms':>10}{'× floats':>10}  {'(IQR of paired ratios)':<24}",
+        f"  {'engine':<24}{'median ms':>10}{'× floats':>10}  {'(IQR)':<12}{'× floor':>8}"
+        f"  {'(IQR)':<12}{'worst/median':>12}",
     ]
     for name, r in res["mlp"].items():
         lo, hi = r["ratio_spread"]
-        extra = ""
-        if "ratio_to_scalargrad" in r:
-            extra = f"  {r['ratio_to_scalargrad']:.2f}× scalargrad"
+        floor = ""
+        if "ratio_to_floor" in r:
+            flo, fhi = r["floor_spread"]
+            floor = f"{r['ratio_to_floor']:>7.2f}×  ({flo:.2f}–{fhi:.2f})"
+        line = (f"  {name:<24}{r['median_ms']:>10.3f}{r['ratio_to_floats']:>9.2f}×  "
+                f"({lo:.2f}–{hi:.2f}){'':<1}")
+        line = f"{line:<58}{floor:<22}{r['worst_to_median']:>10.2f}"
         if r.get("separate_process"):
-            extra = "  (own process, paired with floats there)"
+            line += "  own process"
+        lines.append(line)
+    notes = []
+    for name in ("scalargrad", "scalargrad raw ops"):
+        if "graph_nodes" in res["mlp"].get(name, {}):
+            notes.append(f"{name}: {res['mlp'][name]['graph_nodes']} nodes per step")
+    if "ratio_to_scalargrad" in res["mlp"].get("compiled", {}):
+        notes.append(f"compiled: {res['mlp']['compiled']['ratio_to_scalargrad']:.2f}× scalargrad")
+    if notes:
+        lines.append("  (" + "; ".join(notes) + ")")
+    c = res.get("compile")
+    if c:
         lines.append(
-            f"  {name:<22}{r['median_ms']:>10.3f}{r['ratio_to_floats']:>9.1f}×  "
-            f"({lo:.1f}–{hi:.1f}){extra}"
+            f"  compiling the graph once: {c['compile_ms']:.0f} ms = "
+            f"{c['compile_in_dynamic_steps']:.1f} dynamic steps of {c['dynamic_step_ms']:.2f} ms"
         )
-    sg = res["mlp"].get("scalargrad", {})
-    if "graph_nodes" in sg:
-        lines.append(f"  (scalargrad graph: {sg['graph_nodes']} nodes per step)")
-    if "build_ms" in res["mlp"].get("compiled", {}):
-        lines.append(f"  (compiling the graph once: {res['mlp']['compiled']['build_ms']:.0f} ms)")
-    lines += ["", "Deep graphs, backward at the default recursion limit:"]
+    lines += ["", "Deep graphs, backward at the default recursion limit (CPU time):"]
     lines.append(f"  {'case':<40}{'build ns/op':>12}{'backward ns/op':>16}")
     for name, r in res["deep"].items():
         if not isinstance(r, dict):
@@ -386,6 +506,12 @@ def report(res: dict[str, Any]) -> str:
             )
     lines += ["", "Memory (tracemalloc, graph after backward):"]
     for name, r in res["memory"].items():
+        if "bytes_per_op" in r:
+            lines.append(
+                f"  {name:<34}{r['ops']:>8} ops   {r['bytes_per_op']:>6.0f} bytes/op    "
+                f"GC-tracked objects/op: {r['gc_tracked_per_op']:.2f}"
+            )
+            continue
         lines.append(
             f"  {name:<34}{r['nodes']:>8} nodes {r['bytes_per_node']:>6.0f} bytes/node  "
             f"freed without gc: {'yes' if r['freed_without_gc'] else 'no'} "
@@ -397,13 +523,13 @@ def report(res: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="few trials, no 10^6 chain")
-    ap.add_argument("--trials", type=int, default=None, help="paired trials (default 11)")
+    ap.add_argument("--trials", type=int, default=None, help="paired trials (default 25)")
     ap.add_argument("--json", type=Path, default=HERE / "results.json", help="output file")
     ap.add_argument("--only", choices=["mlp", "deep", "memory"], action="append")
     ap.add_argument("--engines", help="MLP: only these engines (comma-separated) and floats")
     ap.add_argument("--budget", type=float, default=None, help="seconds per timed batch")
     args = ap.parse_args(argv)
-    trials = args.trials or (3 if args.quick else 11)
+    trials = args.trials or (5 if args.quick else 25)
     only = set(args.only or ["mlp", "deep", "memory"])
     has_mg = workloads.Micrograd in workloads.available_engines()
     res: dict[str, Any] = {"machine": machine(), "trials": trials, "mlp": {}, "deep": {},
@@ -412,6 +538,8 @@ def main(argv: list[str] | None = None) -> int:
         budget = args.budget or (0.05 if args.quick else 0.25)
         names = set(args.engines.split(",")) if args.engines else None
         res["mlp"] = mlp(trials, budget, names)
+        if names is None:
+            res["compile"] = compile_cost(3 if args.quick else 5)
     if "deep" in only:
         sizes = [10**4, 10**5] if args.quick else [10**4, 10**5, 10**6]
         res["deep"] = deep(sizes, 3, has_mg)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import random
+import sys
 from operator import mul
+from pathlib import Path
 from typing import Any
 
 WIDTHS = (2, 16, 16, 1)
@@ -146,20 +148,34 @@ class Scalargrad:
 
 
 class Compiled:
-    """The same graph, compiled once by ``scalargrad.compile``; each step replays it."""
+    """``scalargrad.compile`` once per graph structure: one example's cost, the batch as data.
+
+    The cost of one example ``C_k = (a^(3) − y)²`` is built once with the
+    example's ``x`` and ``y`` as leaves and compiled with the parameters as
+    inputs and those leaves as data. Each step is ``compiled.mean(params,
+    rows)``: one replay per example, averaged (the batch cost ``C`` and
+    ``∂C/∂p``), so this one compile serves every batch, of any size, and
+    every parameter value.
+    """
 
     name = "compiled"
 
     def __init__(self, p: Problem):
         import scalargrad
+        from scalargrad import Value, nn
 
-        sg = Scalargrad(p)
-        self.fn = scalargrad.compile(sg.loss_graph(), sg.param_values)
-        self.values = [q.data for q in sg.param_values]
+        net = nn.MLP.from_weights(p.W, p.B, "relu", output="linear")
+        params = net.parameters()
+        x = [Value(0.0, f"x_{i}") for i in range(len(p.xs[0]))]
+        y = Value(0.0, "y")
+        cost = nn.squared_error(net(x), y)  # type: ignore[arg-type]
+        self.fn = scalargrad.compile(cost, params, data=[*x, y])
+        self.rows = [(*x, y) for x, y in zip(p.xs, p.ys)]
+        self.values = [q.data for q in params]
         self._g: list[float] = []
 
     def step(self) -> float:
-        loss, g = self.fn(*self.values)
+        loss, g = self.fn.mean(self.values, self.rows)
         self.values = [v - LR * gi for v, gi in zip(self.values, g)]
         self._g = list(g)
         return loss
@@ -265,16 +281,142 @@ class Torch:
         return [float(q.detach()) for q in self.param_values]
 
 
+# --- the floor of this design (benchmarks/floor.py) -----------------------------------
+
+
+def _floor() -> Any:
+    """``benchmarks/floor.py``, loaded by path (the benchmarks are not a package)."""
+    name = "scalargrad_benchmarks_floor"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("floor.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+
+class Floor:
+    """``floor.F`` building scalargrad's ``nn`` graph (2,580 nodes): the floor of the nn step.
+
+    (``floor.C``, laid out as scalargrad's Value, measured the same within noise here.)
+    """
+
+    name = "floor"
+
+    def __init__(self, p: Problem):
+        floor = _floor()
+        self.fl = floor
+        self.W = [[[floor.F(w) for w in row] for row in Wl] for Wl in p.W]
+        self.B = [[floor.F(b) for b in bl] for bl in p.B]
+        self.param_values = flat_params(self.W, self.B)
+        self.xs, self.ys = p.xs, p.ys
+
+    def loss_graph(self) -> Any:
+        fl = self.fl
+        F, affine = fl.F, fl.affine
+        L = len(self.W)
+        costs = []
+        for x, y in zip(self.xs, self.ys):
+            a = [F(v) for v in x]
+            for li, (Wl, Bl) in enumerate(zip(self.W, self.B)):
+                z = [affine(row, a, b) for row, b in zip(Wl, Bl)]
+                a = z if li == L - 1 else [v.relu() for v in z]
+            costs.append((a[0] - F(y)).square())
+        return fl.total(costs) * (1.0 / len(costs))
+
+    def step(self) -> float:
+        loss = self.loss_graph()
+        for q in self.param_values:
+            q.grad = 0.0
+        loss.backward()
+        self._g = [q.grad for q in self.param_values]
+        for q in self.param_values:
+            q.data -= LR * q.grad
+        return float(loss.data)
+
+    def grads(self) -> list[float]:
+        return self._g
+
+    def params(self) -> list[float]:
+        return [q.data for q in self.param_values]
+
+
+# --- raw ops: neurons written micrograd's way, sum((w*x for …), b) ---------------------
+
+
+def raw_loss(W: list[Any], B: list[Any], xs: list[list[float]], ys: list[float]) -> Any:
+    """The MLP loss from binary ``*``/``+`` nodes, as micrograd's ``nn`` builds it."""
+    L = len(W)
+    costs = []
+    for x, y in zip(xs, ys):
+        a: list[Any] = x
+        for li, (Wl, Bl) in enumerate(zip(W, B)):
+            z = [sum((w * ai for w, ai in zip(row, a)), b) for row, b in zip(Wl, Bl)]
+            a = z if li == L - 1 else [v.relu() for v in z]
+        costs.append((a[0] - y) ** 2)
+    return sum(costs) * (1.0 / len(costs))
+
+
+class Raw:
+    """A raw-op engine: parameters of class ``cls``, the loss from :func:`raw_loss`."""
+
+    name = "raw"
+
+    def __init__(self, p: Problem, cls: Any):
+        self.W = [[[cls(w) for w in row] for row in Wl] for Wl in p.W]
+        self.B = [[cls(b) for b in bl] for bl in p.B]
+        self.param_values = flat_params(self.W, self.B)
+        self.xs, self.ys = p.xs, p.ys
+
+    def loss_graph(self) -> Any:
+        return raw_loss(self.W, self.B, self.xs, self.ys)
+
+    def step(self) -> float:
+        loss = self.loss_graph()
+        for q in self.param_values:
+            q.grad = 0.0
+        loss.backward()
+        self._g = [q.grad for q in self.param_values]
+        for q in self.param_values:
+            q.data -= LR * q.grad
+        return float(loss.data)
+
+    def grads(self) -> list[float]:
+        return self._g
+
+    def params(self) -> list[float]:
+        return [q.data for q in self.param_values]
+
+
+class ScalargradRaw(Raw):
+    """``scalargrad.Value`` with raw binary ops (no ``affine``, no ``nn``)."""
+
+    name = "scalargrad raw ops"
+
+    def __init__(self, p: Problem):
+        from scalargrad import Value
+
+        super().__init__(p, Value)
+
+
+class FloorRaw(Raw):
+    """The floor on the same raw-op graph: ``floor.C``, laid out as scalargrad's Value.
+
+    (``floor.F``, with tuples, is about 1.5× slower here: it is not the floor of raw ops.)
+    """
+
+    name = "floor raw ops"
+
+    def __init__(self, p: Problem):
+        floor = _floor()
+        super().__init__(p, floor.C)
+
+
 def available_engines() -> list[type]:
     """The engine classes whose libraries import here (torch is optional)."""
-    engines: list[type] = [Floats, Scalargrad]
-    try:
-        import scalargrad
-
-        if hasattr(scalargrad, "compile"):
-            engines.append(Compiled)
-    except ImportError:  # pragma: no cover
-        pass
+    engines: list[type] = [Floats, Scalargrad, Floor, ScalargradRaw, FloorRaw, Compiled]
     for cls, mod in ((Micrograd, "micrograd"), (Torch, "torch")):
         if importlib.util.find_spec(mod) is not None:  # found, not imported
             engines.append(cls)

@@ -75,3 +75,50 @@ def test_the_benchmark_graph_has_the_stated_size():
     # (2 inputs, 32 + 32 + 1 neuron nodes, y, a − y, its square) × 32, plus the
     # 337 parameters, the sum over examples, 1/n and the mean: 2,580.
     assert len(topological_order(sg.loss_graph())) == 2_580
+
+
+def _count(root) -> int:
+    """Nodes below root, by a plain search over ``inputs`` (micrograd: ``_prev``)."""
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        v = stack.pop()
+        for c in (v.inputs if hasattr(v, "inputs") else v._prev):
+            if id(c) not in seen:
+                seen.add(id(c))
+                stack.append(c)
+    return len(seen)
+
+
+def test_the_floor_engine_builds_the_same_graphs_as_scalargrad():
+    # The floor is only a fair reference if it does the same work: the same nodes
+    # (2,580 for the nn step) and, for raw ops, the graph micrograd's nn builds too.
+    problem = workloads.Problem()
+    assert _count(workloads.Floor(problem).loss_graph()) == 2_580
+    raw = _count(workloads.ScalargradRaw(problem).loss_graph())
+    assert raw == _count(workloads.FloorRaw(problem).loss_graph())
+    # By hand: 337 parameters; per example, layer 1 has 16 × (2 constant inputs, 2 products,
+    # 2 adds) and 16 relus, layer 2 16 × (16 products, 16 adds) and 16 relus, layer 3 16
+    # products and 16 adds, then the constant y, a − y and its square: 675 nodes. Then
+    # sum(costs) = 0 + C_0 + … (a constant 0 and 32 adds) and · (1/32) (a constant, a mul).
+    per_example = 16 * 6 + 16 + 16 * 32 + 16 + 32 + 3
+    assert per_example == 675
+    assert raw == 337 + 32 * per_example + 33 + 2 == 21_972
+
+
+@pytest.mark.parametrize("kind", ["F", "C"])
+def test_floor_backward_is_the_chain_rule(kind):
+    # Independent of every engine: ∂/∂x of (x·w + x)² = 2(x·w + x)(w + 1), and x·x has two edges.
+    node = getattr(workloads._floor(), kind)
+    x, w = node(1.5), node(-0.5)
+    y = (x * w + x).square()
+    y.backward()
+    assert close(x.grad, 2 * (1.5 * -0.5 + 1.5) * (-0.5 + 1))
+    assert close(w.grad, 2 * (1.5 * -0.5 + 1.5) * 1.5)
+    a = node(3.0)
+    (a * a).backward()
+    assert a.grad == 6.0
+    b = node(2.0)
+    s = workloads._floor().total([b, b * 3.0, b])  # an n-ary node with a repeated input
+    s.backward()
+    assert b.grad == 5.0
