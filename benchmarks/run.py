@@ -411,7 +411,7 @@ def chain_of(kind: str, n: int) -> Callable[[], Any]:
 
 
 def per_op(kind: str, n: int = 10**5) -> dict[str, Any]:
-    """Bytes (tracemalloc) and GC-tracked objects per op of an ``n``-op chain, after backward."""
+    """Bytes (tracemalloc) and GC-tracked objects per op of an n-op chain: built, after backward."""
     build = chain_of(kind, n)
     gc.collect()
     gc.disable()
@@ -420,15 +420,17 @@ def per_op(kind: str, n: int = 10**5) -> dict[str, Any]:
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         v = build()
-        v.backward()
+        built = tracemalloc.get_traced_memory()[0] - before
+        tracked = len(gc.get_objects()) - tracked
+        v.backward()  # each node's grad becomes a float of its own (24 bytes)
         used = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
-        tracked = len(gc.get_objects()) - tracked
         del v
     finally:
         gc.enable()
         gc.collect()
-    return {"ops": n, "bytes_per_op": used / n, "gc_tracked_per_op": tracked / n}
+    return {"ops": n, "bytes_per_op": built / n, "bytes_per_op_after_backward": used / n,
+            "gc_tracked_per_op": tracked / n}
 
 
 def memory(micrograd: bool) -> dict[str, Any]:
@@ -508,7 +510,8 @@ def report(res: dict[str, Any]) -> str:
     for name, r in res["memory"].items():
         if "bytes_per_op" in r:
             lines.append(
-                f"  {name:<34}{r['ops']:>8} ops   {r['bytes_per_op']:>6.0f} bytes/op    "
+                f"  {name:<34}{r['ops']:>8} ops   {r['bytes_per_op']:>6.0f} bytes/op built, "
+                f"{r['bytes_per_op_after_backward']:.0f} after backward; "
                 f"GC-tracked objects/op: {r['gc_tracked_per_op']:.2f}"
             )
             continue
@@ -520,6 +523,33 @@ def report(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markdown(res: dict[str, Any]) -> str:
+    """The README's table rows, from one run's results (``run.py --tables results.json``)."""
+    rows = []
+    names = {
+        "scalargrad": "scalargrad `nn` (graph built every step, `backward()`)",
+        "scalargrad (gc off)": "scalargrad `nn`, collector paused",
+        "floor": "floor engine, same graph",
+        "scalargrad raw ops": "scalargrad, raw `*`/`+` neurons (micrograd's way)",
+        "floor raw ops": "floor engine, same raw-op graph",
+        "compiled": "`scalargrad.compile` replay (`compiled.mean` over the batch)",
+        "micrograd": "micrograd 0.1.0, steady state (own process)",
+        "micrograd (collected)": "micrograd 0.1.0, one step after an untimed `gc.collect()`",
+        "torch": "PyTorch scalar autograd (own process)",
+    }
+    for key, text in names.items():
+        r = res["mlp"].get(key)
+        if r is None:
+            continue
+        lo, hi = r["ratio_spread"]
+        floor = "—"
+        if "ratio_to_floor" in r:
+            flo, fhi = r["floor_spread"]
+            floor = f"{r['ratio_to_floor']:.2f}× ({flo:.2f}–{fhi:.2f})"
+        rows.append(f"| {text} | {r['ratio_to_floats']:.2f}× ({lo:.2f}–{hi:.2f}) | {floor} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="few trials, no 10^6 chain")
@@ -528,7 +558,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=["mlp", "deep", "memory"], action="append")
     ap.add_argument("--engines", help="MLP: only these engines (comma-separated) and floats")
     ap.add_argument("--budget", type=float, default=None, help="seconds per timed batch")
+    ap.add_argument("--tables", type=Path, help="print the README table rows of a results file")
     args = ap.parse_args(argv)
+    if args.tables:
+        print(markdown(json.loads(args.tables.read_text())))
+        return 0
     trials = args.trials or (5 if args.quick else 25)
     only = set(args.only or ["mlp", "deep", "memory"])
     has_mg = workloads.Micrograd in workloads.available_engines()
