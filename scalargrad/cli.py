@@ -508,9 +508,10 @@ _CHECK_EPILOG = (
     "NAME=VALUE to fix it), compares each claimed derivative with the engine's gradient and, "
     "on a disagreement, prints the simplest counterexample it can find (round numbers, range "
     "ends), both values and the engine's chain rule at that point. Values agree when "
-    "|claim - engine| <= 1e-7*max(|claim|, |engine|) + 1e-10*M, M the largest of 1, |f|, "
+    "|claim - engine| <= 1e-7*max(|claim|, |engine|) + 1e-10*M, M the largest of 1, "
     "|claim|, |engine| and every |variable| at the point. Points where the expression or a "
-    "claim is undefined (log of a negative number, division by 0) are skipped and counted; "
+    "claim is undefined (log of a negative number, division by 0), or where the expression "
+    "has a kink (relu at 0), are skipped and counted; "
     "more than half skipped is inconclusive. Under CI=true the default seed is 0. "
     "Exit status: 0 every claim holds, 1 a counterexample, 2 usage error or inconclusive."
 )
@@ -595,7 +596,7 @@ def _check(args: argparse.Namespace) -> int:
         try:
             result = check_derivative(expression.text, name, claim.text, ranges=ranges,
                                       examples=args.examples, seed=seed)
-        except CheckArgumentError as err:
+        except (CheckArgumentError, ImportError) as err:
             raise _UsageError(str(err)) from None
         print(result.report(), flush=True)
         if result.verdict == "fails":

@@ -769,25 +769,29 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
     # so an affine node with n inputs costs O(n), not O(n²).
     refs = dict.fromkeys(forward, 0)
     refs[root] += 1
+    counted: dict[str, dict[str, int]] = {}
+
+    def uses(template: str) -> dict[str, int]:
+        found = counted.get(template)
+        if found is None:
+            found = counted[template] = {}
+            for key in _PLACEHOLDER.findall(template):
+                found[key] = found.get(key, 0) + 1
+        return found
+
     for v in forward:
         r = v._rule
         if not v.inputs or r is None:
             continue
         grads = r.code_grads
         live = [j for j, c in enumerate(v.inputs) if needs[c]] if needs[v] else []
-        # each template is scanned once (linear in fan-in, not quadratic)
-        for template in (r.code, *(grads[0 if r.arity is None else j] for j in live)):
-            for key in _PLACEHOLDER.findall(template):
-                if key == "{out}":
-                    refs[v] += 1
-                elif r.arity is None:
-                    if key == "{all}":
-                        for c in v.inputs:
-                            refs[c] += 1
-                else:
-                    slot = _slots(r).get(key)
-                    if slot is not None and slot < len(v.inputs):
-                        refs[v.inputs[slot]] += 1
+        total: dict[str, int] = dict(uses(r.code))
+        for j in live:
+            for key, k in uses(grads[0 if r.arity is None else j]).items():
+                total[key] = total.get(key, 0) + k
+        refs[v] += total.get("{out}", 0)
+        for c, key in zip(v.inputs, _placeholders(r, len(v.inputs))):
+            refs[c] += total.get(key, 0)
 
     # Forward: an expression per node; a line for each node that gets a name.
     expr: dict[Value, _Expr] = {}

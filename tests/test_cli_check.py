@@ -83,7 +83,8 @@ def test_ranges_and_fixed_values() -> None:
 def test_domain_skips_are_counted_and_too_many_exit_2() -> None:
     r = run("log(x)*y", "--wrt", "x", "y/x", "x=-1..3")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert re.search(r"holds at \d+ points, \d+ skipped \(outside the domain\)", r.stdout)
+    assert re.search(r"holds at \d+ points, \d+ skipped \(undefined or not differentiable",
+                     r.stdout)
     bad = run("log(x)", "--wrt", "x", "1/x", "x=-3..0.5")
     assert bad.returncode == 2
     assert "inconclusive" in bad.stdout and "outside the domain" in bad.stdout
@@ -139,3 +140,15 @@ def test_help_states_the_tolerance() -> None:
     text = " ".join(r.stdout.split())
     assert "1e-7*max(|claim|, |engine|) + 1e-10*M" in text
     assert "--wrt NAME CLAIM" in text and "--examples N" in text and "--seed S" in text
+
+
+def test_without_hypothesis_it_says_how_to_install_it() -> None:
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "from scalargrad.cli import main\n"
+        "sys.exit(main(['check', 'x*x', '--wrt', 'x', '2*x']))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "check_derivative needs Hypothesis" in r.stderr and "pip install" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -202,6 +202,30 @@ def test_too_many_skips_is_its_own_verdict() -> None:
         result.assert_ok()
 
 
+def test_a_kink_is_never_the_counterexample() -> None:
+    # relu(x) has no derivative at 0, where Hypothesis would shrink first; the
+    # counterexample to the claim "1" is a point where relu really has slope 0
+    wrong = check_derivative("relu(x)", "x", "1", seed=0)
+    assert wrong.verdict == "fails" and wrong.counterexample is not None
+    x = wrong.counterexample["x"]
+    assert x < 0 and abs(x - round(x)) < 1e-9 and (wrong.claimed, wrong.actual) == (1.0, 0.0)
+    wrong_at_0 = check_derivative("relu(x)*y", "x", "y", ranges={"x": 0}, seed=0)
+    assert wrong_at_0.verdict == "inconclusive"  # y ≠ 0: a kink at every drawn point
+    assert wrong_at_0.skipped > wrong_at_0.points_checked
+    # the kink of relu(w·a + b) in w is at w·a + b = 0: a counterexample stays off it
+    forgot = check_derivative("relu(w*a + b)", "w", "w*0 + a", seed=0)
+    assert forgot.counterexample is not None
+    p = forgot.counterexample
+    assert p["w"] * p["a"] + p["b"] < 0
+    # a right claim holds on both sides of the kink
+    assert check_derivative("relu(x)**2", "x", "2*relu(x)", seed=0)
+
+
+def test_a_wrong_claim_on_a_large_smooth_function_is_not_mistaken_for_a_kink() -> None:
+    result = check_derivative("x**3 + 1000000", "x", "3*x**2*1.000001", seed=0)
+    assert result.verdict == "fails" and result.skipped == 0
+
+
 # --- tolerance -----------------------------------------------------------------------------
 
 

@@ -15,12 +15,17 @@ student sees which factor their formula is missing::
 
 Agreement means ``|claimed − actual| ≤ RTOL·max(|claimed|, |actual|) +
 ATOL·M`` with ``RTOL = 1e-7``, ``ATOL = 1e-10`` and ``M`` the largest of 1,
-``|f|``, ``|claimed|``, ``|actual|`` and every variable's ``|value|`` at the
-point (an absolute floor scaled to the magnitudes involved, for claims that
-are exactly 0 and sums that cancel). Points where ``f`` or the claim is
+``|claimed|``, ``|actual|`` and every variable's ``|value|`` at the point
+(an absolute floor scaled to the magnitudes involved, for claims that are
+exactly 0 and sums that cancel; ``|f|`` itself is left out, since adding a
+constant to ``f`` changes no derivative). Points where ``f`` or the claim is
 undefined (``log`` of a negative number, division by 0, overflow) are
 skipped and counted, never reported as counterexamples; when more than half
-of the drawn points are skipped the verdict is "inconclusive".
+of the drawn points are skipped the verdict is "inconclusive". Points where
+``f`` is not differentiable in ``wrt`` (a relu at 0: the one-sided slopes
+differ) are skipped the same way when the claim disagrees there, since there
+is no derivative to disagree with; the engine's value at a kink is one
+one-sided choice.
 
 The run is reproducible: the result records its ``seed``; ``seed=None``
 picks one at random, except under ``CI=true`` where it is 0.
@@ -124,7 +129,8 @@ class DerivativeCheck:
         """Returns the verdict as text: one line when it holds, the counterexample otherwise."""
         d = derivative_text("f", self.wrt)
         head = f"{d} = {self.claim}"
-        skipped = f", {self.skipped} skipped (outside the domain)" if self.skipped else ""
+        skipped = (f", {self.skipped} skipped (undefined or not differentiable there)"
+                   if self.skipped else "")
         settings = f"{self._ranges_text()}; seed {self.seed}"
         if self.verdict == "holds":
             n = self.points_checked
@@ -132,7 +138,7 @@ class DerivativeCheck:
         if self.verdict == "inconclusive":
             return (
                 f"{head}\n  inconclusive: {self.skipped} of {self.skipped + self.points_checked}"
-                f" drawn points were outside the domain of f or of the claim, "
+                f" drawn points were outside the domain of f or of the claim (or at a kink), "
                 f"{self.points_checked} checked ({settings}).\n"
                 f"  Give ranges inside the domain, e.g. x=0.1..3 for log(x)."
             )
@@ -257,7 +263,7 @@ def _compare(f: _Side, wrt: str, claim: _Side, point: Mapping[str, float]) -> tu
         float, float, float]:
     """Returns (claimed, actual, allowed difference) at a point, or raises _Undefined."""
     try:
-        root, leaf = _engine(f, wrt, point)
+        _, leaf = _engine(f, wrt, point)
         claimed = _claimed(claim, point)
     except (DomainError, ZeroDivisionError, OverflowError) as err:
         raise _Undefined(str(err)) from None
@@ -268,9 +274,40 @@ def _compare(f: _Side, wrt: str, claim: _Side, point: Mapping[str, float]) -> tu
     actual = leaf.grad
     if not (math.isfinite(actual) and math.isfinite(claimed)):
         raise _Undefined("not finite")
-    scale = max(1.0, abs(root.data), abs(claimed), abs(actual),
-                *(abs(x) for x in point.values()))
+    scale = max(1.0, abs(claimed), abs(actual), *(abs(x) for x in point.values()))
     return claimed, actual, RTOL * max(abs(claimed), abs(actual)) + ATOL * scale
+
+
+def _value(f: _Side, point: Mapping[str, float]) -> float:
+    """``f`` at a point, forward only."""
+    if f.expression is not None:
+        return f.expression.evaluate({n: point[n] for n in f.names})[0].data
+    root = f.call({n: Value(x, n) for n, x in point.items()})
+    return root.data if isinstance(root, Value) else math.nan
+
+
+def _kink(f: _Side, wrt: str, point: Mapping[str, float]) -> bool:
+    """True when ``f`` is not differentiable in ``wrt`` at the point (relu at 0 …).
+
+    The gap between the one-sided slopes ``(f(x + h) − f(x))/h`` and
+    ``(f(x) − f(x − h))/h`` is about ``h·f''`` where ``f`` is smooth, so it
+    shrinks tenfold with ``h``; at a kink it stays the jump in the slope. A
+    gap that does not shrink from ``h = 10⁻⁴·max(1, |x|)`` to ``h/10`` and is
+    well above the slopes' rounding error is a kink.
+    """
+    x = point[wrt]
+    try:
+        f0 = _value(f, point)
+        gaps, noises = [], []
+        for step in (1e-4, 1e-5):
+            h = step * max(1.0, abs(x))
+            h = (x + h) - x  # exactly representable around x
+            lo, hi = _value(f, {**point, wrt: x - h}), _value(f, {**point, wrt: x + h})
+            gaps.append(abs((hi - f0) - (f0 - lo)) / h)
+            noises.append(4 * 2.0**-52 * max(abs(f0), abs(lo), abs(hi)) / h)
+    except (DomainError, ZeroDivisionError, OverflowError):
+        return False  # the edge of the domain is not a kink: the point stays
+    return gaps[1] > 10 * noises[1] and gaps[1] > 0.5 * gaps[0]
 
 
 # --- arguments --------------------------------------------------------------------------
@@ -369,10 +406,18 @@ def check_derivative(
         CheckArgumentError: ``wrt``, the claim's or the ranges' names are not
             ``f``'s variables; a range, ``examples`` or ``seed`` is invalid;
             ``f`` does not return a Value or the claim a number.
+        ImportError: Hypothesis is not installed (the message says how to install it).
     """
-    from hypothesis import HealthCheck, Phase, find, settings
-    from hypothesis import strategies as st
-    from hypothesis.errors import NoSuchExample
+    try:
+        from hypothesis import HealthCheck, Phase, find, settings
+        from hypothesis import strategies as st
+        from hypothesis.errors import NoSuchExample
+    except ImportError:
+        raise ImportError(
+            "check_derivative needs Hypothesis to draw and shrink the points: "
+            "pip install hypothesis (or the package's test extra, "
+            "pip install 'scalargrad-backprop[test]')"
+        ) from None
 
     side_f = _Side("f", f)
     side_c = _Side("claim", claim)
@@ -430,6 +475,9 @@ def check_derivative(
             counts["skipped"] += new
             return False
         bad = not abs(claimed - actual) <= allowed
+        if bad and _kink(side_f, wrt, point):  # no derivative here to disagree with
+            counts["skipped"] += new
+            return False
         counts["checked"] += new and not bad
         found[0] = found[0] or bad
         return bad
