@@ -145,6 +145,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                        help="a number for every variable, e.g. w=0.5")
     grad.add_argument("--steps", action="store_true", help="print every backward step")
     grad.add_argument("--explain", metavar="NAME", help="explain ∂f/∂NAME as a sum over paths")
+    grad.add_argument("--hessian", action="store_true",
+                      help="also print every second derivative ∂²f/∂u∂v (reverse over reverse)")
     grad.add_argument("--max-paths", type=_positive_int, default=1000, metavar="N",
                       help="refuse to explain more paths than this (default 1000)")
     grad.add_argument("--max-factors", type=_positive_int, default=DEFAULT_MAX_FACTORS,
@@ -289,6 +291,19 @@ def _print_grads(root_name: str, leaves: dict[str, Value], out: TextIO) -> None:
         print(f"{derivative_text(root_name, name)} = {leaf.grad:.10g}", file=out)
 
 
+def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value]) -> None:
+    """``∂²f/∂u∂v`` for every pair of variables (the matrix is symmetric: each pair once)."""
+    from .higher import hessian, second_derivative_text
+
+    names = list(leaves)
+    h = hessian(root, [leaves[n] for n in names])
+    print("\nsecond derivatives (the Hessian is symmetric: each pair once):")
+    for i, u in enumerate(names):
+        for j in range(i, len(names)):
+            text = second_derivative_text(root_name, (u, names[j]))
+            print(f"{text} = {h[i][j]:.10g}")
+
+
 def _print_step(step: Step, total: int, out: TextIO) -> None:
     first, *rest = step.lines()
     print(f"step {step.index + 1}/{total}: {first}", file=out)
@@ -306,6 +321,8 @@ def _grad(args: argparse.Namespace) -> int:
     else:
         root.backward()
     _print_grads(name, leaves, sys.stdout)
+    if args.hessian:
+        _print_hessian(root, name, leaves)
     if args.steps:
         print("\nbackward, step by step:")
         for s in steps:

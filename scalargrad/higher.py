@@ -38,7 +38,7 @@ from .names import display_names
 from .rules import DomainError
 from .trace import derivative_text, fmt
 
-__all__ = ["grad", "hessian", "hvp"]
+__all__ = ["grad", "hessian", "hvp", "second_derivative_text"]
 
 # A gradient node's meaning, so that differentiating it again reads ∂²C_0/∂w∂b:
 # node -> (the differentiated name, the variables, innermost last).
@@ -378,6 +378,16 @@ def _d_text(top: str, variables: tuple[str, ...]) -> str:
         for name, k in groups
     )
     return f"∂{order}{_bracket(top)}/{bottom}"
+
+
+def second_derivative_text(top: str, variables: Sequence[str]) -> str:
+    """``∂ⁿtop/∂v_1…∂v_n`` as gradient labels read: ``∂²C_0/∂w²``, ``∂²f/∂w∂b``.
+
+    Args:
+        top: The differentiated name.
+        variables: The variables, outermost first (repeats become powers).
+    """
+    return _d_text(top, tuple(variables))
 
 
 def _bracket(name: str) -> str:

@@ -423,3 +423,13 @@ def test_fuzzed_command_lines_end_in_0_1_or_2_without_a_traceback(
     assert "Traceback" not in err.getvalue() and "Warning" not in err.getvalue()
     if status:
         assert err.getvalue().strip()  # a refusal always says why
+
+
+def test_grad_hessian_prints_each_second_derivative(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grad", "x*x*y + exp(y)", "x=2", "y=0.5", "--hessian"]) == 0
+    out = capsys.readouterr().out
+    found = {m[1]: float(m[2]) for m in re.finditer(r"^(∂²f/\S+) = (\S+)$", out, re.M)}
+    # f = x²y + e^y by hand: f_xx = 2y, f_xy = 2x, f_yy = e^y
+    assert list(found) == ["∂²f/∂x²", "∂²f/∂x∂y", "∂²f/∂y²"]
+    assert found["∂²f/∂x²"] == 1.0 and found["∂²f/∂x∂y"] == 4.0
+    assert math.isclose(found["∂²f/∂y²"], math.exp(0.5), rel_tol=1e-9)
