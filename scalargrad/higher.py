@@ -241,11 +241,15 @@ def _consumers(root: Value, needed: set[Value]) -> dict[Value, int]:
 def _float_pass(root: Value, targets: list[Value]) -> list[float]:
     # backward's loop (Kahn's algorithm fused with the propagation, in the same
     # order, so the sums are the same floats), with the grads kept in a dict.
+    # Each node's inputs are read once (pass 1) and kept for pass 2.
     pending = {root: 0}
+    edges: dict[Value, tuple[Value, ...]] = {}
     stack = [root]
     pop, push = stack.pop, stack.append
     while stack:
-        for child in pop().inputs:
+        v = pop()
+        inputs = edges[v] = v.inputs
+        for child in inputs:
             if child in pending:
                 pending[child] += 1
             else:
@@ -257,11 +261,11 @@ def _float_pass(root: Value, targets: list[Value]) -> list[float]:
     pop, push = ready.pop, ready.append
     while ready:
         v = pop()
-        inputs = v.inputs
         g = get(v, 0.0)
-        if g:
-            if g - g != 0.0:  # final: every consumer has sent its share
-                raise _not_finite(root, v, g)
+        if g - g != 0.0:  # final: every consumer has sent its share
+            raise _not_finite(root, v, g)
+        inputs = edges[v]
+        if g and inputs:
             if len(inputs) == 2:
                 x, y = inputs
                 gx, gy = v.local_grads
