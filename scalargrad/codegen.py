@@ -342,13 +342,7 @@ class Compiled:
                 f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}), "
                 f"got {len(values)}"
             )
-        for v in values:
-            if v.__class__ is not float or v - v != 0.0:
-                values = tuple(
-                    _check_number(v, f"compiled {self.root_name}: input {i} ({names[i]})")
-                    for i, v in enumerate(values)
-                )
-                break
+        values = _checked(values, names, self.root_name)
         try:
             out, grads = self._fn(values)
         except (_NotFinite, DomainError, ArithmeticError):
@@ -390,13 +384,7 @@ class Compiled:
             raise ValueError(
                 f"compiled {self.root_name}.mean: expected {n_in} input numbers, got {len(params)}"
             )
-        for v in params:
-            if v.__class__ is not float or v - v != 0.0:
-                params = tuple(
-                    _check_number(v, f"compiled {self.root_name}: input {i} ({self.names[i]})")
-                    for i, v in enumerate(params)
-                )
-                break
+        params = _checked(params, self.names, self.root_name)
         rows = [tuple(row) for row in rows]
         if not rows:
             raise ValueError(f"compiled {self.root_name}.mean: the batch has no rows")
@@ -501,6 +489,20 @@ class Compiled:
     def __repr__(self) -> str:
         data = f", data=[{', '.join(self.data_names)}]" if self.data_names else ""
         return f"Compiled({self.root_name}, inputs=[{', '.join(self.names)}]{data})"
+
+
+def _checked(values: tuple[Any, ...], names: Sequence[str], root: str) -> tuple[float, ...]:
+    """``values`` as floats, each checked like a Value's data (a fast pass when all are floats).
+
+    Raises:
+        TypeError, ValueError: A value is not a finite real number; the message
+            names the input by position and name.
+    """
+    for v in values:
+        if v.__class__ is not float or v - v != 0.0:
+            return tuple(_check_number(v, f"compiled {root}: input {i} ({names[i]})")
+                         for i, v in enumerate(values))
+    return values
 
 
 def _rule_name(node: _Node) -> str:

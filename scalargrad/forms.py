@@ -38,9 +38,10 @@ recursively; the Value graphs they are applied to are never walked here.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:
     from .engine import Value
@@ -299,16 +300,9 @@ class Form:
         v = [f.evaluate(xs, out, c) for f in a]
         if k == "step":
             return 1.0 if v[0] > 0.0 else 0.0
-        if k == "add":
-            return v[0] + v[1]
-        if k == "sub":
-            return v[0] - v[1]
-        if k == "mul":
-            return v[0] * v[1]
-        if k == "div":
-            return v[0] / v[1]
-        if k == "neg":
-            return -v[0]
+        arithmetic = _ARITHMETIC.get(k)
+        if arithmetic is not None:
+            return arithmetic(*v)  # type: ignore[no-any-return]
         if k == "square":
             return v[0] * v[0]
         if k == "pow":
@@ -364,16 +358,9 @@ class Form:
         v = [f.build(inputs, out, rule, c) for f in a]
         if k == rule and len(v) == len(inputs) and all(p is q for p, q in zip(v, inputs)):
             return out
-        if k == "add":
-            return v[0] + v[1]
-        if k == "sub":
-            return v[0] - v[1]
-        if k == "mul":
-            return v[0] * v[1]
-        if k == "div":
-            return v[0] / v[1]
-        if k == "neg":
-            return -v[0]
+        arithmetic = _ARITHMETIC.get(k)
+        if arithmetic is not None:
+            return arithmetic(*v)  # type: ignore[no-any-return]
         if k == "square":
             return v[0].square()
         if k == "exp":
@@ -385,6 +372,16 @@ class Form:
         if k == "sigmoid":
             return v[0].sigmoid()
         raise ValueError(f"unknown form kind {k!r}")
+
+
+# The arithmetic kinds, one operator each: the same for floats (evaluate) and Values (build).
+_ARITHMETIC: dict[str, Callable[..., Any]] = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": operator.truediv,
+    "neg": operator.neg,
+}
 
 
 def _num(x: float) -> str:
