@@ -337,7 +337,7 @@ def _port_label(symbol: str, locals_: Sequence[float], show: bool, rankdir: str,
         rows = [first, *cells[1:]]
     else:
         head = head.replace(f'ROWSPAN="{len(cells)}"', f'COLSPAN="{len(cells)}"')
-        rows = [head, "".join(cells)] if rankdir == "TB" else ["".join(cells), head]
+        rows = ["".join(cells), head] if rankdir == "TB" else [head, "".join(cells)]
     body = "".join(f"<TR>{r}</TR>" for r in rows)
     width = "3" if lit else "1"
     return (f'<<TABLE BORDER="{width}" CELLBORDER="1" CELLSPACING="0" COLOR="{colour}" '

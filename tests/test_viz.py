@@ -803,3 +803,25 @@ def test_max_nodes_takes_a_numpy_integer() -> None:
     assert "x" in draw(x * 2, max_nodes=np.int64(3)).source  # 3 Values: x, 2, x·2
     with pytest.raises(DrawingTooLargeError, match="max_nodes=2"):
         draw(x * 2, max_nodes=np.int32(2))
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "RL", "TB", "BT"])
+def test_sigma_ports_face_the_arrows_in_every_direction(rankdir: str) -> None:
+    net = MLP(2, [3, 1], seed=1)
+    cost = squared_error(net([0.5, -1.0]), [1.0])
+    root = ET.fromstring(draw(cost, rankdir=rankdir).svg().encode("utf-8"))
+    order = forward_order(cost)
+    for i, v in enumerate(order):
+        if v.op != "affine":
+            continue
+        g = next(g for g in root.iter(f"{SVG}g") if g.get("id") == f"o{i}")
+        texts = list(g.iter(f"{SVG}text"))
+        symbol = next(t for t in texts if "Σ" in (t.text or ""))
+        cells = [t for t in texts if t is not symbol]
+        assert len(cells) == len(v.inputs)
+        sx, sy = float(symbol.get("x", "0")), float(symbol.get("y", "0"))
+        # the numbers sit on the side the arrows come from: left (LR), right (RL), top, bottom
+        for t in cells:
+            x, y = float(t.get("x", "0")), float(t.get("y", "0"))
+            assert {"LR": x < sx, "RL": x > sx, "TB": y < sy, "BT": y > sy}[rankdir], rankdir
