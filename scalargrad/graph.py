@@ -1,19 +1,35 @@
-"""Walks over a computation graph: backward's order and reading order.
+"""Walks over a computation graph: backward's order, reading order, and the reverse walk.
 
-Both walks are iterative (a chain a million nodes deep needs no recursion)
+Both orders are iterative (a chain a million nodes deep needs no recursion)
 and deterministic: they depend only on the order of each node's ``inputs``.
-They read nodes only through ``inputs``, so this module needs nothing from
+They read nodes only through ``inputs`` (and :class:`Tape` through
+``local_grads``), so this module needs nothing from
 :mod:`scalargrad.engine` at run time.
+
+A :class:`Tape` is a graph read once: backward's order, each node's inputs
+as positions on the tape, its local derivatives and its consumer counts.
+:func:`reverse` is the one reverse iteration over a tape, in backward's
+order and with backward's accumulation: ``∂root/∂u += ∂root/∂v · ∂v/∂u``,
+added in the order the consumers are processed, and a consumer whose
+``∂root/∂v`` is 0 sends nothing. ``grad`` (floats and Values), the steps,
+the frames and the compiled replay's diagnosis are all this walk;
+:meth:`Value.backward` is the same loop fused into the nodes' slots for
+speed, and a property test checks that the two agree bit for bit.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from .engine import Value
 
-__all__ = ["consumer_counts", "forward_order", "topological_order"]
+__all__ = ["Sent", "Tape", "consumer_counts", "forward_order", "reverse", "topological_order"]
+
+N = TypeVar("N")
+_LOCAL_GRADS = attrgetter("local_grads")
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -30,8 +46,25 @@ def topological_order(root: Value) -> list[Value]:
     Returns:
         The nodes, ``order[0] is root``.
     """
+    return _kahn(root)[0]
+
+
+def _kahn(root: Value) -> tuple[list[Value], dict[Value, tuple[Value, ...]]]:
+    """Backward's order, and every node's inputs (each node's ``inputs`` is read once)."""
     # Pass 1: count, for every node, how many edges come into it from consumers.
-    pending = consumer_counts(root)
+    pending = {root: 0}
+    edges: dict[Value, tuple[Value, ...]] = {}
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        v = pop()
+        inputs = edges[v] = v.inputs
+        for child in inputs:
+            if child in pending:
+                pending[child] += 1
+            else:
+                pending[child] = 1
+                push(child)
     # Pass 2: release a node once all its consumers have been released.
     order: list[Value] = []
     ready = [root]
@@ -39,12 +72,12 @@ def topological_order(root: Value) -> list[Value]:
     while ready:
         v = pop()
         emit(v)
-        for child in reversed(v.inputs):
+        for child in reversed(edges[v]):
             left = pending[child] - 1
             pending[child] = left
             if not left:
                 push(child)
-    return order
+    return order, edges
 
 
 def forward_order(root: Value) -> list[Value]:
@@ -131,14 +164,141 @@ def consumer_counts(root: Value) -> dict[Value, int]:
     Returns:
         A dict with every node below ``root`` (and ``root``) as a key.
     """
-    pending = {root: 0}
-    stack = [root]
-    pop, push = stack.pop, stack.append
-    while stack:
-        for child in pop().inputs:
-            if child in pending:
-                pending[child] += 1
-            else:
-                pending[child] = 1
-                push(child)
-    return pending
+    tape = Tape.of(root)
+    return dict(zip(tape.nodes, tape.consumers))
+
+
+class Tape(Generic[N]):
+    """A graph read once: backward's order, input positions, local derivatives, consumer counts.
+
+    Position ``k`` is the ``k``-th node backward processes (``nodes[0]`` is
+    the root); every input's position is larger than its consumers'.
+    ``Tape.of(root)`` reads a graph of Values; the compiled replay builds a
+    tape of its own records with the constructor.
+
+    Attributes:
+        nodes: The nodes in backward's order (consumers before inputs).
+        inputs: For each position, its inputs' positions, in input order
+            (duplicates kept: ``a * a`` lists ``a`` twice).
+        local_grads: For each position, ``∂node/∂input`` per input, in the
+            same order.
+        consumers: For each position, how many edges come into it from
+            consumers (``a * a`` counts two; the root 0).
+        position: Node → position (Values are keys by identity).
+    """
+
+    __slots__ = ("consumers", "inputs", "local_grads", "nodes", "position")
+
+    def __init__(
+        self,
+        nodes: list[N],
+        inputs: list[tuple[int, ...]],
+        local_grads: Sequence[Sequence[float]],
+        position: dict[N, int] | None = None,
+    ) -> None:
+        self.nodes = nodes
+        self.inputs = inputs
+        self.local_grads = local_grads
+        self.position = {v: k for k, v in enumerate(nodes)} if position is None else position
+        consumers = [0] * len(nodes)
+        for ins in inputs:
+            for c in ins:
+                consumers[c] += 1
+        self.consumers = consumers
+
+    @staticmethod
+    def of(root: Value) -> Tape[Value]:
+        """Reads ``root``'s graph once (each node's ``inputs`` and ``local_grads`` once).
+
+        Args:
+            root: The node to start from (usually the cost).
+
+        Returns:
+            The tape, ``nodes[0] is root``, ``nodes == topological_order(root)``.
+        """
+        order, edges = _kahn(root)
+        position = dict(zip(order, range(len(order))))
+        at = position.__getitem__
+        inputs = [tuple(map(at, edges[v])) for v in order]
+        return Tape(order, inputs, list(map(_LOCAL_GRADS, order)), position)
+
+    @property
+    def root(self) -> N:
+        """The node the tape starts from (position 0)."""
+        return self.nodes[0]
+
+
+Sent = tuple[int, int, Any, Any, Any, bool]
+"""What one node sends down one input edge in :func:`reverse` (a plain tuple, for speed).
+
+``(index, input, amount, before, after, final)``: the input's position in
+the node's inputs and on the tape; ``upstream · ∂node/∂input`` (added only
+when upstream is not 0); the input's accumulated ``∂root/∂input`` before
+and after this edge (equal when nothing was sent); and whether this is the
+last edge into the input, so that its ``∂root/∂input`` is final.
+"""
+
+
+def reverse(
+    tape: Tape[Any],
+    seed: Any = 1.0,
+    *,
+    needed: Sequence[bool] | None = None,
+    send: Callable[[Any, int, int], Any] | None = None,
+    add: Callable[[Any, Any], Any] | None = None,
+    total: Callable[[int, Any], Any] | None = None,
+    start: Any = 0.0,
+) -> Iterator[tuple[int, Any, list[Sent]]]:
+    """The reverse walk: yields ``(position, upstream, sent)`` for every node, in backward's order.
+
+    ``upstream`` is ``∂root/∂node``, final when it is yielded (every consumer
+    has sent its share): ``seed`` for the root, else what the consumers
+    sent, accumulated in the order they were processed. ``sent`` has one
+    :data:`Sent` per input edge, in input order (``[]`` for a leaf), already
+    added to the input's accumulator. A node whose ``upstream`` is 0 sends
+    nothing (as in backward), so a zero can never turn into a NaN. By
+    default the numbers are floats: ``amount = upstream · local_grads[k][i]``
+    and accumulating is ``+`` from 0.0, which gives backward's floats bit
+    for bit. ``send``, ``add``, ``total`` and ``start`` give other number
+    types (``grad(create_graph=True)`` walks with Values).
+
+    Args:
+        tape: The graph.
+        seed: ``∂root/∂root``.
+        needed: Walk only positions marked True (the nodes that depend on
+            the variables asked for); no edge sends into the others. Every
+            consumer of a needed node must be needed.
+        send: ``send(upstream, k, i)`` is the amount node ``k`` sends down
+            input edge ``i``.
+        add: ``add(accumulated, amount)`` is the new accumulated value.
+        total: ``total(k, accumulated)`` is node ``k``'s upstream (not for the root).
+        start: What every node has accumulated before any edge (immutable).
+
+    Yields:
+        ``(k, upstream, sent)`` for each position walked.
+    """
+    inputs, local_grads = tape.inputs, tape.local_grads
+    left = list(tape.consumers)
+    acc = [start] * len(inputs)
+    for k, ins in enumerate(inputs):
+        if needed is not None and not needed[k]:
+            continue
+        if not k:
+            g = seed
+        else:
+            g = acc[k] if total is None else total(k, acc[k])
+        sent: list[Sent] = []
+        i = 0
+        for c in ins:
+            if needed is None or needed[c]:
+                amount = g * local_grads[k][i] if send is None else send(g, k, i)
+                before = acc[c]
+                if g:  # as backward(): a zero upstream sends nothing
+                    after = acc[c] = before + amount if add is None else add(before, amount)
+                else:
+                    after = before
+                n = left[c] - 1
+                left[c] = n
+                sent.append((i, c, amount, before, after, not n))
+            i += 1
+        yield k, g, sent

@@ -33,7 +33,7 @@ from numbers import Real
 from typing import Literal, overload
 
 from .engine import Value, _constant, sum_values
-from .graph import topological_order
+from .graph import Tape, reverse
 from .names import display_names
 from .rules import DomainError
 from .trace import derivative_text, fmt
@@ -207,83 +207,35 @@ def _check(root: object, wrt: object, create_graph: object) -> list[Value]:
     return list(wrt)
 
 
-def _depends(root: Value, targets: list[Value]) -> tuple[list[Value], set[Value]]:
-    """Backward's order of ``root``'s graph, and the nodes that depend on a target.
+def _needed(tape: Tape[Value], targets: list[Value]) -> list[bool]:
+    """For each position of ``tape``, whether the node depends on a target.
 
-    Only those nodes can carry a nonzero ``∂root/∂target``; a pass sends
-    gradients into them alone.
+    Only those nodes can carry a nonzero ``∂root/∂target``; the Values pass
+    sends gradients into them alone.
     """
-    order = topological_order(root)
     wanted = set(targets)
-    needed: set[Value] = set()
-    for v in reversed(order):  # inputs before consumers
-        if v in wanted or any(c in needed for c in v.inputs):
-            needed.add(v)
-    return order, needed
-
-
-def _consumers(root: Value, needed: set[Value]) -> dict[Value, int]:
-    """Counts, for each needed node, its edges from needed consumers below ``root``."""
-    pending = {root: 0}
-    stack = [root]
-    while stack:
-        for child in stack.pop().inputs:
-            if child not in needed:
-                continue
-            if child in pending:
-                pending[child] += 1
-            else:
-                pending[child] = 1
-                stack.append(child)
-    return pending
+    needed = [False] * len(tape.nodes)
+    inputs = tape.inputs
+    for k in range(len(needed) - 1, -1, -1):  # inputs before consumers
+        needed[k] = tape.nodes[k] in wanted or any(needed[c] for c in inputs[k])
+    return needed
 
 
 def _float_pass(root: Value, targets: list[Value]) -> list[float]:
-    # backward's loop (Kahn's algorithm fused with the propagation, in the same
-    # order, so the sums are the same floats), with the grads kept in a dict.
-    # Each node's inputs are read once (pass 1) and kept for pass 2.
-    pending = {root: 0}
-    edges: dict[Value, tuple[Value, ...]] = {}
-    stack = [root]
-    pop, push = stack.pop, stack.append
-    while stack:
-        v = pop()
-        inputs = edges[v] = v.inputs
-        for child in inputs:
-            if child in pending:
-                pending[child] += 1
-            else:
-                pending[child] = 1
-                push(child)
-    grads = {root: 1.0}
-    get = grads.get
-    ready = [root]
-    pop, push = ready.pop, ready.append
-    while ready:
-        v = pop()
-        g = get(v, 0.0)
+    # The reverse walk with floats: backward's order and sums, bit for bit, into a list.
+    tape = Tape.of(root)
+    grads = [0.0] * len(tape.nodes)
+    for k, g, _ in reverse(tape):
         if g - g != 0.0:  # final: every consumer has sent its share
-            raise _not_finite(root, v, g)
-        inputs = edges[v]
-        if g and inputs:
-            if len(inputs) == 2:
-                x, y = inputs
-                gx, gy = v.local_grads
-                grads[x] = get(x, 0.0) + g * gx
-                grads[y] = get(y, 0.0) + g * gy
-            else:
-                for child, local in zip(inputs, v.local_grads):
-                    grads[child] = get(child, 0.0) + g * local
-        for child in reversed(inputs):  # released in backward's order
-            left = pending[child] - 1
-            pending[child] = left
-            if not left:
-                push(child)
-    return [get(t, 0.0) for t in targets]
+            raise _not_finite(root, tape.nodes[k], g)
+        grads[k] = g
+    position = tape.position
+    return [grads[position[t]] if t in position else 0.0 for t in targets]
 
 
 def _graph_pass(root: Value, targets: list[Value]) -> list[Value]:
-    _, needed = _depends(root, targets)
+    tape = Tape.of(root)
+    needed = _needed(tape, targets)
     names = display_names(root)
     top = _top_name(root)
     meaning = _MEANING.get(root)
@@ -306,35 +258,38 @@ def _graph_pass(root: Value, targets: list[Value]) -> list[Value]:
             _MEANING[node] = m
         return node
 
-    if root not in needed:
+    if not needed[0]:
         return [finish(t, _constant(0.0)) for t in targets]
-    pending = _consumers(root, needed)
-    sent: dict[Value, list[Value]] = {root: [finish(root, _constant(1.0))]}
-    done: dict[Value, Value] = {}
-    ready = [root]
-    while ready:
-        v = ready.pop()
-        parts = sent.pop(v)
+    nodes = tape.nodes
+
+    # The same walk with Values as the numbers: each edge sends g · ∂v/∂u (a mul node),
+    # a node's parts are kept in a list and summed by one sum node (the sum over j).
+    def send(g: Value, k: int, i: int) -> Value:
+        v = nodes[k]
         try:
-            g = parts[0] if len(parts) == 1 else finish(v, sum_values(parts))
+            return g * _local(v, i, names)
+        except DomainError as err:
+            raise _failed(top, names[id(v.inputs[i])], names[id(v)], err) from None
+
+    def add(parts: list[Value] | None, amount: Value) -> list[Value]:
+        if parts is None:
+            return [amount]
+        parts.append(amount)
+        return parts
+
+    def total(k: int, parts: list[Value]) -> Value:
+        v = nodes[k]
+        if len(parts) == 1:
+            return finish(v, parts[0])
+        try:
+            return finish(v, sum_values(parts))
         except DomainError as err:
             raise _failed(top, names[id(v)], "", err) from None
-        if len(parts) == 1 and v is not root:
-            finish(v, g)
-        done[v] = g
-        inputs = v.inputs
-        for i, child in enumerate(inputs):
-            if child in needed:
-                try:
-                    sent.setdefault(child, []).append(g * _local(v, i, names))
-                except DomainError as err:
-                    raise _failed(top, names[id(child)], names[id(v)], err) from None
-        for child in reversed(inputs):  # released in backward's order
-            if child in needed:
-                left = pending[child] - 1
-                pending[child] = left
-                if not left:
-                    ready.append(child)
+
+    done: dict[Value, Value] = {}
+    for k, g, _ in reverse(tape, finish(root, _constant(1.0)), needed=needed, send=send,
+                           add=add, total=total, start=None):
+        done[nodes[k]] = g
     return [done[t] if t in done else finish(t, _constant(0.0)) for t in targets]
 
 

@@ -17,6 +17,7 @@ Everything depends only on the graph, so the names are deterministic.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .graph import forward_order
@@ -99,16 +100,18 @@ def _letters() -> list[str]:
     return [chr(c) for c in range(ord("a"), ord("z") + 1)]
 
 
-def display_names(root: Value) -> dict[int, str]:
+def display_names(root: Value, order: Sequence[Value] | None = None) -> dict[int, str]:
     """Names every node of ``root``'s graph, keyed by ``id(node)``.
 
     Args:
         root: The graph's root (usually the cost).
+        order: ``forward_order(root)`` when the caller has it already.
 
     Returns:
         A dict from ``id(node)`` to its display name.
     """
-    order = forward_order(root)
+    if order is None:
+        order = forward_order(root)
     taken = {v.label for v in order if v.label}
     names: dict[int, str] = {}
     letters = _letters()

@@ -34,10 +34,11 @@ from importlib import resources
 from pathlib import Path as FilePath
 
 from .engine import Value
-from .names import display_names, typeset_parts
+from .names import typeset_parts
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions
 from .trace import derivative_text, fmt
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
+from .walk import Walk
 
 __all__ = [
     "DEFAULT_PAGE_MAX_NODES",
@@ -134,12 +135,19 @@ def _question_data(q: Question | Send) -> dict[str, object]:
 
 
 def steps_html(
-    root: Value, *, title: str | None = None, max_nodes: int | None = DEFAULT_PAGE_MAX_NODES,
+    root: Value | Walk, *, title: str | None = None, max_nodes: int | None = DEFAULT_PAGE_MAX_NODES,
     rankdir: str = "LR", timeout: float = 300.0, practice: bool = False,
 ) -> str:
-    """Returns the step-through page for ``root`` as HTML text (see :func:`save_steps_html`)."""
-    made = frames(root, max_nodes=max_nodes, rankdir=rankdir, practice=practice)
-    names = display_names(root)
+    """Returns the step-through page for ``root`` as HTML text (see :func:`save_steps_html`).
+
+    ``root`` may be a :class:`~scalargrad.walk.Walk`: its names and steps are used.
+    """
+    walk = root if isinstance(root, Walk) else Walk(root) if isinstance(root, Value) else None
+    made = frames(root if walk is None else walk, max_nodes=max_nodes, rankdir=rankdir,
+                  practice=practice)
+    assert walk is not None  # frames refused anything else
+    names = walk.names
+    root = walk.root
     drawings = [made.before, *(d for _, d in made.steps), made.final, *made.questions]
     svgs = split_svgs(render("\n".join(d.source for d in drawings), "svg", timeout=timeout))
     if len(svgs) != len(drawings):

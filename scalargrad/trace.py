@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from .engine import Value, topological_order
+from .graph import Tape, reverse
 from .names import display_names
 from .rules import DomainError, is_atom
 
@@ -289,42 +290,44 @@ def backward_steps(root: Value) -> Iterator[Step]:
     return _steps(root)
 
 
-def _steps(root: Value) -> Iterator[Step]:
-    order = topological_order(root)
-    names = display_names(root)
+def _steps(root: Value, tape: Tape[Value] | None = None,
+           names: Mapping[int, str] | None = None,
+           finals: list[tuple[bool, ...]] | None = None) -> Iterator[Step]:
+    """The reverse walk as Steps, applied to the grads (``finals`` gets each step's final flags)."""
+    if tape is None:
+        tape = Tape.of(root)
+    if names is None:
+        names = display_names(root)
+    nodes = tape.nodes
     root_name = names[id(root)]
-    saved = {id(v): v.grad for v in order}
-    this_pass: dict[int, float] = {id(v): 0.0 for v in order}
-    this_pass[id(root)] = 1.0
-    root.grad = _plus(1.0, saved[id(root)])
+    saved = [v.grad for v in nodes]
+    root.grad = _plus(1.0, saved[0])
     index = 0
-    for v in order:
-        if not v.inputs:
+    for k, g, sent in reverse(tape):
+        v = nodes[k]
+        if not sent:
             continue
-        g = this_pass[id(v)]
         # Work the whole step out first, so a step that fails changes nothing.
-        tentative: dict[int, tuple[Value, float, float]] = {}  # id → (input, this pass, grad)
+        tentative: dict[int, float] = {}  # position → grad after this step's edges so far
         contributions = []
-        for i, (child, local) in enumerate(zip(v.inputs, v.local_grads)):
-            key = id(child)
-            _, total, before = tentative.get(key, (child, this_pass[key], child.grad))
-            amount = g * local
+        for i, c, amount, total, after_pass, _ in sent:
+            child = nodes[c]
+            before = tentative.get(c, child.grad)
             after = before
             if g:  # as backward(): a zero upstream sends nothing
-                sent_before = total
-                total += amount
-                after = _plus(total, saved[key])
+                after = _plus(after_pass, saved[c])
                 if after - after != 0.0:  # ±inf or NaN: never a silent one
-                    raise _not_finite(index, v, i, g, amount, sent_before, saved[key], after,
+                    raise _not_finite(index, v, i, g, amount, total, saved[c], after,
                                       names, root_name)
-                tentative[key] = (child, total, after)
+                tentative[c] = after
             contributions.append(Contribution(
-                child, i, local, amount, before, after,
+                child, i, tape.local_grads[k][i], amount, before, after,
                 names[id(child)], _formula(v, i, names),
             ))
-        for key, (child, total, after) in tentative.items():
-            this_pass[key] = total
-            child.grad = after
+        for c, after in tentative.items():
+            nodes[c].grad = after
+        if finals is not None:
+            finals.append(tuple(s[5] for s in sent))
         yield Step(index, v, g, tuple(contributions), names[id(v)], root_name)
         index += 1
 

@@ -36,8 +36,9 @@ from typing import Any, NamedTuple
 import graphviz
 
 from .engine import Value, forward_order
-from .names import display_names, typeset_parts
-from .trace import Explanation, Path, Step, backward_steps, fmt
+from .names import typeset_parts
+from .trace import Explanation, Path, Step, fmt
+from .walk import Walk
 
 __all__ = [
     "DEFAULT_DOT_TIMEOUT",
@@ -356,14 +357,16 @@ class _Asked(NamedTuple):
 class _Graph:
     """What every frame of one graph shares: order, ids, names, roles, layer groups."""
 
-    def __init__(self, root: Value, max_nodes: int | None) -> None:
+    def __init__(self, root: Value, max_nodes: int | None, walk: Walk | None = None) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"draw needs a Value as root, not {type(root).__name__}")
         if max_nodes is not None:
             if isinstance(max_nodes, bool) or not isinstance(max_nodes, Integral) or max_nodes < 1:
                 raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
             max_nodes = int(max_nodes)  # a numpy integer counts like an int
-        order = forward_order(root)
+        if walk is None:
+            walk = Walk(root)
+        order = walk.order
         if max_nodes is not None and len(order) > max_nodes:
             raise DrawingTooLargeError(
                 f"the graph of {root.label or 'this Value'} has {len(order)} Values, more than "
@@ -373,9 +376,10 @@ class _Graph:
                 len(order), max_nodes,
             )
         self.root = root
+        self.walk = walk
         self.order = order
         self.index = {id(v): i for i, v in enumerate(order)}
-        self.names = display_names(root)
+        self.names = walk.names
         self.roles = [self._role(v) for v in order]
         self.consumers: list[list[int]] = [[] for _ in order]  # index → consumer indices
         for i, v in enumerate(order):
@@ -626,15 +630,17 @@ class Frames(NamedTuple):
     the gradients of earlier steps shown); else empty."""
 
 
-def frames(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES, practice: bool = False,
-           **options: Any) -> Frames:
+def frames(root: Value | Walk, *, max_nodes: int | None = DEFAULT_MAX_NODES,
+           practice: bool = False, **options: Any) -> Frames:
     """Backward as drawings: before, (step, frame) per step, all grads, and the grads.
 
     The graph's grads are left exactly as they were: the steps are taken
     from zero grads and the previous grads are restored afterwards.
 
     Args:
-        root: The node to differentiate (usually the cost).
+        root: The node to differentiate (usually the cost), or a
+            :class:`~scalargrad.walk.Walk` of it (its order, names and steps
+            are used, not computed again).
         max_nodes: See :func:`draw`.
         practice: Also draw each step's question (see :attr:`Frames.questions`).
         **options: ``rankdir``, ``show_grad``, ``show_local_grads``, ``title``.
@@ -643,37 +649,26 @@ def frames(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES, practice: 
         The frame before backward, one frame per step, the final frame,
         ``(node id, name, grad)`` for every node, and the practice questions.
     """
-    graph = _Graph(root, max_nodes)
-    saved = [v.grad for v in graph.order]
-    consumers = [0] * len(graph.order)
-    for v in graph.order:
-        for c in v.inputs:
-            consumers[graph.index[id(c)]] += 1
-    received = [0] * len(graph.order)
+    if isinstance(root, Walk):
+        graph = _Graph(root.root, max_nodes, root)
+    else:
+        graph = _Graph(root, max_nodes)
+    walk = graph.walk
     state: dict[int, tuple[float, str]] = {}
     out = []
     asked = []
     shown = {id(v) for v in graph.order if not v.inputs}  # leaves, then each step's node
-    try:
-        for v in graph.order:
-            v.grad = 0.0
-        for step in backward_steps(root):
-            if practice:
-                ask = {key: value for key, value in state.items() if key in shown}
-                ask[id(step.node)] = (0.0, "ask")
-                asked.append(graph.build(ask, _Asked(step.node), **options))
-                shown.add(id(step.node))
-            state[id(step.node)] = (step.upstream, "final")
-            for sent in step.contributions:
-                i = graph.index[id(sent.input)]
-                received[i] += 1
-                done = received[i] == consumers[i]
-                state[id(sent.input)] = (sent.grad_after, "final" if done else "partial")
-            out.append((step, graph.build(dict(state), step, **options)))
-        final = {id(v): (v.grad, "final") for v in graph.order}
-    finally:
-        for v, g in zip(graph.order, saved):
-            v.grad = g
+    for step, finals in zip(walk.steps, walk.finals):
+        if practice:
+            ask = {key: value for key, value in state.items() if key in shown}
+            ask[id(step.node)] = (0.0, "ask")
+            asked.append(graph.build(ask, _Asked(step.node), **options))
+            shown.add(id(step.node))
+        state[id(step.node)] = (step.upstream, "final")
+        for sent, done in zip(step.contributions, finals):
+            state[id(sent.input)] = (sent.grad_after, "final" if done else "partial")
+        out.append((step, graph.build(dict(state), step, **options)))
+    final = {key: (g, "final") for key, g in walk.final.items()}
     grads = [(f"n{i}", graph.names[id(v)], final[id(v)][0]) for i, v in enumerate(graph.order)]
     return Frames(graph.build({}, None, **options), out, graph.build(final, None, **options),
                   grads, asked)
