@@ -48,7 +48,7 @@ from typing import Any, NamedTuple
 from ._cache import LRU
 from .engine import Value, _check_number
 from .forms import Form
-from .graph import forward_order, topological_order
+from .graph import Tape, forward_order, reverse, topological_order
 from .rules import CONSTANT, DomainError, Rule
 
 __all__ = ["Compiled", "compile_graph", "label_identifier"]
@@ -456,25 +456,21 @@ class Compiled:
                     f"[{self._describe(node, xs)}]{at} {where}"
                 )
             data[k], local[k] = out, grads
-        grad = [0.0] * len(tape)
-        grad[-1] = 1.0
-        for k in range(len(tape) - 1, -1, -1):
-            node = tape[k]
-            if not node.needed:
-                continue
-            g = grad[k]
+        # Backward over the replay: the reverse walk, from the root (last in the tape).
+        last = len(tape) - 1
+        back = Tape(tape[::-1], [tuple([last - a for a in node.args]) for node in tape[::-1]],
+                    local[::-1])
+        out_grads = [0.0] * len(self.names)
+        for j, g, _ in reverse(back, needed=[node.needed for node in back.nodes]):
+            node = back.nodes[j]
             if g - g != 0.0:
                 what = repr(node.label) if node.label else f"an unlabelled {_rule_name(node)}"
                 raise DomainError(
                     f"backward: the gradient ∂{self.root_name}/∂{what} is {g!r}, "
                     f"not a finite float {where}"
                 )
-            for a, d in zip(node.args, local[k]):
-                grad[a] += g * d
-        out_grads = [0.0] * len(self.names)
-        for k, node in enumerate(tape):
             if 0 <= node.slot < len(out_grads):
-                out_grads[node.slot] = grad[k]
+                out_grads[node.slot] = g
         return data[-1], tuple(out_grads)
 
     def _describe(self, node: _Node, xs: Sequence[float]) -> str:

@@ -184,10 +184,9 @@ class Tape(Generic[N]):
             same order.
         consumers: For each position, how many edges come into it from
             consumers (``a * a`` counts two; the root 0).
-        position: Node → position (Values are keys by identity).
     """
 
-    __slots__ = ("consumers", "inputs", "local_grads", "nodes", "position")
+    __slots__ = ("_position", "consumers", "inputs", "local_grads", "nodes")
 
     def __init__(
         self,
@@ -199,7 +198,7 @@ class Tape(Generic[N]):
         self.nodes = nodes
         self.inputs = inputs
         self.local_grads = local_grads
-        self.position = {v: k for k, v in enumerate(nodes)} if position is None else position
+        self._position = position
         consumers = [0] * len(nodes)
         for ins in inputs:
             for c in ins:
@@ -221,6 +220,13 @@ class Tape(Generic[N]):
         at = position.__getitem__
         inputs = [tuple(map(at, edges[v])) for v in order]
         return Tape(order, inputs, list(map(_LOCAL_GRADS, order)), position)
+
+    @property
+    def position(self) -> dict[N, int]:
+        """Node → position (Values are dict keys by identity); made on first use."""
+        if self._position is None:
+            self._position = dict(zip(self.nodes, range(len(self.nodes))))
+        return self._position
 
     @property
     def root(self) -> N:

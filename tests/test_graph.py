@@ -7,14 +7,17 @@ once), plus counts written out by hand for small graphs.
 
 from __future__ import annotations
 
+import math
+import struct
 import sys
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import scalargrad
-from scalargrad import Value, forward_order, topological_order
-from scalargrad.graph import consumer_counts
+from scalargrad import Value, forward_order, sum_values, topological_order
+from scalargrad.graph import Tape, consumer_counts, reverse
 from scalargrad.testing import Expression, expressions
 
 
@@ -121,3 +124,65 @@ def test_a_leaf_is_read_just_before_its_first_use() -> None:
     assert [v.label or v.op for v in forward_order(r)] == ["a", "b", "c", "d", "add", "add", "r"]
     e = (a * b + c).label_as("e")  # c is needed only by the sum: it comes after a·b
     assert [v.label or v.op for v in forward_order(e)] == ["a", "b", "mul", "c", "e"]
+
+
+# --- the Tape and the reverse walk ------------------------------------------------------
+
+
+def _bits(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+def _walk_grads(root: Value) -> dict[int, float]:
+    """Every node's ∂root/∂node from the reverse walk, by id."""
+    tape = Tape.of(root)
+    return {id(tape.nodes[k]): g for k, g, _ in reverse(tape)}
+
+
+@given(expressions(max_nodes=14, variables=3), st.integers(min_value=1, max_value=4))
+def test_backward_equals_the_reverse_walk_bit_for_bit(expr: Expression, fan: int) -> None:
+    built = expr.build()
+    inner = built.root
+    # Fan-out on top of the drawn DAG (which already shares subexpressions): the drawn
+    # root feeds `fan` consumers, and one of them uses it twice.
+    parts = [inner * inner] + [inner * float(k + 2) for k in range(fan)]
+    root = sum_values(parts) if len(parts) > 1 else parts[0]
+    walked = _walk_grads(root)
+    root.backward()
+    nodes = topological_order(root)
+    assert len(walked) == len(nodes)
+    for v in nodes:
+        assert _bits(v.grad) == _bits(walked[id(v)]), (v.label or v.op, v.grad, walked[id(v)])
+
+
+def test_the_walk_sends_in_input_order_and_marks_the_last_edge_into_each_node() -> None:
+    a = Value(2.0, "a")
+    b = a * a  # two edges into a
+    c = (b + a).label_as("c")  # a third edge into a; one into b
+    tape = Tape.of(c)
+    assert tape.nodes == topological_order(c) and tape.root is c
+    at = tape.position
+    assert tape.inputs[at[b]] == (at[a], at[a])
+    assert tape.consumers == [1 if v is b else 3 if v is a else 0 for v in tape.nodes]
+    visits = list(reverse(tape))
+    assert [tape.nodes[k] for k, _, _ in visits] == [c, b, a]
+    (_, gc, sent_c), (_, gb, sent_b), (_, ga, sent_a) = visits
+    # ∂c/∂b = 1, ∂c/∂a = 1 (direct) + 2a (through b) = 5: written out by hand.
+    assert (gc, gb, ga) == (1.0, 1.0, 5.0) and sent_a == []
+    assert [(s[0], tape.nodes[s[1]], s[2], s[3], s[4], s[5]) for s in sent_c] == [
+        (0, b, 1.0, 0.0, 1.0, True), (1, a, 1.0, 0.0, 1.0, False)]
+    assert [(s[0], s[2], s[3], s[4], s[5]) for s in sent_b] == [
+        (0, 2.0, 1.0, 3.0, False), (1, 2.0, 3.0, 5.0, True)]
+
+
+def test_a_zero_upstream_sends_nothing() -> None:
+    # A tape of plain records: "m" has a zero upstream (∂r/∂m = z = 0) and an infinite
+    # local derivative into "x"; sending 0 · inf would make ∂r/∂x NaN.
+    tape = Tape(["r", "m", "z", "x"], [(1, 2), (3,), (), ()],
+                [(0.0, 4.0), (math.inf,), (), ()])
+    assert tape.consumers == [0, 1, 1, 1] and tape.position["x"] == 3
+    visits = {tape.nodes[k]: (g, sent) for k, g, sent in reverse(tape)}
+    assert visits["m"][0] == 0.0 and visits["z"][0] == 4.0
+    ((_, _, amount, before, after, final),) = visits["m"][1]
+    assert math.isnan(amount) and before == after == 0.0 and final
+    assert visits["x"] == (0.0, [])
