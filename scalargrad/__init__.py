@@ -12,10 +12,20 @@ The public API::
 from .codegen import Compiled
 from .codegen import compile_graph as compile  # noqa: F401  (public, not in __all__)
 from .engine import Value, affine, sum_values
+from .errors import (
+    CheckArgumentError,
+    DomainError,
+    DotNotFoundError,
+    DotTimeoutError,
+    DrawingTooLargeError,
+    ParseError,
+    TooManyPathsError,
+    VariableError,
+)
 from .graph import forward_order, topological_order
 from .higher import grad, hessian, hvp
 from .page import save_steps_html, show_steps
-from .rules import RULES, DomainError, Rule
+from .rules import RULES, Rule
 from .trace import Explanation, Step, backward_steps, explain
 from .viz import draw, draw_steps, write_drawing
 
@@ -25,12 +35,19 @@ __version__ = "0.1.0"
 # ``from scalargrad import *`` never shadows the builtin ``compile``.
 __all__ = [
     "RULES",
+    "CheckArgumentError",
     "Compiled",
     "DomainError",
+    "DotNotFoundError",
+    "DotTimeoutError",
+    "DrawingTooLargeError",
     "Explanation",
+    "ParseError",
     "Rule",
     "Step",
+    "TooManyPathsError",
     "Value",
+    "VariableError",
     "__version__",
     "affine",
     "backward_steps",

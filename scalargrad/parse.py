@@ -23,6 +23,7 @@ from numbers import Real
 from typing import Union
 
 from .engine import Value
+from .errors import ParseError, VariableError
 from .rules import RULES, DomainError, pow_rule
 
 __all__ = ["FUNCTIONS", "Expression", "ParseError", "VariableError", "parse"]
@@ -61,54 +62,6 @@ _REFUSED: dict[type[ast.AST], str] = {
 Item = Union[Value, float]  # noqa: UP007 (a runtime alias on Python 3.10)
 
 
-class ParseError(ValueError):
-    """The text is not an allowed expression.
-
-    Attributes:
-        text: The text that was parsed.
-        column: 1-based column of the offending part (0 when unknown).
-        line: 1-based line of the offending part.
-    """
-
-    def __init__(self, problem: str, text: str, line: int = 1, column: int = 0,
-                 end_column: int = 0) -> None:
-        self.problem = problem
-        self.text = text
-        self.line = line
-        self.column = column
-        lines = text.splitlines() or [""]
-        where = f" at column {column}" if column else ""
-        if column and len(lines) > 1:
-            where = f" at line {line}, column {column}"
-        message = f"{problem}{where}"
-        if column and 1 <= line <= len(lines):
-            shown, caret = _window(lines[line - 1], column, end_column)
-            message += f"\n  {shown}\n  {caret}"
-        super().__init__(message)
-
-
-_WINDOW = 30  # characters shown on each side of the error's column
-_VISIBLE = {c: "\ufffd" for c in [*range(32), *range(127, 160)]} | {9: " "}
-
-
-def _window(line: str, column: int, end_column: int) -> tuple[str, str]:
-    """The part of ``line`` around ``column`` (at most ~70 characters) and its caret line.
-
-    A long input is not echoed whole: a 1 MB expression gives a one-line excerpt,
-    with ``…`` where text was left out.
-    """
-    width = min(40, max(1, (end_column or column + 1) - column))
-    start = max(0, column - 1 - _WINDOW)
-    stop = min(len(line), column - 1 + max(width, 1) + _WINDOW)
-    width = min(width, stop - (column - 1)) or 1
-    head = "…" if start else ""
-    tail = "…" if stop < len(line) else ""
-    # control characters (a null, an escape sequence) are shown as � and a tab as a
-    # space: one column each, so the caret stays under the error
-    shown = head + line[start:stop].translate(_VISIBLE) + tail
-    return shown, " " * (len(head) + column - 1 - start) + "^" * width
-
-
 def _short(name: str) -> str:
     """A name as quoted in a message: at most 40 characters."""
     return name if len(name) <= 40 else name[:39] + "…"
@@ -118,10 +71,6 @@ def _listed(names: Sequence[str]) -> str:
     """Names as listed in a message: at most 10 of them, each shortened."""
     shown = ", ".join(_short(n) for n in names[:10])
     return shown if len(names) <= 10 else f"{shown} and {len(names) - 10} more"
-
-
-class VariableError(ValueError):
-    """The values given to :meth:`Expression.evaluate` do not match its variables."""
 
 
 def _position(text: str, node: ast.AST) -> tuple[int, int, int]:

@@ -34,6 +34,7 @@ from fractions import Fraction
 
 from . import forms
 from ._cache import LRU
+from .errors import DomainError
 from .forms import OUT, Form, X, Y
 
 __all__ = ["CONSTANT", "RULES", "DomainError", "Rule", "affine_rule", "pow_rule", "rule"]
@@ -46,14 +47,6 @@ _SUB_GRADS = (1.0, -1.0)
 _NEG_GRAD = (-1.0,)
 # exp(x) overflows a float above this (math.log(sys.float_info.max)).
 _EXP_MAX = 709.782712893384
-
-
-class DomainError(ValueError):
-    """An op was applied outside its domain (log of 0, division by 0, ...).
-
-    The message names the op, the operand value(s) and, when the engine raised
-    it, the labels of the nodes involved.
-    """
 
 
 @dataclass(frozen=True, slots=True)

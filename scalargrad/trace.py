@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from .engine import Value, topological_order
+from .errors import TooManyPathsError
 from .graph import Tape, reverse
 from .names import display_names
 from .rules import DomainError, is_atom
@@ -363,30 +364,6 @@ def _plus(this_pass: float, before: float) -> float:
 
 
 # --- explanations ---------------------------------------------------------------------
-
-
-class TooManyPathsError(ValueError):
-    """:func:`explain` would list more than ``max_paths`` paths or ``max_factors`` factors.
-
-    Attributes:
-        paths: How many paths lead from the leaf up to the root.
-        factors: How many factors they hold together (paths × their lengths):
-            the size of the explanation's text.
-        option: The limit exceeded, ``"max_paths"`` or ``"max_factors"``.
-        limit: That limit's value.
-        needed: The smallest value of that limit that would allow this explanation.
-        what: What there is too much of, e.g. ``"2048 paths from x up to f"``.
-    """
-
-    def __init__(self, message: str, *, paths: int, factors: int, option: str,
-                 limit: int, what: str = "") -> None:
-        super().__init__(message)
-        self.what = what
-        self.paths = paths
-        self.factors = factors
-        self.option = option
-        self.limit = limit
-        self.needed = paths if option == "max_paths" else factors
 
 
 DEFAULT_MAX_FACTORS = 20_000

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 import graphviz
 
 from .engine import Value, forward_order
+from .errors import DotNotFoundError, DotTimeoutError, DrawingTooLargeError
 from .names import typeset_parts
 from .trace import Explanation, Path, Step, fmt
 from .walk import Walk
@@ -97,38 +98,6 @@ _PARAM_LABEL = re.compile(r"[wb](?:$|[_^(0-9\[{'])")
 _FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 DRAWING_SUFFIXES = tuple(_FORMATS)
 """The suffixes :func:`write_drawing` understands."""
-
-
-class DrawingTooLargeError(ValueError):
-    """The graph has more Values than ``max_nodes``; laying it out would take minutes.
-
-    Attributes:
-        count: The number of Values in the graph.
-        limit: The ``max_nodes`` it exceeds.
-    """
-
-    def __init__(self, message: str, count: int, limit: int) -> None:
-        super().__init__(message)
-        self.count = count
-        self.limit = limit
-
-
-class DotTimeoutError(RuntimeError):
-    """``dot`` took longer than the time limit and was stopped (its process group killed).
-
-    Attributes:
-        timeout: The limit in seconds.
-        pid: The process id ``dot`` had (and its process group's id).
-    """
-
-    def __init__(self, message: str, *, timeout: float, pid: int) -> None:
-        super().__init__(message)
-        self.timeout = timeout
-        self.pid = pid
-
-
-class DotNotFoundError(RuntimeError):
-    """Graphviz's ``dot`` program is not installed (the message says how to install it)."""
 
 
 class Drawing(graphviz.Digraph):  # type: ignore[misc]

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import Value
+from ..errors import CheckArgumentError
 from ..parse import Expression, parse
 from ..rules import DomainError
 from ..trace import TooManyPathsError, derivative_text, explain
@@ -65,10 +66,6 @@ DEFAULT_RANGE = (-3.0, 3.0)
 _MAX_PATHS = 200  # the explanation lists at most this many chain-rule paths
 
 Range = tuple[float, float]
-
-
-class CheckArgumentError(ValueError):
-    """The arguments of :func:`check_derivative` are wrong (names, ranges, callables)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,152 @@
+"""Every public exception of scalargrad, in one place.
+
+Each is also importable from the module that raises it (``scalargrad.rules.DomainError``,
+``scalargrad.parse.ParseError``, …) and from ``scalargrad``
+itself: the same class object everywhere, so ``except`` clauses written
+against any of those names catch it. This module imports nothing from the
+package.
+
+* :class:`DomainError` — an op applied outside its domain, or a gradient
+  that is not finite (ops, ``backward``, ``grad``, steps, compiled replay).
+* :class:`ParseError`, :class:`VariableError` — text that is not an allowed
+  expression; values that do not match its variables (:mod:`scalargrad.parse`).
+* :class:`TooManyPathsError` — an explanation would be too long
+  (:func:`scalargrad.trace.explain`).
+* :class:`DrawingTooLargeError`, :class:`DotTimeoutError`,
+  :class:`DotNotFoundError` — drawing (:mod:`scalargrad.viz`).
+* :class:`CheckArgumentError` — bad arguments to
+  :func:`scalargrad.testing.check_derivative`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CheckArgumentError",
+    "DomainError",
+    "DotNotFoundError",
+    "DotTimeoutError",
+    "DrawingTooLargeError",
+    "ParseError",
+    "TooManyPathsError",
+    "VariableError",
+]
+
+
+class DomainError(ValueError):
+    """An op was applied outside its domain (log of 0, division by 0, ...).
+
+    The message names the op, the operand value(s) and, when the engine raised
+    it, the labels of the nodes involved.
+    """
+
+
+class ParseError(ValueError):
+    """The text is not an allowed expression.
+
+    Attributes:
+        text: The text that was parsed.
+        column: 1-based column of the offending part (0 when unknown).
+        line: 1-based line of the offending part.
+    """
+
+    def __init__(self, problem: str, text: str, line: int = 1, column: int = 0,
+                 end_column: int = 0) -> None:
+        self.problem = problem
+        self.text = text
+        self.line = line
+        self.column = column
+        lines = text.splitlines() or [""]
+        where = f" at column {column}" if column else ""
+        if column and len(lines) > 1:
+            where = f" at line {line}, column {column}"
+        message = f"{problem}{where}"
+        if column and 1 <= line <= len(lines):
+            shown, caret = _window(lines[line - 1], column, end_column)
+            message += f"\n  {shown}\n  {caret}"
+        super().__init__(message)
+
+
+_WINDOW = 30  # characters shown on each side of the error's column
+_VISIBLE = {c: "\ufffd" for c in [*range(32), *range(127, 160)]} | {9: " "}
+
+
+def _window(line: str, column: int, end_column: int) -> tuple[str, str]:
+    """The part of ``line`` around ``column`` (at most ~70 characters) and its caret line.
+
+    A long input is not echoed whole: a 1 MB expression gives a one-line excerpt,
+    with ``…`` where text was left out.
+    """
+    width = min(40, max(1, (end_column or column + 1) - column))
+    start = max(0, column - 1 - _WINDOW)
+    stop = min(len(line), column - 1 + max(width, 1) + _WINDOW)
+    width = min(width, stop - (column - 1)) or 1
+    head = "…" if start else ""
+    tail = "…" if stop < len(line) else ""
+    # control characters (a null, an escape sequence) are shown as � and a tab as a
+    # space: one column each, so the caret stays under the error
+    shown = head + line[start:stop].translate(_VISIBLE) + tail
+    return shown, " " * (len(head) + column - 1 - start) + "^" * width
+
+
+class VariableError(ValueError):
+    """The values given to :meth:`Expression.evaluate` do not match its variables."""
+
+
+class TooManyPathsError(ValueError):
+    """:func:`explain` would list more than ``max_paths`` paths or ``max_factors`` factors.
+
+    Attributes:
+        paths: How many paths lead from the leaf up to the root.
+        factors: How many factors they hold together (paths × their lengths):
+            the size of the explanation's text.
+        option: The limit exceeded, ``"max_paths"`` or ``"max_factors"``.
+        limit: That limit's value.
+        needed: The smallest value of that limit that would allow this explanation.
+        what: What there is too much of, e.g. ``"2048 paths from x up to f"``.
+    """
+
+    def __init__(self, message: str, *, paths: int, factors: int, option: str,
+                 limit: int, what: str = "") -> None:
+        super().__init__(message)
+        self.what = what
+        self.paths = paths
+        self.factors = factors
+        self.option = option
+        self.limit = limit
+        self.needed = paths if option == "max_paths" else factors
+
+
+class DrawingTooLargeError(ValueError):
+    """The graph has more Values than ``max_nodes``; laying it out would take minutes.
+
+    Attributes:
+        count: The number of Values in the graph.
+        limit: The ``max_nodes`` it exceeds.
+    """
+
+    def __init__(self, message: str, count: int, limit: int) -> None:
+        super().__init__(message)
+        self.count = count
+        self.limit = limit
+
+
+class DotTimeoutError(RuntimeError):
+    """``dot`` took longer than the time limit and was stopped (its process group killed).
+
+    Attributes:
+        timeout: The limit in seconds.
+        pid: The process id ``dot`` had (and its process group's id).
+    """
+
+    def __init__(self, message: str, *, timeout: float, pid: int) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+        self.pid = pid
+
+
+class DotNotFoundError(RuntimeError):
+    """Graphviz's ``dot`` program is not installed (the message says how to install it)."""
+
+
+class CheckArgumentError(ValueError):
+    """The arguments of :func:`check_derivative` are wrong (names, ranges, callables)."""
