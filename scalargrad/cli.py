@@ -37,19 +37,31 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from . import __version__, demo
 from .engine import Value
-from .parse import ParseError, VariableError, parse
-from .practice import read_number
-from .rules import DomainError
+from .errors import (
+    CheckArgumentError,
+    DomainError,
+    DotTimeoutError,
+    DrawingTooLargeError,
+    ParseError,
+    TooManyPathsError,
+    VariableError,
+)
+from .higher import hessian, second_derivative_text
+from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
+from .parse import parse
+from .practice import ABS_TOL, REL_TOL, Question, Send, questions, read_number
+from .testing.derivation import check_derivative, pick_seed
 from .trace import (
     DEFAULT_MAX_FACTORS,
     Step,
-    TooManyPathsError,
     backward_steps,
     derivative_text,
     explain,
     fmt,
 )
+from .viz import DEFAULT_MAX_NODES, DRAWING_SUFFIXES, write_drawing
 
 __all__ = ["main"]
 
@@ -64,8 +76,6 @@ class _UsageError(Exception):
     """A problem with the command line (exit status 2)."""
 
 
-DRAWING_SUFFIXES = (".svg", ".png", ".pdf", ".dot", ".gv")
-"""What ``--draw`` writes (the same as :data:`scalargrad.viz.DRAWING_SUFFIXES`)."""
 HTML_SUFFIXES = (".html", ".htm")
 """What ``--html`` writes."""
 
@@ -118,8 +128,6 @@ def _html_file(text: str) -> str:
 
 def _version() -> str:
     """``scalargrad 0.1.0 from /path/to/scalargrad (Python 3.11.7)``, as pip says it."""
-    from . import __version__
-
     where = os.path.dirname(os.path.abspath(__file__))
     return f"scalargrad {__version__} from {where} (Python {sys.version.split()[0]})"
 
@@ -243,8 +251,6 @@ def _leading_minus(args: list[str]) -> str | None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from . import demo  # imported lazily: the CLI starts fast
-
     return demo.run_demo(out_dir=args.out, stream=sys.stdout, errors=sys.stderr)
 
 
@@ -293,8 +299,6 @@ def _print_grads(root_name: str, leaves: dict[str, Value], out: TextIO) -> None:
 
 def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value]) -> None:
     """``∂²f/∂u∂v`` for every pair of variables (the matrix is symmetric: each pair once)."""
-    from .higher import hessian, second_derivative_text
-
     names = list(leaves)
     h = hessian(root, [leaves[n] for n in names])
     print("\nsecond derivatives (the Hessian is symmetric: each pair once):")
@@ -351,10 +355,7 @@ def _grad(args: argparse.Namespace) -> int:
 
 def _write(option: str, root: Value, target: str, max_nodes: int | None,
            practice: bool = False, timeout: float = DOT_TIMEOUT) -> int:
-    """Writes ``--draw`` or ``--html`` (viz and page are imported only when asked for)."""
-    from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
-    from .viz import DEFAULT_MAX_NODES, DotTimeoutError, DrawingTooLargeError, write_drawing
-
+    """Writes ``--draw`` or ``--html``."""
     try:
         if option == "draw":
             path = write_drawing(root, target, max_nodes=max_nodes or DEFAULT_MAX_NODES,
@@ -459,8 +460,6 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
 
     With ``contributions`` it then asks what the step sends down each input arrow.
     """
-    from .practice import ABS_TOL, REL_TOL, Question, Send, questions  # imported when asked for
-
     out = sys.stdout
     right = revealed = 0
 
@@ -589,8 +588,6 @@ def _ranges(items: Sequence[str]) -> dict[str, tuple[float, float] | float]:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .testing.derivation import CheckArgumentError, check_derivative, pick_seed
-
     expression = parse(args.expr)
     names = expression.variables
     uses = f"(variables of {expression.text!r}: {', '.join(names) or 'none'})"
