@@ -15,26 +15,24 @@ deterministic. Numbers are fixed-width in a monospace font, so frames of the
 same graph have identical node positions.
 
 Producing DOT text never needs Graphviz's ``dot`` program; rendering does,
-and :func:`render` says exactly what to install when it is missing.
+and :func:`render` (from :mod:`scalargrad.dot`, which runs it) says exactly
+what to install when it is missing.
 """
 
 from __future__ import annotations
 
 import html
 import itertools
-import math
-import os
 import re
-import signal
-import subprocess
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from numbers import Integral, Real
+from numbers import Integral
 from pathlib import Path as FilePath
 from typing import Any, NamedTuple
 
 import graphviz
 
+from .dot import DEFAULT_DOT_TIMEOUT, render, split_svgs
 from .engine import Value, forward_order
 from .errors import DotNotFoundError, DotTimeoutError, DrawingTooLargeError
 from .names import typeset_parts
@@ -64,8 +62,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_NODES = 400
-DEFAULT_DOT_TIMEOUT = 120.0
-"""Seconds :func:`render` lets ``dot`` lay out a graph before stopping it."""
 """Largest graph :func:`draw` accepts by default (``dot`` needs ~1 s per 1,000 values)."""
 
 ROLE_COLOURS = {
@@ -86,13 +82,6 @@ _SANS = "DejaVu Sans"
 _MONO = "DejaVu Sans Mono"
 _RANKDIRS = ("LR", "RL", "TB", "BT")
 _WIDTH = 10  # characters of every number in a box
-_INSTALL = (
-    "Graphviz's `dot` program was not found on PATH; the Python package `graphviz` alone "
-    "cannot render. Install Graphviz: Debian/Ubuntu `sudo apt-get install graphviz`, "
-    "Fedora `sudo dnf install graphviz`, macOS `brew install graphviz`, conda "
-    "`conda install -c conda-forge graphviz`, Windows `winget install graphviz` (then "
-    "restart the shell). DOT text (`.source`, or a .dot file) needs no Graphviz."
-)
 _NN_LABEL = re.compile(r"([wbza])(?:_([0-9,]+))?\^\(([^()]+)\)")
 _PARAM_LABEL = re.compile(r"[wb](?:$|[_^(0-9\[{'])")
 _FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
@@ -115,78 +104,6 @@ class Drawing(graphviz.Digraph):  # type: ignore[misc]
     def svg(self, timeout: float = 120.0) -> str:
         """Renders the drawing with ``dot`` and returns the SVG text."""
         return render(self.source, "svg", timeout=timeout).decode("utf-8")
-
-
-# --- rendering ------------------------------------------------------------------------
-
-
-def render(source: str, fmt: str = "svg", *, timeout: float = DEFAULT_DOT_TIMEOUT) -> bytes:
-    """Runs ``dot -T<fmt>`` on DOT text, with a time limit.
-
-    ``dot`` runs in its own process group (session); when it takes longer
-    than ``timeout`` the whole group is killed and reaped, so no layout is
-    left running in the background, and :class:`DotTimeoutError` says how to
-    raise the limit. The same happens when the wait is interrupted (Ctrl-C).
-
-    Args:
-        source: DOT text (``drawing.source``); several graphs give several outputs.
-        fmt: A Graphviz output format (``svg``, ``png``, ``pdf``…).
-        timeout: Seconds to wait for ``dot`` (``graphviz``'s ``pipe()`` has none).
-
-    Returns:
-        The rendered bytes.
-
-    Raises:
-        DotNotFoundError: ``dot`` is not installed; the message says what to install.
-        DotTimeoutError: ``dot`` ran longer than ``timeout`` and was stopped.
-        RuntimeError: ``dot`` failed.
-    """
-    if isinstance(timeout, bool) or not isinstance(timeout, Real) or not 0 < timeout < math.inf:
-        raise ValueError(f"render: timeout must be a positive number of seconds, got {timeout!r}")
-    try:
-        proc = subprocess.Popen(
-            ["dot", f"-T{fmt}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True,
-        )
-    except FileNotFoundError as err:
-        raise DotNotFoundError(_INSTALL) from err
-    try:
-        out, err_text = proc.communicate(source.encode("utf-8"), timeout=float(timeout))
-    except subprocess.TimeoutExpired:
-        _stop(proc)
-        raise DotTimeoutError(
-            f"dot -T{fmt} did not finish its layout within {float(timeout):g} s and was "
-            f"stopped. Draw a smaller graph (fewer Values, or max_nodes), or allow more "
-            f"time: timeout={max(2 * float(timeout), 60):g} (command line: --dot-timeout).",
-            timeout=float(timeout), pid=proc.pid,
-        ) from None
-    except BaseException:  # Ctrl-C, or an error writing to dot: leave nothing running
-        _stop(proc)
-        raise
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"dot -T{fmt} failed (exit {proc.returncode}): "
-            f"{err_text.decode('utf-8', 'replace').strip()}"
-        )
-    return out
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Kills ``dot``'s whole process group and waits for it, so no zombie or orphan remains."""
-    try:
-        if hasattr(os, "killpg"):
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:  # Windows: no process groups; dot has no children of its own
-            proc.kill()
-    except (ProcessLookupError, PermissionError):  # it finished in the meantime
-        pass
-    proc.communicate()
-
-
-def split_svgs(output: bytes) -> list[str]:
-    """Splits the output of ``dot -Tsvg`` on several graphs into one SVG text per graph."""
-    text = output.decode("utf-8")
-    return ["<?xml" + part for part in text.split("<?xml")[1:]]
 
 
 # --- labels ---------------------------------------------------------------------------
