@@ -49,8 +49,13 @@ def topological_order(root: Value) -> list[Value]:
     return _kahn(root)[0]
 
 
-def _kahn(root: Value) -> tuple[list[Value], dict[Value, tuple[Value, ...]]]:
-    """Backward's order, and every node's inputs (each node's ``inputs`` is read once)."""
+def _kahn(
+    root: Value, counts: dict[Value, int] | None = None
+) -> tuple[list[Value], dict[Value, tuple[Value, ...]]]:
+    """Backward's order, and every node's inputs (each node's ``inputs`` is read once).
+
+    ``counts``, when given, receives every node's consumer count.
+    """
     # Pass 1: count, for every node, how many edges come into it from consumers.
     pending = {root: 0}
     edges: dict[Value, tuple[Value, ...]] = {}
@@ -65,6 +70,8 @@ def _kahn(root: Value) -> tuple[list[Value], dict[Value, tuple[Value, ...]]]:
             else:
                 pending[child] = 1
                 push(child)
+    if counts is not None:
+        counts.update(pending)
     # Pass 2: release a node once all its consumers have been released.
     order: list[Value] = []
     ready = [root]
@@ -164,8 +171,9 @@ def consumer_counts(root: Value) -> dict[Value, int]:
     Returns:
         A dict with every node below ``root`` (and ``root``) as a key.
     """
-    tape = Tape.of(root)
-    return dict(zip(tape.nodes, tape.consumers))
+    counts: dict[Value, int] = {}
+    _kahn(root, counts)
+    return counts
 
 
 class Tape(Generic[N]):
@@ -184,6 +192,13 @@ class Tape(Generic[N]):
             same order.
         consumers: For each position, how many edges come into it from
             consumers (``a * a`` counts two; the root 0).
+
+    Args:
+        nodes: As above (any objects; ``position`` needs them hashable).
+        inputs: As above.
+        local_grads: As above.
+        position: Node → position, when the caller has it.
+        consumers: As above, when the caller has counted them.
     """
 
     __slots__ = ("_position", "consumers", "inputs", "local_grads", "nodes")
@@ -194,15 +209,17 @@ class Tape(Generic[N]):
         inputs: list[tuple[int, ...]],
         local_grads: Sequence[Sequence[float]],
         position: dict[N, int] | None = None,
+        consumers: list[int] | None = None,
     ) -> None:
         self.nodes = nodes
         self.inputs = inputs
         self.local_grads = local_grads
         self._position = position
-        consumers = [0] * len(nodes)
-        for ins in inputs:
-            for c in ins:
-                consumers[c] += 1
+        if consumers is None:
+            consumers = [0] * len(nodes)
+            for ins in inputs:
+                for c in ins:
+                    consumers[c] += 1
         self.consumers = consumers
 
     @staticmethod
@@ -215,11 +232,13 @@ class Tape(Generic[N]):
         Returns:
             The tape, ``nodes[0] is root``, ``nodes == topological_order(root)``.
         """
-        order, edges = _kahn(root)
+        counts: dict[Value, int] = {}
+        order, edges = _kahn(root, counts)
         position = dict(zip(order, range(len(order))))
         at = position.__getitem__
         inputs = [tuple(map(at, edges[v])) for v in order]
-        return Tape(order, inputs, list(map(_LOCAL_GRADS, order)), position)
+        return Tape(order, inputs, list(map(_LOCAL_GRADS, order)), position,
+                    list(map(counts.__getitem__, order)))
 
     @property
     def position(self) -> dict[N, int]:
@@ -286,18 +305,21 @@ def reverse(
     inputs, local_grads = tape.inputs, tape.local_grads
     left = list(tape.consumers)
     acc = [start] * len(inputs)
-    for k, ins in enumerate(inputs):
+    k = -1
+    for ins in inputs:
+        k += 1
         if needed is not None and not needed[k]:
             continue
-        if not k:
-            g = seed
-        else:
-            g = acc[k] if total is None else total(k, acc[k])
+        g = seed if not k else acc[k] if total is None else total(k, acc[k])
         sent: list[Sent] = []
-        i = 0
-        for c in ins:
-            if needed is None or needed[c]:
-                amount = g * local_grads[k][i] if send is None else send(g, k, i)
+        if ins:
+            locals_ = local_grads[k]
+            i = -1
+            for c in ins:
+                i += 1
+                if needed is not None and not needed[c]:
+                    continue
+                amount = g * locals_[i] if send is None else send(g, k, i)
                 before = acc[c]
                 if g:  # as backward(): a zero upstream sends nothing
                     after = acc[c] = before + amount if add is None else add(before, amount)
@@ -306,5 +328,4 @@ def reverse(
                 n = left[c] - 1
                 left[c] = n
                 sent.append((i, c, amount, before, after, not n))
-            i += 1
         yield k, g, sent
