@@ -3,8 +3,10 @@
 Each is also importable from the module that raises it (``scalargrad.rules.DomainError``,
 ``scalargrad.parse.ParseError``, …) and from ``scalargrad``
 itself: the same class object everywhere, so ``except`` clauses written
-against any of those names catch it. This module imports nothing from the
-package.
+against any of those names catch it. Each keeps the ``__module__`` of the
+module it was first defined in, so tracebacks and pickles read as they always
+have (``scalargrad.rules.DomainError: log: …``). This module imports nothing
+from the package.
 
 * :class:`DomainError` — an op applied outside its domain, or a gradient
   that is not finite (ops, ``backward``, ``grad``, steps, compiled replay).
@@ -39,6 +41,8 @@ class DomainError(ValueError):
     it, the labels of the nodes involved.
     """
 
+    __module__ = "scalargrad.rules"  # tracebacks name it where it was always raised from
+
 
 class ParseError(ValueError):
     """The text is not an allowed expression.
@@ -48,6 +52,8 @@ class ParseError(ValueError):
         column: 1-based column of the offending part (0 when unknown).
         line: 1-based line of the offending part.
     """
+
+    __module__ = "scalargrad.parse"  # tracebacks name it where it was always raised from
 
     def __init__(self, problem: str, text: str, line: int = 1, column: int = 0,
                  end_column: int = 0) -> None:
@@ -91,6 +97,8 @@ def _window(line: str, column: int, end_column: int) -> tuple[str, str]:
 class VariableError(ValueError):
     """The values given to :meth:`Expression.evaluate` do not match its variables."""
 
+    __module__ = "scalargrad.parse"  # tracebacks name it where it was always raised from
+
 
 class TooManyPathsError(ValueError):
     """:func:`explain` would list more than ``max_paths`` paths or ``max_factors`` factors.
@@ -104,6 +112,8 @@ class TooManyPathsError(ValueError):
         needed: The smallest value of that limit that would allow this explanation.
         what: What there is too much of, e.g. ``"2048 paths from x up to f"``.
     """
+
+    __module__ = "scalargrad.trace"  # tracebacks name it where it was always raised from
 
     def __init__(self, message: str, *, paths: int, factors: int, option: str,
                  limit: int, what: str = "") -> None:
@@ -124,6 +134,8 @@ class DrawingTooLargeError(ValueError):
         limit: The ``max_nodes`` it exceeds.
     """
 
+    __module__ = "scalargrad.viz"  # tracebacks name it where it was always raised from
+
     def __init__(self, message: str, count: int, limit: int) -> None:
         super().__init__(message)
         self.count = count
@@ -138,6 +150,8 @@ class DotTimeoutError(RuntimeError):
         pid: The process id ``dot`` had (and its process group's id).
     """
 
+    __module__ = "scalargrad.viz"  # tracebacks name it where it was always raised from
+
     def __init__(self, message: str, *, timeout: float, pid: int) -> None:
         super().__init__(message)
         self.timeout = timeout
@@ -147,6 +161,10 @@ class DotTimeoutError(RuntimeError):
 class DotNotFoundError(RuntimeError):
     """Graphviz's ``dot`` program is not installed (the message says how to install it)."""
 
+    __module__ = "scalargrad.viz"  # tracebacks name it where it was always raised from
+
 
 class CheckArgumentError(ValueError):
     """The arguments of :func:`check_derivative` are wrong (names, ranges, callables)."""
+
+    __module__ = "scalargrad.testing.derivation"  # tracebacks name it where it was always raised from

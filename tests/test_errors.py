@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import pickle
+import traceback
 from pathlib import Path
 
 import pytest
@@ -55,10 +57,21 @@ def test_every_public_exception_is_defined_in_errors_and_nowhere_else() -> None:
 @pytest.mark.parametrize("name", sorted(OLD_HOMES))
 def test_each_exception_is_one_class_at_the_top_and_in_its_old_modules(name: str) -> None:
     cls = getattr(errors, name)
-    assert issubclass(cls, Exception) and cls.__module__ == "scalargrad.errors"
+    assert issubclass(cls, Exception) and cls.__module__ == OLD_HOMES[name][0]  # as it was
     assert getattr(scalargrad, name) is cls and name in scalargrad.__all__
     for module in OLD_HOMES[name]:
         assert getattr(importlib.import_module(module), name) is cls, module
+
+
+def test_an_error_pickles_and_prints_under_its_old_name() -> None:
+    from scalargrad import DomainError, Value
+
+    with pytest.raises(DomainError) as info:
+        Value(0.0, "x").log()
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is DomainError and str(again) == str(info.value)
+    shown = traceback.format_exception_only(info.type, info.value)[-1]
+    assert shown.startswith("scalargrad.rules.DomainError: log: log of 0.0 is undefined")
 
 
 def test_errors_raised_by_the_package_are_caught_by_the_top_level_names() -> None:
