@@ -167,4 +167,4 @@ class DotNotFoundError(RuntimeError):
 class CheckArgumentError(ValueError):
     """The arguments of :func:`check_derivative` are wrong (names, ranges, callables)."""
 
-    __module__ = "scalargrad.testing.derivation"  # tracebacks name it where it was always raised from
+    __module__ = "scalargrad.testing.derivation"  # as tracebacks have always named it
