@@ -27,6 +27,7 @@ The page's HTML, CSS and JavaScript are package data files
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import re
@@ -35,7 +36,7 @@ from pathlib import Path as FilePath
 
 from .engine import Value
 from .names import display_names, typeset_parts
-from .practice import ABS_TOL, REL_TOL, Question, Send, questions
+from .practice import ABS_TOL, READER, REL_TOL, Question, Send, questions, slip_windows
 from .trace import derivative_text, fmt
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
 
@@ -98,18 +99,24 @@ def _shape(svg: str) -> str:
 def _legend(practice: bool) -> str:
     roles = [("input", "input"), ("parameter", "parameter (w, b)"), ("constant", "constant"),
              ("intermediate", "intermediate"), ("cost", "cost (the root)")]
+
+    def item(swatch: str, text: str) -> str:  # a swatch never wraps away from its label
+        return f'<span class="item">{swatch}{text}</span>'
+
     swatches = " ".join(
-        f'<span><span class="sw" style="background:{ROLE_COLOURS[r]}"></span>{text}</span>'
+        item(f'<span class="sw" style="background:{ROLE_COLOURS[r]}"></span>', text)
         for r, text in roles
     )
-    asked = (f'<br><b style="color:{HIGHLIGHT}">?</b>: the gradient you are asked for; '
-             f'<span class="sw" style="border:3px solid {RECEIVER}"></span>the nodes it '
-             f'comes from') if practice else ""
+    asked = (" " + item(f'<b style="color:{HIGHLIGHT}">?</b>: ', "the gradient you are asked "
+                        "for") + "; " + item('<span class="sw from"></span>',
+                                             "the nodes it comes from")) if practice else ""
     return (
         f'<div class="legend">{swatches}<br>'
-        f'<span class="sw" style="border:3px solid {HIGHLIGHT}"></span>node of this step, '
-        f'<span class="sw" style="border:3px solid {RECEIVER}"></span>inputs it sends to'
-        f'{asked}<br>'
+        + item(f'<span class="sw" style="border:3px solid {HIGHLIGHT}"></span>',
+               "node of this step") + ", "
+        + item(f'<span class="sw" style="border:3px solid {RECEIVER}"></span>',
+               "inputs it sends to")
+        + f'{asked}<br>'
         f'numbers on arrows: the local derivative ∂out/∂in<br>'
         f'grad in <b style="color:{PARTIAL}">orange</b>: a partial sum (not every consumer '
         f'has added its share yet); <b style="color:{PENDING}">not yet</b>: no gradient has '
@@ -119,11 +126,17 @@ def _legend(practice: bool) -> str:
 
 
 def _question_data(q: Question | Send) -> dict[str, object]:
-    """What the page's script needs for one question (HTML already escaped and typeset)."""
+    """What the page's script needs for one question (HTML already escaped and typeset).
+
+    The script reads the answer with :data:`~scalargrad.practice.READER` and judges it
+    by these windows, exactly as :meth:`Question.check` does: ``window`` is right,
+    else the first of ``slips`` whose ``[lo, hi]`` holds the number names the slip.
+    """
     data: dict[str, object] = {
         "prompt": html_name(q.prompt),
-        "answer": q.answer,
-        "slips": [[value, html_name(message)] for value, message in q.slips],
+        "window": list(q.window()),
+        "slips": [[lo, hi, html_name(message)]
+                  for (lo, hi), (_, message) in zip(slip_windows(q), q.slips)],
         "check": "Check each factor:",
         "working": "\n".join(html_name(line) for line in q.working()),
         "right": html_name(f"{q.prompt[:-1]}{fmt(q.answer)}"),
@@ -192,7 +205,11 @@ def steps_html(
         "questions": [_question_data(q) for q in asked],
         "relTol": REL_TOL,
         "absTol": ABS_TOL,
+        "reader": READER if practice else None,
     }
+    # progress is kept in the browser per page: the key is a hash of what the page shows
+    content = json.dumps(data, ensure_ascii=False) + frame_divs + text_divs
+    data["key"] = "scalargrad-steps:" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
     # "</" and "<!--" can never appear inside the script element's JSON
     data_json = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     return _fill(
