@@ -17,7 +17,12 @@ With ``practice=True`` each step first asks the student for the node's
 gradient ``∂C/∂node`` (see :mod:`scalargrad.practice`) and, when they tick
 the box, what the step sends down each input arrow; the step's text and
 numbers appear once the answers are right or revealed, and a tally counts
-right and revealed gradients.
+right and revealed gradients. No key or button goes past the first question
+not yet answered. The script reads and judges answers by the data
+:mod:`scalargrad.practice` writes into the page (its :data:`READER` state
+machine, each question's windows and slips), so the page and Python agree on
+every answer; progress is kept in ``localStorage`` under a hash of the page's
+content, when the browser allows it.
 
 The page's HTML, CSS and JavaScript are package data files
 (``scalargrad/templates/steps.html``, ``steps.css``, ``steps.js``,
@@ -240,7 +245,9 @@ def save_steps_html(
         rankdir: See :func:`scalargrad.viz.draw`.
         timeout: Seconds for ``dot`` to lay out every frame.
         practice: Ask the student for each step's gradient before showing it
-            (checked within a relative 1e-3 or an absolute 1e-4).
+            (checked within a relative 1e-3; an absolute 1e-4 only for values that are
+            0 in exact arithmetic). Progress is kept in the browser's storage for the
+            page, with a Reset button.
 
     Returns:
         The path written.

@@ -7,13 +7,17 @@ edge into a consumer of the node, ``∂C/∂p · ∂p/∂node``, summed (the not
 sum over ``j``). Each term's factors are known by then: ``∂C/∂p`` was the
 answer of an earlier step and ``∂p/∂node`` is the number on the arrow.
 
-An answer is right when it is within a relative ``1e-3`` or an absolute
-``1e-4`` of the exact value (:data:`REL_TOL`, :data:`ABS_TOL`). A wrong
-answer is compared with the usual slips (the sign, a missing local
-derivative, a missing upstream factor, only one path of a sum) to say which
-factor is off, and :meth:`Question.working` gives the chain-rule text with
-every factor's number but not the result, so the answer is never given away
-before the student asks for it.
+An answer is read by one small state machine, :data:`READER` (linear in the
+length of what is typed; the step-through page runs the same machine from its
+data). It is right when it is within a relative ``1e-3`` of the exact value
+(:data:`REL_TOL`); an absolute ``1e-4`` (:data:`ABS_TOL`) counts only for a
+value that is 0 in exact arithmetic (:func:`window`). A wrong answer is
+compared with the usual slips (the sign, a missing local derivative, a missing
+upstream factor, only one path of a sum) to say which factor is off
+(:func:`judge`), and :meth:`Question.working` gives the chain-rule text with
+every factor's number but not the result; a factor whose number is the answer
+is named, not numbered, and no line writes the quantity asked for on its own
+right-hand side, so the answer is never given away before the student asks.
 
 On request (:meth:`Question.sends`) the student then computes what the
 step sends down each input arrow, ``∂C/∂node · ∂node/∂input``.
@@ -35,12 +39,12 @@ from .trace import Step, derivative_text, fmt
 
 __all__ = [
     "ABS_TOL",
+    "READER",
     "REL_TOL",
     "Question",
     "Send",
     "Term",
     "Verdict",
-    "READER",
     "is_right",
     "judge",
     "local_text",
@@ -108,7 +112,8 @@ def read_number(text: str) -> float | None:
     """
     skip, minus = READER["skip"], READER["minus"]
     classes, table = READER["classes"], READER["next"]
-    state, chars, slash = 0, [], -1
+    state, slash = 0, -1
+    chars: list[str] = []
     for ch in text:
         if ch in skip:
             continue
@@ -156,8 +161,12 @@ def is_right(value: float, answer: float, *, rel_tol: float = REL_TOL,
 
 def judge(value: float, right: tuple[float, float] | list[float],
           slips: Iterable[tuple[float, float] | list[float]]) -> int | None:
-    """The verdict on a number read from an answer: ``-1`` right, ``k`` the ``k``-th slip,
-    ``None`` wrong with no slip recognised (the page's script does exactly this)."""
+    """The verdict on a number read from an answer.
+
+    Returns:
+        ``-1`` right, ``k`` the ``k``-th slip, ``None`` wrong with no slip recognised
+        (the page's script does exactly this with the same windows).
+    """
     if right[0] <= value <= right[1]:
         return -1
     for k, (lo, hi) in enumerate(slips):

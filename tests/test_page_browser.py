@@ -622,7 +622,7 @@ def test_header_buttons_never_move(
         opened, target = in_iframe(browser, tmp_path, value, practice=practice)
     first = header_boxes(target)
     seen = []
-    for k in range(7):  # every position, answering as it goes
+    for _ in range(7):  # every position, answering as it goes
         if practice and target.locator("#practice").is_visible():
             target.locator("#reveal").click()
         seen.append((counter_of(target), header_boxes(target)))
@@ -689,7 +689,8 @@ def test_every_step_shows_its_node_and_its_inputs(
         assert len(lit) >= 2
         span_w = max(r["right"] for r in lit) - min(r["left"] for r in lit)
         span_h = max(r["bottom"] for r in lit) - min(r["top"] for r in lit)
-        if span_w <= view["right"] - view["left"] - 32 and span_h <= view["bottom"] - view["top"] - 32:
+        room_w, room_h = view["right"] - view["left"] - 32, view["bottom"] - view["top"] - 32
+        if span_w <= room_w and span_h <= room_h:
             assert all(inside(r, view) for r in lit), (k, lit, view)
     opened.close()
 
