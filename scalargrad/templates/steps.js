@@ -287,7 +287,15 @@
       settle(current, "revealed");
     });
     $("ask-sends").addEventListener("change", save);
+    var armed = null;  // Reset takes two clicks: one slip of the mouse loses no work
     $("reset").addEventListener("click", function () {
+      var button = $("reset");
+      if (armed === null) {
+        button.textContent = "Click again to forget every answer";
+        armed = setTimeout(function () { armed = null; button.textContent = "Reset"; }, 4000);
+        return;
+      }
+      clearTimeout(armed); armed = null; button.textContent = "Reset";
       for (var k = 1; k < last; k++) { answered[k] = false; stage[k] = 0; verdicts[k] = []; }
       tally.right = 0; tally.revealed = 0;
       if (store) { try { store.removeItem(data.key); } catch (e) { store = null; } }
