@@ -213,12 +213,6 @@ class Verdict:
     slip: int | None = None
 
 
-def _split(derivative: str) -> tuple[str, str]:
-    """``∂top/∂bottom`` → (top, bottom), each bracketed as :func:`derivative_text` does."""
-    top, bottom = derivative[1:].split("/∂", 1)
-    return top, bottom
-
-
 def local_text(consumer: str, node: str, root: str) -> str:
     """The local derivative ``∂consumer/∂node`` as feedback writes it.
 
@@ -227,8 +221,7 @@ def local_text(consumer: str, node: str, root: str) -> str:
     """
     if consumer != root:
         return derivative_text(consumer, node)
-    top, bottom = _split(derivative_text(consumer, node))
-    return f"(the local derivative on the arrow from {bottom} into {top})"
+    return f"(the local derivative on the arrow from {node} into {consumer})"
 
 
 def _in(value: float, right: tuple[float, float]) -> bool:
@@ -301,9 +294,8 @@ class Question:
             up = derivative_text(root, t.consumer_name)
             upstream = (f"{up} from step {t.step}" if _in(t.upstream, right)
                         else f"{up} = {fmt(t.upstream)} (step {t.step})")
-            local = local_text(t.consumer_name, name, root)
-            if local.startswith("("):
-                local = "the local derivative"
+            local = ("the local derivative" if t.consumer_name == root
+                     else derivative_text(t.consumer_name, name))
             lines.append(f"  {upstream},  {local} = "
                          f"{_local_value(t.formula, t.local_grad, right)}")
         return lines
@@ -363,9 +355,8 @@ class Send:
         up = derivative_text(root, name)
         upstream = (f"{up}: this step's gradient" if _in(self.step.upstream, right)
                     else f"{up} = {fmt(self.step.upstream)} (this step)")
-        local = local_text(name, c.name, root)
-        if local.startswith("("):
-            local = "the local derivative"
+        local = ("the local derivative" if name == root
+                 else derivative_text(name, c.name))
         return [f"{upstream},  {local} = {_local_value(c.formula, c.local_grad, right)}"]
 
     def check(self, value: float, *, rel_tol: float = REL_TOL,
