@@ -308,8 +308,9 @@ class Question:
 
     def sends(self) -> list[Send]:
         """The follow-up questions, asked on request: what the step sends down each arrow."""
-        return [Send(self.step, self.number, k, _send_slips(self.step, k))
-                for k in range(len(self.step.contributions))]
+        return [Send(self.step, self.number, k, _send_slips(self.step, k, self.zero),
+                     self.zero or c.local_grad == 0.0)
+                for k, c in enumerate(self.step.contributions)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,12 +324,14 @@ class Send:
         number: The step's number, 1 for the root.
         index: The arrow's input position (``step.contributions[index]``).
         slips: ``(value, message)`` for each usual mistake.
+        zero: The answer is 0 in exact arithmetic (a factor is), as :attr:`Question.zero`.
     """
 
     step: Step
     number: int
     index: int
     slips: tuple[tuple[float, str], ...]
+    zero: bool = False
 
     @property
     def answer(self) -> float:
@@ -345,7 +348,7 @@ class Send:
 
     def window(self, *, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL) -> tuple[float, float]:
         """The answers that are right (see :func:`window`)."""
-        return window(self.answer, rel_tol=rel_tol, abs_tol=abs_tol)
+        return window(self.answer, zero=self.zero, rel_tol=rel_tol, abs_tol=abs_tol)
 
     def working(self) -> list[str]:
         """The two factors with their numbers, never their product (nor a factor equal to it)."""
@@ -389,10 +392,10 @@ def _keep(out: list[tuple[float, str]], right: tuple[float, float]) -> tuple[
     return tuple((v, m) for v, m in out if math.isfinite(v) and not _in(v, right))
 
 
-def _send_slips(step: Step, index: int) -> tuple[tuple[float, str], ...]:
+def _send_slips(step: Step, index: int, zero: bool) -> tuple[tuple[float, str], ...]:
     c = step.contributions[index]
     root, name = step.root_name, step.name
-    right = window(c.amount)
+    right = window(c.amount, zero=zero or c.local_grad == 0.0)
     up, local = derivative_text(root, name), local_text(name, c.name, root)
     formula = _local_value(c.formula, c.local_grad, right).split(" = ")[0]
     out = [(-c.amount, "The size is right but the sign is not: check the sign of each "

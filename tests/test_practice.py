@@ -284,3 +284,15 @@ def test_reading_an_answer_takes_time_linear_in_its_length() -> None:
     assert done.returncode == 0, f"killed after 20 s of CPU: {done.stderr[-300:]}"
     ratios = [float(line) for line in done.stdout.split()]
     assert len(ratios) == 6 and max(ratios) < 400, ratios
+
+
+def test_what_a_zero_sends_is_zero_too() -> None:
+    # ∂g/∂v = 0.1 + 0.2 − 0.3 cancels to 5.6e-17; what v = x·1 then sends to x is
+    # that times 1: 0 in exact arithmetic, so 0 is right for it as well
+    x = Value(-1.0, "x")
+    v = (x * 1.0).label_as("v")
+    g = (v * 0.1 + v * 0.2 - v * 0.3).label_as("g")
+    q = {q.step.name: q for q in questions(backward_steps(g))}["v"]
+    to_x = next(s for s in q.sends() if s.step.contributions[s.index].name == "x")
+    assert to_x.answer != 0.0 and to_x.zero and to_x.check(0.0).right
+    assert not to_x.check(2 * ABS_TOL).right

@@ -211,7 +211,10 @@
     try {
       store.setItem(data.key, JSON.stringify({answered: answered, stage: stage,
         verdicts: verdicts, current: current, sends: $("ask-sends").checked}));
-    } catch (e) { store = null; }
+    } catch (e) {  // full, or taken away: go on without it, and say so
+      store = null;
+      $("kept").textContent = "(no longer kept: the browser refused to store more)";
+    }
   }
   function load() {
     if (!store) { return; }
