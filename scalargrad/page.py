@@ -21,8 +21,9 @@ right and revealed gradients. No key or button goes past the first question
 not yet answered. The script reads and judges answers by the data
 :mod:`scalargrad.practice` writes into the page (its :data:`READER` state
 machine, each question's windows and slips), so the page and Python agree on
-every answer; progress is kept in ``localStorage`` under a hash of the page's
-content, when the browser allows it.
+every answer (``window.scalargradVerdict(k, stage, text)`` in the page returns
+the verdict, for tests); progress is kept in ``localStorage`` under a hash of
+the page's content, when the browser allows it.
 
 The page's HTML, CSS and JavaScript are package data files
 (``scalargrad/templates/steps.html``, ``steps.css``, ``steps.js``,
