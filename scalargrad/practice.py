@@ -231,9 +231,10 @@ def _in(value: float, right: tuple[float, float]) -> bool:
 def _local_value(formula: str, value: float, right: tuple[float, float]) -> str:
     """A local derivative's formula and number; a number that is the answer is never shown."""
     if read_number(formula) is not None:  # the formula is a number, e.g. 1 or −0.5
-        return "the number on its arrow" if _in(value, right) else formula
+        return ("a constant: how much the op's result changes per unit change of this "
+                "input" if _in(value, right) else formula)
     if _in(value, right):
-        return f"{formula}, at the values in the boxes"
+        return f"{formula}, at the forward values"
     return f"{formula} = {fmt(value)}"
 
 
