@@ -480,8 +480,9 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
                 return "revealed"
             value = read_number(typed)
             if value is None:
-                print("type a number (e.g. -0.25, 2.5e-3 or 1/4), r to reveal, q to quit",
-                      file=out)
+                shown = typed if len(typed) <= 40 else f"{typed[:40]}… ({len(typed)} characters)"
+                print(f"couldn't read {shown!r} as a number: type a number (e.g. -0.25, "
+                      f"2.5e-3 or 1/4; one sign at most), r to reveal, q to quit", file=out)
                 continue
             verdict = item.check(value)
             print(verdict.message, file=out)
@@ -493,7 +494,8 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
 
     print(f"Practice: {len(steps)} backward steps. For each, type the gradient (a number such "
           f"as -0.25, 2.5e-3 or 1/4), r to reveal it, q to quit. An answer is right within a "
-          f"relative {REL_TOL:g} or an absolute {ABS_TOL:g}.", file=out)
+          f"relative {REL_TOL:g} or an absolute {ABS_TOL:g} (the absolute only when the "
+          f"exact value is 0).", file=out)
     try:
         for q in questions(steps):
             print(f"\nstep {q.number}/{len(steps)}: {q.prompt}", file=out)

@@ -17,7 +17,13 @@ With ``practice=True`` each step first asks the student for the node's
 gradient ``∂C/∂node`` (see :mod:`scalargrad.practice`) and, when they tick
 the box, what the step sends down each input arrow; the step's text and
 numbers appear once the answers are right or revealed, and a tally counts
-right and revealed gradients.
+right and revealed gradients. No key or button goes past the first question
+not yet answered. The script reads and judges answers by the data
+:mod:`scalargrad.practice` writes into the page (its :data:`READER` state
+machine, each question's windows and slips), so the page and Python agree on
+every answer (``window.scalargradVerdict(k, stage, text)`` in the page returns
+the verdict, for tests); progress is kept in ``localStorage`` under a hash of
+the page's content, when the browser allows it.
 
 The page's HTML, CSS and JavaScript are package data files
 (``scalargrad/templates/steps.html``, ``steps.css``, ``steps.js``,
@@ -27,6 +33,7 @@ The page's HTML, CSS and JavaScript are package data files
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 import re
@@ -35,7 +42,7 @@ from pathlib import Path as FilePath
 
 from .engine import Value
 from .names import typeset_parts
-from .practice import ABS_TOL, REL_TOL, Question, Send, questions
+from .practice import ABS_TOL, READER, REL_TOL, Question, Send, questions, slip_windows
 from .trace import derivative_text, fmt
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
 from .walk import Walk
@@ -99,18 +106,24 @@ def _shape(svg: str) -> str:
 def _legend(practice: bool) -> str:
     roles = [("input", "input"), ("parameter", "parameter (w, b)"), ("constant", "constant"),
              ("intermediate", "intermediate"), ("cost", "cost (the root)")]
+
+    def item(swatch: str, text: str) -> str:  # a swatch never wraps away from its label
+        return f'<span class="item">{swatch}{text}</span>'
+
     swatches = " ".join(
-        f'<span><span class="sw" style="background:{ROLE_COLOURS[r]}"></span>{text}</span>'
+        item(f'<span class="sw" style="background:{ROLE_COLOURS[r]}"></span>', text)
         for r, text in roles
     )
-    asked = (f'<br><b style="color:{HIGHLIGHT}">?</b>: the gradient you are asked for; '
-             f'<span class="sw" style="border:3px solid {RECEIVER}"></span>the nodes it '
-             f'comes from') if practice else ""
+    asked = (" " + item(f'<b style="color:{HIGHLIGHT}">?</b>: ', "the gradient you are asked "
+                        "for") + "; " + item('<span class="sw from"></span>',
+                                             "the nodes it comes from")) if practice else ""
     return (
         f'<div class="legend">{swatches}<br>'
-        f'<span class="sw" style="border:3px solid {HIGHLIGHT}"></span>node of this step, '
-        f'<span class="sw" style="border:3px solid {RECEIVER}"></span>inputs it sends to'
-        f'{asked}<br>'
+        + item(f'<span class="sw" style="border:3px solid {HIGHLIGHT}"></span>',
+               "node of this step") + ", "
+        + item(f'<span class="sw" style="border:3px solid {RECEIVER}"></span>',
+               "inputs it sends to")
+        + f'{asked}<br>'
         f'numbers on arrows: the local derivative ∂out/∂in<br>'
         f'grad in <b style="color:{PARTIAL}">orange</b>: a partial sum (not every consumer '
         f'has added its share yet); <b style="color:{PENDING}">not yet</b>: no gradient has '
@@ -120,11 +133,17 @@ def _legend(practice: bool) -> str:
 
 
 def _question_data(q: Question | Send) -> dict[str, object]:
-    """What the page's script needs for one question (HTML already escaped and typeset)."""
+    """What the page's script needs for one question (HTML already escaped and typeset).
+
+    The script reads the answer with :data:`~scalargrad.practice.READER` and judges it
+    by these windows, exactly as :meth:`Question.check` does: ``window`` is right,
+    else the first of ``slips`` whose ``[lo, hi]`` holds the number names the slip.
+    """
     data: dict[str, object] = {
         "prompt": html_name(q.prompt),
-        "answer": q.answer,
-        "slips": [[value, html_name(message)] for value, message in q.slips],
+        "window": list(q.window()),
+        "slips": [[lo, hi, html_name(message)]
+                  for (lo, hi), (_, message) in zip(slip_windows(q), q.slips)],
         "check": "Check each factor:",
         "working": "\n".join(html_name(line) for line in q.working()),
         "right": html_name(f"{q.prompt[:-1]}{fmt(q.answer)}"),
@@ -200,7 +219,11 @@ def steps_html(
         "questions": [_question_data(q) for q in asked],
         "relTol": REL_TOL,
         "absTol": ABS_TOL,
+        "reader": READER if practice else None,
     }
+    # progress is kept in the browser per page: the key is a hash of what the page shows
+    content = json.dumps(data, ensure_ascii=False) + frame_divs + text_divs
+    data["key"] = "scalargrad-steps:" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
     # "</" and "<!--" can never appear inside the script element's JSON
     data_json = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     return _fill(
@@ -231,7 +254,9 @@ def save_steps_html(
         rankdir: See :func:`scalargrad.viz.draw`.
         timeout: Seconds for ``dot`` to lay out every frame.
         practice: Ask the student for each step's gradient before showing it
-            (checked within a relative 1e-3 or an absolute 1e-4).
+            (checked within a relative 1e-3; an absolute 1e-4 only for values that are
+            0 in exact arithmetic). Progress is kept in the browser's storage for the
+            page, with a Reset button.
 
     Returns:
         The path written.

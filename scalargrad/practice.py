@@ -7,13 +7,17 @@ edge into a consumer of the node, ``∂C/∂p · ∂p/∂node``, summed (the not
 sum over ``j``). Each term's factors are known by then: ``∂C/∂p`` was the
 answer of an earlier step and ``∂p/∂node`` is the number on the arrow.
 
-An answer is right when it is within a relative ``1e-3`` or an absolute
-``1e-4`` of the exact value (:data:`REL_TOL`, :data:`ABS_TOL`). A wrong
-answer is compared with the usual slips (the sign, a missing local
-derivative, a missing upstream factor, only one path of a sum) to say which
-factor is off, and :meth:`Question.working` gives the chain-rule text with
-every factor's number but not the result, so the answer is never given away
-before the student asks for it.
+An answer is read by one small state machine, :data:`READER` (linear in the
+length of what is typed; the step-through page runs the same machine from its
+data). It is right when it is within a relative ``1e-3`` of the exact value
+(:data:`REL_TOL`); an absolute ``1e-4`` (:data:`ABS_TOL`) counts only for a
+value that is 0 in exact arithmetic (:func:`window`). A wrong answer is
+compared with the usual slips (the sign, a missing local derivative, a missing
+upstream factor, only one path of a sum) to say which factor is off
+(:func:`judge`), and :meth:`Question.working` gives the chain-rule text with
+every factor's number but not the result; a factor whose number is the answer
+is named, not numbered, and no line writes the quantity asked for on its own
+right-hand side, so the answer is never given away before the student asks.
 
 On request (:meth:`Question.sends`) the student then computes what the
 step sends down each input arrow, ``∂C/∂node · ∂node/∂input``.
@@ -25,56 +29,150 @@ both ask these questions.
 from __future__ import annotations
 
 import math
-import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .engine import Value
 from .trace import Step, derivative_text, fmt
 
 __all__ = [
     "ABS_TOL",
+    "READER",
     "REL_TOL",
     "Question",
     "Send",
     "Term",
     "Verdict",
     "is_right",
+    "judge",
+    "local_text",
     "questions",
     "read_number",
+    "slip_windows",
+    "window",
 ]
 
 REL_TOL = 1e-3
-"""An answer within this relative distance of the exact value is right…"""
+"""An answer within this relative distance of the exact value is right."""
 ABS_TOL = 1e-4
-"""… and so is one within this absolute distance (for answers near 0)."""
+"""An answer within this absolute distance of 0 is right when the exact value is 0."""
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_ZERO_RESIDUE = 64 * sys.float_info.epsilon
+"""A sum whose size is at most this share of its terms' sizes is 0 in exact arithmetic
+(what is left is the rounding of adding them up)."""
+
+READER: dict[str, Any] = {
+    "skip": " \t\u00a0\u2009\u202f",
+    "minus": "\u2212",
+    "classes": {**dict.fromkeys("0123456789", "digit"), "+": "sign", "-": "sign",
+                ".": "dot", "e": "exp", "E": "exp", "/": "slash"},
+    # state → {character class → next state}; states 0-8 read the number (or the
+    # numerator), 9-17 the denominator after "/"; one sign at most before each part
+    "next": [
+        {"digit": 2, "sign": 1, "dot": 4},       # 0 start
+        {"digit": 2, "dot": 4},                  # 1 after the sign
+        {"digit": 2, "dot": 3, "exp": 6, "slash": 9},   # 2 integer digits
+        {"digit": 5, "exp": 6, "slash": 9},      # 3 "12."
+        {"digit": 5},                            # 4 ".", no digit yet
+        {"digit": 5, "exp": 6, "slash": 9},      # 5 fraction digits
+        {"digit": 8, "sign": 7},                 # 6 "e"
+        {"digit": 8},                            # 7 "e-"
+        {"digit": 8, "slash": 9},                # 8 exponent digits
+        {"digit": 11, "sign": 10, "dot": 13},    # 9 after "/"
+        {"digit": 11, "dot": 13},                # 10
+        {"digit": 11, "dot": 12, "exp": 15},     # 11
+        {"digit": 14, "exp": 15},                # 12
+        {"digit": 14},                           # 13
+        {"digit": 14, "exp": 15},                # 14
+        {"digit": 17, "sign": 16},               # 15
+        {"digit": 17},                           # 16
+        {"digit": 17},                           # 17
+    ],
+    "accept": [2, 3, 5, 8, 11, 12, 14, 17],
+}
+"""How an answer is read, as data: the page's script runs the same machine (one pass over
+the text, so reading takes time proportional to its length).
+
+Characters in ``skip`` are dropped wherever they are, ``minus`` (U+2212, the minus the
+tool prints) reads as ``-``; every other character is classed by ``classes`` (anything
+else ends the reading: not a number) and moves the machine by ``next``. The text is a
+number when the machine ends in an ``accept`` state: ``[sign] digits [. digits]
+[e [sign] digits]``, optionally ``/`` and a second such number."""
 
 
 def read_number(text: str) -> float | None:
     """Reads a student's number: ``-0.25``, ``−0.25``, ``2.5e-3``, ``1/4``, ``-3/4``.
 
+    One pass over the text by the machine :data:`READER` (linear time, whatever is pasted).
+
     Returns:
-        The number, or ``None`` when the text is not one (or not finite).
+        The number, or ``None`` when the text is not one (or not finite, or ``x/0``).
     """
-    text = text.strip().replace("−", "-").replace(" ", "")
-    top, slash, bottom = text.partition("/")
-    if not _NUMBER.fullmatch(top) or (slash and not _NUMBER.fullmatch(bottom.lstrip("+"))):
-        return None
-    value = float(top)
-    if slash:
-        d = float(bottom)
-        if d == 0.0:
+    skip, minus = READER["skip"], READER["minus"]
+    classes, table = READER["classes"], READER["next"]
+    state, slash = 0, -1
+    chars: list[str] = []
+    for ch in text:
+        if ch in skip:
+            continue
+        if ch == minus:
+            ch = "-"
+        kind = classes.get(ch)
+        state = table[state].get(kind, -1) if kind is not None else -1
+        if state < 0:
             return None
-        value /= d
+        if kind == "slash":
+            slash = len(chars)
+        chars.append(ch)
+    if state not in READER["accept"]:
+        return None
+    clean = "".join(chars)
+    if slash < 0:
+        value = float(clean)
+    else:
+        bottom = float(clean[slash + 1:])
+        if bottom == 0.0:
+            return None
+        value = float(clean[:slash]) / bottom
     return value if math.isfinite(value) else None
+
+
+def window(answer: float, *, zero: bool = False, rel_tol: float = REL_TOL,
+           abs_tol: float = ABS_TOL) -> tuple[float, float]:
+    """The answers that count as ``answer``: ``[lo, hi]``.
+
+    Within ``rel_tol`` of ``answer`` (relative); an absolute ``abs_tol`` only for a
+    value that is 0 in exact arithmetic (``answer == 0``, or ``zero``: a sum that
+    cancels to rounding). The page's script compares with these two numbers, so
+    Python and the page agree on every answer.
+    """
+    half = abs_tol if zero or answer == 0.0 else rel_tol * abs(answer)
+    return (answer - half, answer + half)
 
 
 def is_right(value: float, answer: float, *, rel_tol: float = REL_TOL,
              abs_tol: float = ABS_TOL) -> bool:
-    """True when ``value`` is within ``rel_tol`` (relative) or ``abs_tol`` of ``answer``."""
-    return abs(value - answer) <= max(abs_tol, rel_tol * abs(answer))
+    """True when ``value`` is in :func:`window` of ``answer``."""
+    lo, hi = window(answer, rel_tol=rel_tol, abs_tol=abs_tol)
+    return lo <= value <= hi
+
+
+def judge(value: float, right: tuple[float, float] | list[float],
+          slips: Iterable[tuple[float, float] | list[float]]) -> int | None:
+    """The verdict on a number read from an answer.
+
+    Returns:
+        ``-1`` right, ``k`` the ``k``-th slip, ``None`` wrong with no slip recognised
+        (the page's script does exactly this with the same windows).
+    """
+    if right[0] <= value <= right[1]:
+        return -1
+    for k, (lo, hi) in enumerate(slips):
+        if lo <= value <= hi:
+            return k
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +205,37 @@ class Verdict:
     Attributes:
         right: The answer is within the tolerance.
         message: What to tell the student (which factor is off, when it can tell).
+        slip: The index of the slip recognised (in the question's ``slips``), or ``None``.
     """
 
     right: bool
     message: str
+    slip: int | None = None
+
+
+def local_text(consumer: str, node: str, root: str) -> str:
+    """The local derivative ``∂consumer/∂node`` as feedback writes it.
+
+    When the consumer is the root itself, ``∂root/∂node`` would read as the total
+    derivative being asked for (a quantity defined by itself); then it is said in words.
+    """
+    if consumer != root:
+        return derivative_text(consumer, node)
+    return f"(the local derivative on the arrow from {node} into {consumer})"
+
+
+def _in(value: float, right: tuple[float, float]) -> bool:
+    return right[0] <= value <= right[1]
+
+
+def _local_value(formula: str, value: float, right: tuple[float, float]) -> str:
+    """A local derivative's formula and number; a number that is the answer is never shown."""
+    if read_number(formula) is not None:  # the formula is a number, e.g. 1 or −0.5
+        return ("a constant: how much the op's result changes per unit change of this "
+                "input" if _in(value, right) else formula)
+    if _in(value, right):
+        return f"{formula}, at the forward values"
+    return f"{formula} = {fmt(value)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +248,15 @@ class Question:
         terms: The chain rule's terms, one per edge into a consumer, in step order.
         slips: ``(value, message)`` for each usual mistake: a wrong answer
             near ``value`` gets ``message``.
+        zero: The answer is 0 in exact arithmetic (it is 0, or its terms cancel to
+            rounding): then an absolute :data:`ABS_TOL` counts, not a relative one.
     """
 
     step: Step
     number: int
     terms: tuple[Term, ...]
     slips: tuple[tuple[float, str], ...]
+    zero: bool = False
 
     @property
     def answer(self) -> float:
@@ -140,42 +268,50 @@ class Question:
         """The question: ``∂C/∂node = ?``."""
         return f"{derivative_text(self.step.root_name, self.step.name)} = ?"
 
+    def window(self, *, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL) -> tuple[float, float]:
+        """The answers that are right (see :func:`window`)."""
+        return window(self.answer, zero=self.zero, rel_tol=rel_tol, abs_tol=abs_tol)
+
     def working(self) -> list[str]:
-        """The chain-rule text with every factor's number and without the result.
+        """The chain-rule text with the factors' numbers and without the result.
 
         ``∂C/∂x = ∂C/∂p · ∂p/∂x`` (one term per consumer edge, summed), then
-        the same with each factor's value, so a student can find the factor
-        they got wrong.
+        each factor with its number, so a student can find the factor they got
+        wrong. A factor whose number is (within the tolerance) the answer is
+        named, not numbered; no line defines a quantity by itself.
         """
         root, name = self.step.root_name, self.step.name
         head = derivative_text(root, name)
         if not self.terms:
-            return [f"{head} = 1: backward starts from the cost itself, which changes "
-                    f"one-for-one with itself"]
+            return [f"Backward starts at the cost itself: {head} asks how much {root} "
+                    f"changes when {root} itself changes a little."]
+        right = self.window()
         symbols = " + ".join(
-            f"{derivative_text(root, t.consumer_name)} · {derivative_text(t.consumer_name, name)}"
+            f"{derivative_text(root, t.consumer_name)} · {local_text(t.consumer_name, name, root)}"
             for t in self.terms
         )
         lines = [f"{head} = {symbols}"]
         for t in self.terms:
-            local = derivative_text(t.consumer_name, name)
-            shown = (t.formula if t.formula == fmt(t.local_grad)
-                     else f"{t.formula} = {fmt(t.local_grad)}")
-            lines.append(
-                f"  {derivative_text(root, t.consumer_name)} = {fmt(t.upstream)} "
-                f"(step {t.step}),  {local} = {shown}"
-            )
+            up = derivative_text(root, t.consumer_name)
+            upstream = (f"{up} from step {t.step}" if _in(t.upstream, right)
+                        else f"{up} = {fmt(t.upstream)} (step {t.step})")
+            local = ("the local derivative" if t.consumer_name == root
+                     else derivative_text(t.consumer_name, name))
+            lines.append(f"  {upstream},  {local} = "
+                         f"{_local_value(t.formula, t.local_grad, right)}")
         return lines
 
     def check(self, value: float, *, rel_tol: float = REL_TOL,
               abs_tol: float = ABS_TOL) -> Verdict:
         """Checks an answer; a wrong one's message says which factor is off when it can."""
-        return _verdict(value, self.answer, self.prompt, self.slips, rel_tol, abs_tol)
+        return _verdict(value, self.answer, self.window(rel_tol=rel_tol, abs_tol=abs_tol),
+                        self.prompt, self.slips, rel_tol, abs_tol)
 
     def sends(self) -> list[Send]:
         """The follow-up questions, asked on request: what the step sends down each arrow."""
-        return [Send(self.step, self.number, k, _send_slips(self.step, k))
-                for k in range(len(self.step.contributions))]
+        return [Send(self.step, self.number, k, _send_slips(self.step, k, self.zero),
+                     self.zero or c.local_grad == 0.0)
+                for k, c in enumerate(self.step.contributions)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,12 +325,14 @@ class Send:
         number: The step's number, 1 for the root.
         index: The arrow's input position (``step.contributions[index]``).
         slips: ``(value, message)`` for each usual mistake.
+        zero: The answer is 0 in exact arithmetic (a factor is), as :attr:`Question.zero`.
     """
 
     step: Step
     number: int
     index: int
     slips: tuple[tuple[float, str], ...]
+    zero: bool = False
 
     @property
     def answer(self) -> float:
@@ -209,63 +347,89 @@ class Send:
         return (f"→ {c.name}: {derivative_text(root, name)} · "
                 f"{derivative_text(name, c.name)} = ?")
 
+    def window(self, *, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL) -> tuple[float, float]:
+        """The answers that are right (see :func:`window`)."""
+        return window(self.answer, zero=self.zero, rel_tol=rel_tol, abs_tol=abs_tol)
+
     def working(self) -> list[str]:
-        """The two factors with their numbers, never their product."""
+        """The two factors with their numbers, never their product (nor a factor equal to it)."""
         c = self.step.contributions[self.index]
         root, name = self.step.root_name, self.step.name
-        local = (c.formula if c.formula == fmt(c.local_grad)
-                 else f"{c.formula} = {fmt(c.local_grad)}")
-        return [f"{derivative_text(root, name)} = {fmt(self.step.upstream)} (this step),  "
-                f"{derivative_text(name, c.name)} = {local}"]
+        right = self.window()
+        up = derivative_text(root, name)
+        upstream = (f"{up}: this step's gradient" if _in(self.step.upstream, right)
+                    else f"{up} = {fmt(self.step.upstream)} (this step)")
+        local = ("the local derivative" if name == root
+                 else derivative_text(name, c.name))
+        return [f"{upstream},  {local} = {_local_value(c.formula, c.local_grad, right)}"]
 
     def check(self, value: float, *, rel_tol: float = REL_TOL,
               abs_tol: float = ABS_TOL) -> Verdict:
         """Checks an answer, as :meth:`Question.check` does."""
-        return _verdict(value, self.answer, self.prompt, self.slips, rel_tol, abs_tol)
+        return _verdict(value, self.answer, self.window(rel_tol=rel_tol, abs_tol=abs_tol),
+                        self.prompt, self.slips, rel_tol, abs_tol)
 
 
-def _verdict(value: float, answer: float, prompt: str, slips: tuple[tuple[float, str], ...],
-             rel_tol: float, abs_tol: float) -> Verdict:
-    if is_right(value, answer, rel_tol=rel_tol, abs_tol=abs_tol):
+def slip_windows(item: Question | Send, *, rel_tol: float = REL_TOL,
+                 abs_tol: float = ABS_TOL) -> list[tuple[float, float]]:
+    """The answers that count as each of ``item``'s slips, in order."""
+    return [window(v, rel_tol=rel_tol, abs_tol=abs_tol) for v, _ in item.slips]
+
+
+def _verdict(value: float, answer: float, right: tuple[float, float], prompt: str,
+             slips: tuple[tuple[float, str], ...], rel_tol: float, abs_tol: float) -> Verdict:
+    found = judge(value, right,
+                  [window(v, rel_tol=rel_tol, abs_tol=abs_tol) for v, _ in slips])
+    if found == -1:
         return Verdict(True, f"Right: {prompt[:-1]}{fmt(answer)}.")
-    for slip, message in slips:
-        if is_right(value, slip, rel_tol=rel_tol, abs_tol=abs_tol):
-            return Verdict(False, f"Not quite: you wrote {fmt(value)}. {message}")
+    if found is not None:
+        return Verdict(False, f"Not quite: you wrote {fmt(value)}. {slips[found][1]}", found)
     return Verdict(False, f"Not quite: you wrote {fmt(value)}. Check each factor:")
 
 
-def _send_slips(step: Step, index: int) -> tuple[tuple[float, str], ...]:
+def _keep(out: list[tuple[float, str]], right: tuple[float, float]) -> tuple[
+        tuple[float, str], ...]:
+    """The slips that are slips: finite and not (close to) right themselves."""
+    return tuple((v, m) for v, m in out if math.isfinite(v) and not _in(v, right))
+
+
+def _send_slips(step: Step, index: int, zero: bool) -> tuple[tuple[float, str], ...]:
     c = step.contributions[index]
     root, name = step.root_name, step.name
-    up, local = derivative_text(root, name), derivative_text(name, c.name)
+    right = window(c.amount, zero=zero or c.local_grad == 0.0)
+    up, local = derivative_text(root, name), local_text(name, c.name, root)
+    formula = _local_value(c.formula, c.local_grad, right).split(" = ")[0]
     out = [(-c.amount, "The size is right but the sign is not: check the sign of each "
                        "factor.")]
     if c.local_grad != 1.0:
         out.append((step.upstream, f"That is {up} alone: multiply it by the local derivative "
-                                   f"{local} = {c.formula}."))
+                                   f"{local} = {formula}."))
     if step.upstream != 1.0:
         out.append((c.local_grad, f"That is the local derivative {local} alone: multiply it "
                                   f"by this step's gradient {up}."))
-    return tuple((v, m) for v, m in out if not is_right(v, c.amount) and math.isfinite(v))
+    return _keep(out, right)
 
 
-def _slips(step: Step, terms: tuple[Term, ...]) -> tuple[tuple[float, str], ...]:
+def _slips(step: Step, terms: tuple[Term, ...], right: tuple[float, float]) -> tuple[
+        tuple[float, str], ...]:
     """The usual mistakes for one step, as ``(value they give, what went wrong)``."""
     root, name = step.root_name, step.name
     answer = step.upstream
     out: list[tuple[float, str]] = []
     if not terms:
-        out.append((0.0, f"Backward starts with {derivative_text(root, root)} = 1."))
+        out.append((0.0, f"0 would mean that {root} does not change when {root} itself "
+                         f"changes."))
     if answer:
         out.append((-answer, "The size is right but the sign is not: check the sign of "
                              "each factor."))
     if len(terms) == 1:
         t = terms[0]
         up = derivative_text(root, t.consumer_name)
-        local = derivative_text(t.consumer_name, name)
+        local = local_text(t.consumer_name, name, root)
+        formula = _local_value(t.formula, t.local_grad, right).split(" = ")[0]
         if t.local_grad != 1.0:
             out.append((t.upstream, f"That is {up} alone: multiply it by the local derivative "
-                                    f"{local} = {t.formula}."))
+                                    f"{local} = {formula}."))
         if t.upstream != 1.0:
             out.append((t.local_grad, f"That is the local derivative {local} alone: multiply "
                                       f"it by the upstream gradient {up} from step {t.step}."))
@@ -277,7 +441,7 @@ def _slips(step: Step, terms: tuple[Term, ...]) -> tuple[tuple[float, str], ...]
         out.append((math.fsum(t.upstream for t in terms),
                     "You added the upstream gradients but left out each local derivative."))
     # a slip that is itself (close to) right is no slip
-    return tuple((v, m) for v, m in out if not is_right(v, answer) and math.isfinite(v))
+    return _keep(out, right)
 
 
 def questions(steps: Iterable[Step]) -> list[Question]:
@@ -299,5 +463,8 @@ def questions(steps: Iterable[Step]) -> list[Question]:
     out = []
     for number, step in enumerate(steps, 1):
         terms = tuple(into.get(id(step.node), ()))
-        out.append(Question(step, number, terms, _slips(step, terms)))
+        size = math.fsum(abs(t.amount) for t in terms)
+        zero = step.upstream == 0.0 or abs(step.upstream) <= _ZERO_RESIDUE * size
+        right = window(step.upstream, zero=zero)
+        out.append(Question(step, number, terms, _slips(step, terms, right), zero))
     return out

@@ -311,6 +311,35 @@ def test_step_practice_asks_each_contribution_on_request() -> None:
     assert bad.returncode == 2 and "--contributions goes with --practice" in bad.stderr
 
 
+def test_step_practice_survives_stacked_signs_and_a_pasted_line() -> None:
+    # 1/++4 was checked with its signs stripped and converted with them: a traceback
+    answers = ["1/++4", "--1", "7" * 50_000 + "x", "1"]
+    done = subprocess.run([PY, "-m", "scalargrad", "step", "--practice", "x*x", "x=2"],
+                          input="\n".join(answers) + "\n", capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-500:]
+    assert done.stdout.count("couldn't read") == 3
+    assert "couldn't read '1/++4' as a number" in done.stdout
+    assert "(50001 characters)" in done.stdout and "7" * 100 not in done.stdout
+    assert "Right: ∂f/∂f = 1." in done.stdout and "backward done: right 1" in done.stdout
+
+
+def test_step_practice_a_small_gradient_answered_0_is_wrong() -> None:
+    # f = 0.00005·tanh(x) at x = 0.3, by hand: step 1 sends tanh(0.3) to the constant and
+    # 0.00005 to tanh(x); ∂f/∂tanh(x) = 0.00005, which sends 0.00005·(1 − tanh²(0.3)) to x.
+    # 0 is none of the small ones (the old absolute 1e-4 said "Right")
+    send = 0.00005 * (1 - math.tanh(0.3) ** 2)
+    answers = ["1", f"{math.tanh(0.3):.6f}", "0", "0.00005", "0", "0.00005", "0",
+               f"{send:.6e}"]
+    done = subprocess.run(
+        [PY, "-m", "scalargrad", "step", "--practice", "--contributions", "0.00005*tanh(x)",
+         "x=0.3"], input="\n".join(answers) + "\n", capture_output=True, text=True,
+        timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("Not quite: you wrote 0.") == 3
+    assert "backward done: right 2, revealed 0, of 2 steps." in done.stdout
+
+
 def test_explain_refuses_a_text_too_large_and_names_the_option() -> None:
     # "x*x*…*x" with 1,000 factors printed 31 MB in 11–28 s; by hand it has 1,000 paths
     # holding 1 + 2 + … + 999 + 999 = 500,499 factors.

@@ -16,6 +16,7 @@ import sys
 import zipfile
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,3 +145,30 @@ def test_the_final_table_is_in_the_notes_reading_order() -> None:
     bottoms = [re.sub(r"</?su[bp]>", "", r).split("/∂", 1)[1] for r in rows]
     assert bottoms == ["w(1)", "a(0)", "b(1)", "z(1)", "a(1)", "w(2)", "b(2)", "z(2)", "a(2)",
                        "w(3)", "b(3)", "z(3)", "a(3)", "y", "(a(3) − y)", "C0"]
+
+
+def page_data(text: str) -> Any:
+    raw = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', text, re.S)
+    assert raw
+    return json.loads(raw.group(1))
+
+
+@needs_dot
+def test_the_page_judges_by_the_data_python_made() -> None:
+    from scalargrad import backward_steps
+    from scalargrad.practice import READER, questions, slip_windows
+
+    data = page_data(steps_html(neuron(), practice=True))
+    assert data["reader"] == json.loads(json.dumps(READER))
+    asked = questions(backward_steps(neuron()))
+    pairs: list[Any] = list(zip(data["questions"], asked))
+    pairs += [(ds, s) for d, q in pairs for ds, s in zip(d["sends"], q.sends())]
+    assert len(pairs) > len(asked)
+    for d, q in pairs:
+        assert d["window"] == list(q.window()) and "answer" not in d
+        assert [s[:2] for s in d["slips"]] == [list(w) for w in slip_windows(q)]
+    # the watch page carries no reader; progress keys differ by content, not by path
+    assert page_data(steps_html(neuron()))["reader"] is None
+    again = page_data(steps_html(neuron(), practice=True))["key"]
+    other = Value(0.7, "w") * Value(2.0, "a")
+    assert again == data["key"] != page_data(steps_html(other, practice=True))["key"]

@@ -23,7 +23,7 @@ from scalargrad.demo import BIASES, WEIGHTS, X, Y
 from scalargrad.names import typeset_parts
 from scalargrad.nn import MLP, chain, squared_error
 from scalargrad.page import save_steps_html
-from scalargrad.trace import backward_steps
+from scalargrad.trace import backward_steps, fmt
 from scalargrad.viz import forward_order
 
 CHROMIUM = "/usr/bin/chromium"
@@ -56,6 +56,15 @@ def mlp_231() -> Value:
     return squared_error(net([0.5, -1.0]), [1.0])
 
 
+def tanh_xy() -> Value:
+    x, y = Value(0.5, "x"), Value(-2.0, "y")
+    return ((x * y).tanh() + x).label_as("f")
+
+
+def small() -> Value:
+    return (0.00005 * Value(0.3, "x").tanh()).label_as("f")
+
+
 def plain(text: str) -> str:
     """Text as the page shows it once names are typeset (w_00^(1) reads w00(1))."""
     return "".join(chars for _, chars in typeset_parts(text))
@@ -69,6 +78,10 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "chain": save_steps_html(demo_chain(), where / "chain.html"),
         "mlp": save_steps_html(mlp_231(), where / "mlp.html"),
         "practice": save_steps_html(classroom(), where / "practice.html", practice=True),
+        "chain_practice": save_steps_html(demo_chain(), where / "chain_practice.html",
+                                          practice=True),
+        "tanh_practice": save_steps_html(tanh_xy(), where / "tanh_practice.html", practice=True),
+        "small_practice": save_steps_html(small(), where / "small_practice.html", practice=True),
     }
 
 
@@ -482,4 +495,366 @@ def test_show_steps_runs_inside_its_sandboxed_frame(browser: Any, tmp_path: Path
     assert frame.locator("#tally").inner_text() == "Right 1 · revealed 0 · of 5 steps"
     # the frame cannot reach the notebook: no same origin
     assert opened.page.evaluate("document.querySelector('iframe').contentDocument") is None
+    opened.close()
+
+
+# --- round two: practice never leaks, one checker, progress kept, a stable header ----------
+
+IFRAME_WIDTH = 760
+
+
+def in_iframe(browser: Any, tmp_path: Path, value: Value, *, practice: bool,
+              name: str = "host") -> tuple[Opened, Any]:
+    """The page as a notebook shows it: show_steps' sandboxed frame, 760 px wide."""
+    from scalargrad import show_steps
+
+    host = tmp_path / f"{name}.html"
+    host.write_text(f'<!DOCTYPE html><html><body style="margin:0"><div style="width:'
+                    f'{IFRAME_WIDTH}px">' + show_steps(value, practice=practice)._repr_html_()
+                    + "</div></body></html>", encoding="utf-8")
+    opened = Opened(browser, host, (1024, 768))
+    frame = opened.page.frames[1]
+    frame.locator("#counter").wait_for()
+    return opened, frame
+
+
+def counter_of(target: Any) -> str:
+    return str(target.locator("#counter").inner_text())
+
+
+def press(opened: Opened, target: Any, key: str) -> None:
+    target.locator("#viewport").focus()
+    opened.page.keyboard.press(key)
+
+
+def hand_answers() -> list[float]:
+    """The classroom cost's gradients, by hand: 1, 2(σ − y), 2(σ − y), 2(σ − y)σ(1 − σ) twice."""
+    s = 1 / (1 + math.exp(-0.85))
+    d = 2 * (s - 1)
+    return [1.0, d, d, d * s * (1 - s), d * s * (1 - s)]
+
+
+def shown_numbers(target: Any) -> str:
+    return str(target.locator("body").inner_text()).replace("\xa0", " ").replace("−", "-")
+
+
+def assert_not_shown(target: Any, values: list[float]) -> None:
+    text = shown_numbers(target)
+    for v in values:
+        for form in (fmt(v), fmt(v, pad=True), f"{v:.4g}", f"{v:.3f}"):
+            assert form.replace("−", "-") not in text, (form, counter_of(target))
+
+
+@pytest.mark.parametrize("where", ["page", "iframe"])
+def test_practice_never_shows_a_gradient_before_its_step(
+    pages: dict[str, Path], browser: Any, tmp_path: Path, where: str,
+) -> None:
+    if where == "page":
+        opened = Opened(browser, pages["practice"], (1024, 768))
+        target = opened.page
+    else:
+        opened, target = in_iframe(browser, tmp_path, classroom(), practice=True)
+    hand = hand_answers()
+    # ∂C/∂z (steps 4, 5) and ∂C/∂w = ∂C/∂z·a, ∂C/∂a = ∂C/∂z·w; steps 2 and 3's −0.5989 is
+    # also step 1's local derivative 2(σ − y), on its arrow from the start
+    later = [hand[3], hand[3] * 1.5, hand[3] * 0.5]
+    # End, Page Down, → and Next stop at the first question not yet answered
+    for key in ("End", "PageDown", "ArrowRight", "End"):
+        press(opened, target, key)
+        assert counter_of(target) == "Step 1 of 5"
+        assert target.locator("#practice").is_visible()
+    assert target.locator("#next").is_disabled()
+    target.locator("#next").click(force=True)
+    assert counter_of(target) == "Step 1 of 5"
+    assert target.locator(".text:not([hidden])").count() == 0  # no "All gradients" table
+    assert target.locator(".frame:not([hidden])").get_attribute("id") == "q1"
+    assert_not_shown(target, later)
+    target.locator("#answer").fill("1")
+    target.locator("#check").click()
+    press(opened, target, "End")  # the next question, never the final table
+    assert counter_of(target) == "Step 2 of 5" and target.locator("#practice").is_visible()
+    assert_not_shown(target, later)
+    press(opened, target, "ArrowLeft")  # back from End: the step before, none skipped
+    assert counter_of(target) == "Step 1 of 5" and target.locator("#practice").is_hidden()
+    press(opened, target, "Home")
+    press(opened, target, "End")
+    assert counter_of(target) == "Step 2 of 5"
+    target.locator("#reveal").click()
+    press(opened, target, "End")
+    assert counter_of(target) == "Step 3 of 5"
+    assert_not_shown(target, [hand[3]])
+    for k in (3, 4, 5):
+        assert counter_of(target) == f"Step {k} of 5"
+        target.locator("#reveal").click()
+        press(opened, target, "End")
+    assert counter_of(target) == "All gradients"  # every step answered or revealed
+    opened.close()
+
+
+def test_practice_no_address_opens_a_later_position(pages: dict[str, Path], browser: Any) -> None:
+    opened = Opened(browser, pages["practice"], (1024, 768))
+    for tail in ("#t6", "#f6", "#6", "#All%20gradients"):
+        opened.page.goto(opened.url + tail)
+        assert opened.counter() == "Before backward"
+        assert opened.page.locator(".frame:not([hidden])").get_attribute("id") == "f0"
+    opened.page.goto(opened.url)  # the routes allow only the file itself
+    opened.requests = [opened.url]
+    opened.close()
+
+
+def header_boxes(target: Any) -> list[tuple[float, ...]]:
+    return [tuple(round(v, 1) for v in b) for b in target.locator(
+        "#prev, #next, #counter, #zoom-out, #zoom-reset, #zoom-in, #zoom-fit").evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect(); "
+        "return [r.left, r.top, r.width, r.height]; })")]
+
+
+@pytest.mark.parametrize("where", ["page", "iframe"])
+@pytest.mark.parametrize("practice", [False, True], ids=["watch", "practice"])
+def test_header_buttons_never_move(
+    pages: dict[str, Path], browser: Any, tmp_path: Path, where: str, practice: bool,
+) -> None:
+    value = classroom()
+    if where == "page":
+        opened = Opened(browser, pages["practice" if practice else "classroom"], (1024, 768))
+        target = opened.page
+    else:
+        opened, target = in_iframe(browser, tmp_path, value, practice=practice)
+    first = header_boxes(target)
+    seen = []
+    for _ in range(7):  # every position, answering as it goes
+        if practice and target.locator("#practice").is_visible():
+            target.locator("#reveal").click()
+        seen.append((counter_of(target), header_boxes(target)))
+        target.locator("#next").click(force=True)
+    for button, times in (("#zoom-in", 9), ("#zoom-out", 30), ("#zoom-fit", 1),
+                          ("#zoom-reset", 1), ("#zoom-out", 1)):
+        for _ in range(times):
+            target.locator(button).click()
+        seen.append((str(target.locator("#zoom-level").inner_text()), header_boxes(target)))
+    assert {label for label, _ in seen} >= {"Before backward", "Step 1 of 5", "All gradients",
+                                            "400%", "10%", "100%", "80%"}
+    moved = [(label, boxes) for label, boxes in seen if boxes != first]
+    assert not moved, (first, moved[:2])
+    opened.close()
+
+
+@pytest.mark.parametrize("where", ["page", "iframe"])
+def test_legend_colours_and_swatches_stay_with_their_labels(
+    pages: dict[str, Path], browser: Any, tmp_path: Path, where: str,
+) -> None:
+    if where == "page":
+        opened = Opened(browser, pages["practice"], (1024, 768))
+        target = opened.page
+    else:
+        opened, target = in_iframe(browser, tmp_path, classroom(), practice=True)
+    items = target.locator(".legend .item")
+    assert items.count() == 9
+    # each swatch is on its label's line: every box of an item on one line
+    lines = items.evaluate_all("els => els.map(e => [e.textContent, Array.from("
+                               "e.getClientRects()).map(r => Math.round(r.top))])")
+    for text, tops in lines:
+        assert len(set(tops)) == 1, text
+    colours = dict(items.evaluate_all(
+        "els => els.filter(e => e.querySelector('.sw')).map(e => [e.textContent.trim(),"
+        " getComputedStyle(e.querySelector('.sw')).borderTopColor])"))
+    sends, comes = colours["inputs it sends to"], colours["the nodes it comes from"]
+    assert sends != comes
+    def strokes() -> set[str]:
+        return set(target.locator(".frame:not([hidden]) g.value.receiver > path").evaluate_all(
+            "els => els.map(e => getComputedStyle(e).stroke)"))
+
+    press(opened, target, "ArrowRight")
+    target.locator("#answer").fill("1")
+    target.locator("#check").click()  # the worked step 1: its input framed in "sends to"
+    assert strokes() == {sends}
+    target.locator("#next").click()  # question 2: the node it comes from, in "comes from"
+    assert target.locator("#practice").is_visible() and strokes() == {comes}
+    opened.close()
+
+
+def test_every_step_shows_its_node_and_its_inputs(
+    pages: dict[str, Path], browser: Any, size: tuple[int, int],
+) -> None:
+    opened = Opened(browser, pages["chain"], size)
+    page = opened.page
+    n = len(list(backward_steps(demo_chain())))
+    for k in range(1, n + 1):
+        page.keyboard.press("ArrowRight")
+        view = opened.viewport_rect()
+        lit = page.locator(".frame:not([hidden]) g.value.highlight, "
+                           ".frame:not([hidden]) g.value.receiver").evaluate_all(
+            "els => els.map(e => { const r = e.getBoundingClientRect(); "
+            "return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; })")
+        assert len(lit) >= 2
+        span_w = max(r["right"] for r in lit) - min(r["left"] for r in lit)
+        span_h = max(r["bottom"] for r in lit) - min(r["top"] for r in lit)
+        room_w, room_h = view["right"] - view["left"] - 32, view["bottom"] - view["top"] - 32
+        if span_w <= room_w and span_h <= room_h:
+            assert all(inside(r, view) for r in lit), (k, lit, view)
+    opened.close()
+
+
+def test_the_graph_gets_the_height_the_text_does_not_need(
+    pages: dict[str, Path], browser: Any,
+) -> None:
+    opened = Opened(browser, pages["mlp"], (1024, 768))
+    page = opened.page
+    page.keyboard.press("ArrowRight")  # step 1: two lines of text
+    page.keyboard.press("f")
+    svg = opened.rect(".frame:not([hidden]) svg")
+    width, height = svg["right"] - svg["left"], svg["bottom"] - svg["top"]
+    assert width >= 0.8 * 1024 or height >= 0.6 * 768, (width, height)
+    # at every position the text is not cut and the graph takes all the rest
+    n = len(list(backward_steps(mlp_231())))
+    for k in range(n + 1):
+        need = page.locator("aside").evaluate("a => a.scrollHeight - a.clientHeight")
+        view, aside = opened.rect("#viewport"), opened.rect("aside")
+        main = opened.rect("main")
+        gap = aside["top"] - view["bottom"]
+        assert 0 <= gap <= 20
+        if aside["bottom"] - aside["top"] < 0.4 * (main["bottom"] - main["top"]):
+            assert need <= 1, k  # the text has all it needs …
+        assert main["bottom"] - aside["bottom"] <= 20, k  # … and nothing is left over
+        page.keyboard.press("ArrowRight")
+    opened.close()
+
+
+def test_practice_progress_is_kept_in_the_browser_with_a_reset(
+    pages: dict[str, Path], browser: Any,
+) -> None:
+    opened = Opened(browser, pages["practice"], (1024, 768))
+    page = opened.page
+    page.keyboard.press("ArrowRight")
+    page.locator("#answer").fill("1")
+    page.locator("#check").click()
+    page.locator("#next").click()
+    page.locator("#reveal").click()
+    page.locator("#next").click()
+    assert opened.counter() == "Step 3 of 5"
+    assert "kept in this browser" in page.locator("#kept").inner_text()
+    page.reload()
+    assert opened.counter() == "Step 3 of 5" and page.locator("#practice").is_visible()
+    assert page.locator("#tally").inner_text() == "Right 1 · revealed 1 · of 5 steps"
+    page.keyboard.press("ArrowLeft")  # step 2 as it was left: revealed, worked
+    assert opened.counter() == "Step 2 of 5" and page.locator("#practice").is_hidden()
+    assert "Revealed" in page.locator("#verdict").inner_text()
+    # another page in the same browser keeps its own progress
+    other_url = pages["chain_practice"].as_uri()
+    opened.context.route(other_url, lambda route: route.continue_())
+    other = opened.context.new_page()
+    other.goto(other_url)
+    assert other.locator("#tally").inner_text().startswith("Right 0 · revealed 0")
+    other.close()
+    page.locator("#reset").click()  # once: asks again, forgets nothing yet
+    assert "again" in page.locator("#reset").inner_text()
+    assert page.locator("#tally").inner_text() == "Right 1 · revealed 1 · of 5 steps"
+    page.locator("#reset").click()
+    assert opened.counter() == "Before backward"
+    assert page.locator("#tally").inner_text() == "Right 0 · revealed 0 · of 5 steps"
+    page.reload()
+    assert page.locator("#tally").inner_text() == "Right 0 · revealed 0 · of 5 steps"
+    page.keyboard.press("End")
+    assert opened.counter() == "Step 1 of 5" and page.locator("#practice").is_visible()
+    assert set(opened.requests) == {opened.url, other_url}
+    opened.requests = [opened.url]
+    opened.close()
+
+
+def test_practice_without_storage_works_and_says_so(browser: Any, tmp_path: Path) -> None:
+    """A sandboxed frame (show_steps in Jupyter) may keep nothing: no error, not kept."""
+    opened, frame = in_iframe(browser, tmp_path, classroom(), practice=True)
+    assert "not kept" in frame.locator("#kept").inner_text()
+    frame.locator("#next").click()
+    frame.locator("#answer").fill("1")
+    frame.locator("#check").click()
+    assert frame.locator("#tally").inner_text() == "Right 1 · revealed 0 · of 5 steps"
+    frame.locator("#reset").click()
+    frame.locator("#reset").click()
+    assert frame.locator("#tally").inner_text() == "Right 0 · revealed 0 · of 5 steps"
+    opened.close()  # no console error, no page error
+
+
+CORPUS = [
+    "1", "-1", "+1", "−1", " 1 ", "1.", ".5", "-.5", "+.5e-1", "1e3", "1E-3", "1.e2", "2.5e-3",
+    "1/4", "-3/4", "1/-4", "1/+4", "−1/−4", "1 / 4", "1\u202f000", "1\u00a0000", "0", "-0",
+    "0.0", "1/0", "1/-0", "0/0", "1e400", "-1e400", "1e-400", "1/1e-400", "1e308/1e-308",
+    "1/++4", "++4", "--4", "+-4", "1e++4", "1//4", "1/4/2", "/4", "1/", "", " ", "-", ".",
+    "e5", "1e", "1.2.3", "abc", "nan", "NaN", "inf", "Infinity", "-inf", "0x10", "1_000",
+    "١", "½", "1,5", "\U0001d7d9", "1\U0001d7d9", "\t1\t", "1\n", "x", "1x",
+    "5" * 400 + "x", "0." + "0" * 300 + "1", "9" * 400, "1/" + "3" * 40,
+]
+
+
+def corpus_for(q: Any) -> list[str]:
+    """The corpus and the edges of every window the item has."""
+    from scalargrad.practice import slip_windows
+
+    out = list(CORPUS)
+    for lo, hi in [q.window(), *slip_windows(q)]:
+        for v in (lo, hi, math.nextafter(lo, -math.inf), math.nextafter(hi, math.inf),
+                  (lo + hi) / 2):
+            out += [repr(v), f"{v:.4g}", f"{v:.6f}", f"{v:.3e}".replace("-", "−")]
+    return out
+
+
+@pytest.mark.parametrize("name", ["practice", "tanh_practice", "small_practice"])
+def test_python_and_the_page_judge_every_answer_alike(
+    pages: dict[str, Path], browser: Any, name: str,
+) -> None:
+    from scalargrad.practice import judge, questions, read_number, slip_windows
+
+    value = {"practice": classroom, "tanh_practice": tanh_xy, "small_practice": small}[name]()
+    asked = questions(backward_steps(value))
+    opened = Opened(browser, pages[name], (1024, 768))
+    cases, expected = [], []
+    for k, q in enumerate(asked, 1):
+        for stage, item in enumerate([q, *q.sends()]):
+            for text in corpus_for(item):
+                number = read_number(text)
+                verdict = ("unreadable" if number is None
+                           else judge(number, item.window(), slip_windows(item)))
+                cases.append([k, stage, text])
+                expected.append(verdict)
+    got = opened.page.evaluate(
+        "cases => cases.map(c => window.scalargradVerdict(c[0], c[1], c[2]))", cases)
+    diff = [(c, e, g) for c, e, g in zip(cases, expected, got) if e != g]
+    assert not diff, diff[:5]
+    assert {"unreadable", -1, None} <= set(expected) and any(
+        isinstance(e, int) and e >= 0 for e in expected)
+    # and what the Python check says is what judge says
+    for (k, stage, text), e in zip(cases, expected):
+        item = [asked[k - 1], *asked[k - 1].sends()][stage]
+        number = read_number(text)
+        if number is not None:
+            verdict = item.check(number)
+            assert verdict.right == (e == -1) and verdict.slip == (e if e != -1 else None)
+    opened.close()
+
+
+def test_a_pasted_80000_character_answer_is_judged_promptly(
+    pages: dict[str, Path], browser: Any,
+) -> None:
+    """The page's old regular expression froze it for 12 s on 80,000 characters."""
+    opened = Opened(browser, pages["practice"], (1024, 768))
+    page = opened.page
+    page.keyboard.press("ArrowRight")
+    times = page.evaluate("""long => {
+        const a = document.getElementById("answer"), c = document.getElementById("check");
+        function best(text, n, inner) {
+          let t = Infinity;
+          for (let i = 0; i < n; i++) {
+            const s = performance.now();
+            for (let j = 0; j < inner; j++) { a.value = text; c.click(); }
+            t = Math.min(t, (performance.now() - s) / inner);
+          }
+          return t;
+        }
+        return [best("0.37", 5, 40), best(long[0], 3, 1), best(long[1], 3, 1),
+                best(long[2], 3, 1)];
+    }""", ["1" * 79_999 + "x", "." + "5" * 79_998 + "x", "0." + "7" * 79_998])
+    short, *long = times
+    assert max(long) < 2000 * max(short, 0.005), times  # linear: ~100×; the regex: ~10⁶×
+    assert "Not quite" in page.locator("#feedback").inner_text()
+    assert opened.counter() == "Step 1 of 5"
     opened.close()

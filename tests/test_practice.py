@@ -6,6 +6,7 @@ Oracles: gradients derived by hand in each test (never the engine's own steps).
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import given
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from scalargrad import Value, backward_steps
 from scalargrad.practice import ABS_TOL, REL_TOL, is_right, questions, read_number
+from scalargrad.trace import fmt
 
 
 def neuron() -> tuple[Value, float]:
@@ -109,3 +111,188 @@ def test_on_request_each_arrow_of_a_step_is_asked_too() -> None:
     assert "alone: multiply it by the local derivative" in send.check(2 * (s - 1)).message
     assert "this step's gradient" in send.check(s * (1 - s)).message
     assert f"{d_z:.4g}" not in "\n".join(send.working())
+
+
+# --- round two: no answer given away, the stated tolerance, linear reading ------------------
+
+NUMBER = re.compile(r"[+\-−]?(?:\d+\.?\d*|\.\d+)(?:e[+\-−]?\d+)?")
+
+
+def graphs() -> dict[str, Value]:
+    from scalargrad.nn import MLP, chain, squared_error
+
+    x, y = Value(0.5, "x"), Value(-2.0, "y")
+    net = MLP(2, [3, 1], seed=1)
+    f, _ = neuron()
+    t = Value(0.3, "x")
+    return {
+        "chain": chain([0.5, -1.2, 0.8], [0.1, 0.2, -0.3], 0.7, 1.0).cost,
+        "mlp": squared_error(net([0.5, -1.0]), [1.0]),
+        "tanh": ((x * y).tanh() + x).label_as("f"),
+        "neuron": f,
+        "small": (0.00005 * t.tanh()).label_as("f"),
+    }
+
+
+def numbers_in(text: str) -> list[float]:
+    """The numbers a text shows, leaving out step numbers and the indices of names."""
+    text = re.sub(r"step \d+|\^\(\d+\)|_\d+|∂\(?[-−]?[0-9.]+\)?", " ", text)  # ∂1: a constant
+    return [float(m.replace("−", "-")) for m in NUMBER.findall(text)]
+
+
+def factors(side: str) -> set[str]:
+    """The symbols multiplied or added on one side of a chain-rule line."""
+    return {f.strip() for term in side.split(" + ") for f in term.split(" · ")}
+
+
+@pytest.mark.parametrize("name", ["chain", "mlp", "tanh", "neuron", "small"])
+def test_feedback_never_shows_the_answer_nor_defines_it_by_itself(name: str) -> None:
+    assert_no_leak(graphs()[name])
+
+
+small_floats = st.floats(-2.0, 2.0, allow_nan=False).filter(lambda v: abs(v) > 1e-3)
+
+
+@given(st.lists(small_floats, min_size=8, max_size=8))
+def test_feedback_never_shows_the_answer_at_random_points(values: list[float]) -> None:
+    from scalargrad.nn import chain
+
+    w, b, x, y = values[:3], values[3:6], values[6], values[7]
+    x2, y2 = Value(w[0], "x"), Value(w[1], "y")
+    assert_no_leak(chain(w, b, x, y).cost)
+    assert_no_leak(((x2 * y2).tanh() + x2 * b[0]).label_as("f"))
+
+
+def assert_no_leak(root: Value) -> None:
+    from scalargrad.names import display_names
+
+    asked = questions(backward_steps(root))
+    # names and formulas with a digit in them (x·1, 1 − tanh(x)²) show no number: left out
+    texts = {*display_names(root).values(),
+             *(c.formula for q in asked for c in q.step.contributions)}
+    names = sorted({n for n in texts if re.search(r"\d", n) and read_number(n) is None},
+                   key=len, reverse=True)
+    seen = 0
+    for q in asked:
+        for item in [q, *q.sends()]:
+            a = item.answer  # the stated tolerance, from the test: relative, 0 alone absolute
+            lo, hi = sorted((a * (1 - REL_TOL), a * (1 + REL_TOL))) if a else (-ABS_TOL, ABS_TOL)
+            wrong = [v for v, _ in item.slips] + [0.123, 7.0, item.answer * 1.01 + 1e-3]
+            for value in wrong:
+                verdict = item.check(value)
+                if verdict.right:
+                    continue
+                seen += 1
+                said = verdict.message.replace(f"you wrote {fmt(value)}", "") + "\n".join(
+                    item.working())
+                for label in names:  # a name such as x·1 is no number shown
+                    said = said.replace(label, " ")
+                leaked = [x for x in numbers_in(said) if lo <= x <= hi]
+                assert not leaked, (item.prompt, said)
+            head, _, rhs = item.working()[0].partition(" = ")
+            if isinstance(item, type(q)) and item.terms:
+                assert head not in factors(rhs), item.working()[0]
+    assert seen > 0
+
+
+def test_chain_step_two_feedback_names_the_factors_not_the_number() -> None:
+    # ∂C/∂(a − y) = ∂C/∂C · ∂C/∂(a − y) = 2(a − y): the old text defined it by itself and
+    # printed 2(a − y) = −1.002, the answer
+    q = questions(backward_steps(graphs()["chain"]))[1]
+    a3 = q.step.node.inputs[0].data  # the chain's output a(3), y = 1.0
+    assert q.answer == pytest.approx(2 * (a3 - 1.0))  # by hand
+    text = "\n".join([q.check(-q.answer).message, *q.working()])
+    assert "sign" in text and "2(a^(3) − y)" in text and fmt(q.answer) not in text
+    assert "∂C_0/∂(a^(3) − y) = ∂C_0/∂C_0 · ∂C_0/∂(a^(3) − y)" not in text
+
+
+def test_a_small_true_value_is_not_right_when_answered_0() -> None:
+    # f = 0.00005·tanh(x) at x = 0.3: ∂f/∂tanh(x) = 0.00005, by hand
+    f = graphs()["small"]
+    asked = questions(backward_steps(f))
+    q = asked[1]
+    assert q.answer == pytest.approx(0.00005)
+    assert not q.check(0.0).right and not q.check(0.00006).right
+    assert q.check(0.00005 * (1 + 0.9 * REL_TOL)).right
+    assert not q.check(0.00005 * (1 + 1.1 * REL_TOL)).right
+    (send,) = q.sends()  # → x: 0.00005 · (1 − tanh²(0.3)) ≈ 4.57e-05, by hand
+    assert send.answer == pytest.approx(0.00005 * (1 - math.tanh(0.3) ** 2))
+    assert not send.check(0.0).right and send.check(send.answer * (1 - 5e-4)).right
+
+
+def test_the_absolute_floor_only_for_values_zero_in_exact_arithmetic() -> None:
+    x, y = Value(-1.0, "x"), Value(3.0, "y")
+    u = (y + 1.0).label_as("u")
+    f = ((2.0 * x).relu() * u).label_as("f")  # ∂f/∂u = relu(−2) = 0 exactly
+    asked = {q.step.name: q for q in questions(backward_steps(f))}
+    q = asked["u"]
+    assert q.answer == 0.0 and q.zero
+    assert q.check(0.5 * ABS_TOL).right and not q.check(1.5 * ABS_TOL).right
+    # terms that cancel: ∂g/∂v = 0.1 + 0.2 − 0.3, 0 in exact arithmetic, 5.6e-17 in floats
+    v = (x * 1.0).label_as("v")
+    g = (v * 0.1 + v * 0.2 - v * 0.3).label_as("g")
+    q = {q.step.name: q for q in questions(backward_steps(g))}["v"]
+    assert q.answer != 0.0 and abs(q.answer) < 1e-15 and q.zero
+    assert q.check(0.0).right
+    # a value that is not 0 is never right by an absolute distance, however small it is
+    assert not is_right(0.0, 1e-9) and not is_right(0.0, -7.731e-05)
+
+
+@pytest.mark.parametrize("text", ["1/++4", "++4", "--4", "+-4", "1/--4", "1/+-4", "1e++4",
+                                  "1/", "/4", "1//4", "-", ".", "e5", "1e", "1.2.3", "1/4/"])
+def test_stacked_signs_and_fragments_are_not_numbers(text: str) -> None:
+    assert read_number(text) is None
+
+
+def test_one_sign_before_each_part_is_read() -> None:
+    assert read_number("1/-4") == -0.25 and read_number("1/+4") == 0.25
+    assert read_number("−1/−4") == 0.25 and read_number("1 / 4") == 0.25
+    assert read_number("1.e2") == 100.0 and read_number("-.5e-1") == -0.05
+    assert read_number("1\u202f000") == 1000.0  # a narrow no-break space groups digits
+
+
+READ_TIMES = r"""
+import resource, sys, time
+resource.setrlimit(resource.RLIMIT_CPU, (20, 25))
+from scalargrad.practice import read_number
+
+def cpu(text, repeat):
+    best = float("inf")
+    for _ in range(3):
+        t = time.process_time()
+        for _ in range(repeat):
+            read_number(text)
+        best = min(best, (time.process_time() - t) / repeat)
+    return best
+
+for body in ("1" * N + "x", "1/" + "1" * N + "x", "." + "5" * N + "x", "1e" + "7" * N + "x",
+             "1" * N, "1." + "0" * N + "1/2"):
+    short = body[:SHORT] if body[-1] != "x" else body[:SHORT] + "x"
+    print(cpu(body, 1) / cpu(short, 100))
+"""
+
+
+def test_reading_an_answer_takes_time_linear_in_its_length() -> None:
+    """A 100,000-character answer costs about 100× a 1,000-character one (linear), not
+    10,000× (quadratic: the old regular expression took 303 s on it)."""
+    import subprocess
+    import sys
+
+    script = READ_TIMES.replace("SHORT", "1000").replace("N", "100_000")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, f"killed after 20 s of CPU: {done.stderr[-300:]}"
+    ratios = [float(line) for line in done.stdout.split()]
+    assert len(ratios) == 6 and max(ratios) < 400, ratios
+
+
+def test_what_a_zero_sends_is_zero_too() -> None:
+    # ∂g/∂v = 0.1 + 0.2 − 0.3 cancels to 5.6e-17; what v = x·1 then sends to x is
+    # that times 1: 0 in exact arithmetic, so 0 is right for it as well
+    x = Value(-1.0, "x")
+    v = (x * 1.0).label_as("v")
+    g = (v * 0.1 + v * 0.2 - v * 0.3).label_as("g")
+    q = {q.step.name: q for q in questions(backward_steps(g))}["v"]
+    to_x = next(s for s in q.sends() if s.step.contributions[s.index].name == "x")
+    assert to_x.answer != 0.0 and to_x.zero and to_x.check(0.0).right
+    assert not to_x.check(2 * ABS_TOL).right

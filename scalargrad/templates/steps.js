@@ -18,6 +18,11 @@
   var current = 0, zoom = 1;
 
   function asking(k) { return data.practice && k > 0 && k < last && !answered[k]; }
+  function firstOpen() {  // practice: no position past the first question not yet answered
+    if (!data.practice) { return last; }
+    for (var k = 1; k < last; k++) { if (!answered[k]) { return k; } }
+    return last;
+  }
   function visibleFrame() { return document.querySelector(".frame:not([hidden])"); }
 
   // --- zoom and pan ----------------------------------------------------------------
@@ -33,24 +38,64 @@
     viewport.scrollLeft = x * z - cx;
     viewport.scrollTop = y * z - cy;
     $("zoom-level").textContent = Math.round(z * 100) + "%";
+    layout();
+  }
+  // A wide drawing has the text below it: the text gets the height it needs (at most 45%
+  // when the graph needs the room), the graph all the rest.
+  var main = document.querySelector("main"), aside = document.querySelector("aside");
+  var wide = main.classList.contains("wide");
+  function spare() {  // main's height for the graph and the text together
+    var st = getComputedStyle(main);
+    return main.clientHeight - parseFloat(st.paddingTop) - parseFloat(st.paddingBottom) -
+           parseFloat(st.rowGap || st.gap || "0");
+  }
+  function textNeed() {
+    aside.style.flex = "none"; aside.style.height = "auto";
+    return aside.getBoundingClientRect().height;
+  }
+  function layout() {
+    if (!wide) { return; }
+    var avail = spare(), need = textNeed();
+    var svg = visibleFrame().querySelector("svg"), i = svgs.indexOf(svg);
+    var graph = sizes[i][1] * zoom + 26 + (viewport.offsetHeight - viewport.clientHeight);
+    var a = Math.max(0, Math.min(need, Math.max(0.45 * avail, avail - graph)));
+    aside.style.height = a + "px";
+    viewport.style.flex = "none";
+    viewport.style.height = Math.max(0, avail - a) + "px";
   }
   function fitZoom() {
     var svg = visibleFrame().querySelector("svg"), i = svgs.indexOf(svg);
-    return Math.min((viewport.clientWidth - 28) / sizes[i][0],
-                    (viewport.clientHeight - 28) / sizes[i][1]);
+    var h = viewport.clientHeight;
+    if (wide) {  // the height the graph gets once it is fitted
+      var avail = spare();
+      h = avail - Math.min(textNeed(), 0.45 * avail) -
+          (viewport.offsetHeight - viewport.clientHeight);
+      layout();
+    }
+    return Math.min((viewport.clientWidth - 28) / sizes[i][0], (h - 28) / sizes[i][1]);
   }
-  function centreStep() {  // the step's node, scrolled into view
-    var node = visibleFrame().querySelector("g.value.highlight");
+  function centreStep() {  // the step's node and the nodes on its lit arrows, in view
+    var frame = visibleFrame(), node = frame.querySelector("g.value.highlight");
     if (!node) { return; }
     var r = node.getBoundingClientRect(), v = viewport.getBoundingClientRect();
+    var u = {left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+    frame.querySelectorAll("g.value.receiver").forEach(function (g) {
+      var b = g.getBoundingClientRect();
+      u.left = Math.min(u.left, b.left); u.top = Math.min(u.top, b.top);
+      u.right = Math.max(u.right, b.right); u.bottom = Math.max(u.bottom, b.bottom);
+    });
     var left = v.left + viewport.clientLeft, top = v.top + viewport.clientTop;
     var w = viewport.clientWidth, h = viewport.clientHeight, m = 16;
-    if (r.left < left + m || r.right > left + w - m) {
-      viewport.scrollLeft += r.left + r.width / 2 - (left + w / 2);
+    function shift(lo, hi, nodeLo, nodeHi, start, size) {
+      if (hi - lo <= size - 2 * m) {  // all of it fits: the smallest scroll that shows it
+        if (lo < start + m) { return lo - (start + m); }
+        if (hi > start + size - m) { return hi - (start + size - m); }
+        return 0;
+      }
+      return (nodeLo + nodeHi) / 2 - (start + size / 2);  // too big: the node in the middle
     }
-    if (r.top < top + m || r.bottom > top + h - m) {
-      viewport.scrollTop += r.top + r.height / 2 - (top + h / 2);
-    }
+    viewport.scrollLeft += shift(u.left, u.right, r.left, r.right, left, w);
+    viewport.scrollTop += shift(u.top, u.bottom, r.top, r.bottom, top, h);
   }
   viewport.addEventListener("wheel", function (e) {
     if (!e.ctrlKey) { return; }
@@ -80,7 +125,7 @@
 
   // --- positions ---------------------------------------------------------------------
   function show(k) {
-    current = Math.max(0, Math.min(last, k));
+    current = Math.max(0, Math.min(firstOpen(), k));
     var ask = asking(current);
     var frameId = ask ? "q" + current : "f" + current;
     document.querySelectorAll(".frame").forEach(function (f) { f.hidden = f.id !== frameId; });
@@ -94,47 +139,117 @@
     if (data.practice) {
       $("practice").hidden = !ask;
       $("verdict").hidden = verdicts[current].length === 0;
-      $("verdict").innerHTML = verdicts[current].join("<br>");
+      $("verdict").innerHTML = verdicts[current].map(verdictHtml).join("<br>");
       if (ask) {
         $("prompt").innerHTML = item(current).prompt;
         $("answer").value = "";
         $("feedback").innerHTML = "";
       }
     }
+    layout();
     centreStep();
+    save();
   }
   prev.addEventListener("click", function () { show(current - 1); });
   next.addEventListener("click", function () { show(current + 1); });
 
   // --- practice ----------------------------------------------------------------------
+  // Reading and judging an answer follow the data the page was made with (the same
+  // machine and windows scalargrad.practice uses): one pass over the text, two comparisons.
   function readNumber(text) {
-    text = text.trim().replace(/\u2212/g, "-").replace(/ /g, "");
-    var num = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-    var parts = text.split("/");
-    if (parts.length > 2 || !num.test(parts[0]) ||
-        (parts.length === 2 && !num.test(parts[1].replace(/^\+/, "")))) { return null; }
-    var value = parseFloat(parts[0]);
-    if (parts.length === 2) {
-      var d = parseFloat(parts[1]);
-      if (d === 0) { return null; }
-      value /= d;
+    var r = data.reader, state = 0, chars = [], slash = -1;
+    for (var i = 0; i < text.length; i++) {
+      var ch = text.charAt(i);
+      if (r.skip.indexOf(ch) >= 0) { continue; }
+      if (ch === r.minus) { ch = "-"; }
+      var kind = Object.prototype.hasOwnProperty.call(r.classes, ch) ? r.classes[ch] : null;
+      var to = kind === null ? undefined : r.next[state][kind];
+      if (to === undefined) { return null; }
+      state = to;
+      if (kind === "slash") { slash = chars.length; }
+      chars.push(ch);
+    }
+    if (r.accept.indexOf(state) < 0) { return null; }
+    var clean = chars.join(""), value;
+    if (slash < 0) { value = Number(clean); } else {
+      var bottom = Number(clean.slice(slash + 1));
+      if (bottom === 0) { return null; }
+      value = Number(clean.slice(0, slash)) / bottom;
     }
     return isFinite(value) ? value : null;
   }
-  function isRight(value, answer) {
-    return Math.abs(value - answer) <= Math.max(data.absTol, data.relTol * Math.abs(answer));
+  function judge(value, q) {  // -1 right, k the k-th slip, null wrong
+    if (q.window[0] <= value && value <= q.window[1]) { return -1; }
+    for (var k = 0; k < q.slips.length; k++) {
+      if (q.slips[k][0] <= value && value <= q.slips[k][1]) { return k; }
+    }
+    return null;
+  }
+  function verdictOf(text, q) {  // what the page says of an answer, for the tests too
+    var value = readNumber(text);
+    return value === null ? "unreadable" : judge(value, q);
+  }
+  function at(k, s) {  // question k at stage s: its gradient (0) or what it sends down arrow s
+    var q = data.questions[k - 1];
+    return s === 0 ? q : q.sends[s - 1];
+  }
+  function verdictHtml(v) {  // v = [kind, stage]
+    return (v[0] === "right" ? '<span class="right">✓ Right:</span> '
+                             : '<span class="wrong">Revealed:</span> ') + at(current, v[1]).right;
+  }
+  // --- progress, kept in the browser per page (when the browser lets the page keep it) ---
+  var store = null;
+  if (data.practice) {
+    try {
+      store = window.localStorage;
+      store.setItem(data.key + ":probe", "1");
+      store.removeItem(data.key + ":probe");
+    } catch (e) { store = null; }  // file:// in some browsers, a sandboxed frame: not kept
+  }
+  function save() {
+    if (!store) { return; }
+    try {
+      store.setItem(data.key, JSON.stringify({answered: answered, stage: stage,
+        verdicts: verdicts, current: current, sends: $("ask-sends").checked}));
+    } catch (e) {  // full, or taken away: go on without it, and say so
+      store = null;
+      $("kept").textContent = "(no longer kept: the browser refused to store more)";
+    }
+  }
+  function load() {
+    if (!store) { return; }
+    var saved;
+    try { saved = JSON.parse(store.getItem(data.key) || "null"); } catch (e) { return; }
+    var n = data.counters.length;
+    if (!saved || !Array.isArray(saved.answered) || saved.answered.length !== n ||
+        !Array.isArray(saved.stage) || saved.stage.length !== n ||
+        !Array.isArray(saved.verdicts) || saved.verdicts.length !== n) { return; }
+    for (var k = 1; k < last; k++) {
+      var q = data.questions[k - 1], ok = Array.isArray(saved.verdicts[k]) &&
+        saved.verdicts[k].every(function (v) {
+          return Array.isArray(v) && (v[0] === "right" || v[0] === "revealed") &&
+                 v[1] === (v[1] | 0) && v[1] >= 0 && v[1] <= q.sends.length;
+        });
+      if (!ok || typeof saved.answered[k] !== "boolean" || saved.stage[k] !== (saved.stage[k] | 0) ||
+          saved.stage[k] < 0 || saved.stage[k] > q.sends.length) { return; }
+    }
+    for (k = 1; k < last; k++) {
+      answered[k] = saved.answered[k]; stage[k] = saved.stage[k]; verdicts[k] = saved.verdicts[k];
+      verdicts[k].forEach(function (v) {
+        if (v[1] === 0) { tally[v[0] === "right" ? "right" : "revealed"] += 1; }
+      });
+    }
+    $("ask-sends").checked = saved.sends === true;
+    current = typeof saved.current === "number" ? saved.current : 0;
   }
   function updateTally() {
     $("tally-right").textContent = tally.right;
     $("tally-revealed").textContent = tally.revealed;
   }
-  function item(k) {  // what position k asks now: its gradient, or what it sends down arrow j
+  function item(k) { return at(k, stage[k]); }  // what position k asks now
+  function settle(k, kind) {
     var q = data.questions[k - 1];
-    return stage[k] === 0 ? q : q.sends[stage[k] - 1];
-  }
-  function settle(k, verdict) {
-    var q = data.questions[k - 1];
-    verdicts[k].push(verdict);
+    verdicts[k].push([kind, stage[k]]);
     var more = stage[k] === 0 ? $("ask-sends").checked && q.sends.length > 0
                               : stage[k] < q.sends.length;
     if (more) { stage[k] += 1; } else { answered[k] = true; }
@@ -149,30 +264,50 @@
       if (e.key === "Enter") { e.preventDefault(); $("check").click(); }
     });
     $("check").addEventListener("click", function () {
-      var q = item(current), typed = $("answer").value;
-      var value = readNumber(typed), feedback = $("feedback");
-      if (value === null) {
-        feedback.innerHTML = '<span class="wrong">Type a number, e.g. -0.25, 2.5e-3 or 1/4.</span>';
+      var q = item(current), typed = $("answer").value, feedback = $("feedback");
+      var found = verdictOf(typed, q);
+      if (found === "unreadable") {
+        feedback.innerHTML = '<span class="wrong">Couldn\u2019t read that as a number. Type a number, ' +
+          'e.g. -0.25, 2.5e-3 or 1/4 (one sign at most).</span>';
         return;
       }
-      if (isRight(value, q.answer)) {
+      if (found === -1) {
         if (stage[current] === 0) { tally.right += 1; }
-        settle(current, '<span class="right">✓ Right:</span> ' + q.right);
+        settle(current, "right");
         return;
       }
-      var message = q.check;
-      q.slips.forEach(function (slip) {
-        if (message === q.check && isRight(value, slip[0])) { message = slip[1]; }
-      });
+      var message = found === null ? q.check : q.slips[found][2];
       feedback.innerHTML = '<span class="wrong">Not quite: you wrote <span class="yours"></span>.</span> ' +
         message + '<div class="working">' + q.working + '</div>';
-      feedback.querySelector(".yours").textContent = typed.trim();
+      var t = typed.trim();
+      feedback.querySelector(".yours").textContent =
+        t.length <= 40 ? t : t.slice(0, 40) + "\u2026 (" + t.length + " characters)";
       $("answer").select();
+      layout();
     });
     $("reveal").addEventListener("click", function () {
       if (stage[current] === 0) { tally.revealed += 1; }
-      settle(current, '<span class="wrong">Revealed:</span> ' + item(current).right);
+      settle(current, "revealed");
     });
+    $("ask-sends").addEventListener("change", save);
+    var armed = null;  // Reset takes two clicks: one slip of the mouse loses no work
+    $("reset").addEventListener("click", function () {
+      var button = $("reset");
+      if (armed === null) {
+        button.textContent = "Click again to forget every answer";
+        armed = setTimeout(function () { armed = null; button.textContent = "Reset"; }, 4000);
+        return;
+      }
+      clearTimeout(armed); armed = null; button.textContent = "Reset";
+      for (var k = 1; k < last; k++) { answered[k] = false; stage[k] = 0; verdicts[k] = []; }
+      tally.right = 0; tally.revealed = 0;
+      if (store) { try { store.removeItem(data.key); } catch (e) { store = null; } }
+      updateTally();
+      show(0);
+    });
+    $("kept").textContent = store ? "(kept in this browser)" : "(not kept: this browser keeps nothing for this page)";
+    // for tests and the docs playground: what the page says of an answer
+    window.scalargradVerdict = function (k, s, text) { return verdictOf(text, at(k, s)); };
   }
 
   document.addEventListener("keydown", function (e) {
@@ -191,7 +326,9 @@
     else if (e.key === "f") { e.preventDefault(); setZoom(fitZoom()); }
   });
 
-  show(0);
+  window.addEventListener("resize", function () { layout(); });
+  if (data.practice) { load(); updateTally(); }
+  show(current);
   var fit = fitZoom();  // small graphs are enlarged (up to 150%), large ones never shrunk
   setZoom(fit > 1 ? Math.min(fit, 1.5) : 1);
   centreStep();
