@@ -15,7 +15,9 @@ Every place that needs a local derivative reads it from this one source:
 * :meth:`Form.code`: a Python template for compiled replay;
 * :meth:`Form.build`: the local derivative as a graph of
   :class:`~scalargrad.engine.Value` nodes, made with the same rule table, on
-  which higher derivatives are taken (:mod:`scalargrad.higher`);
+  which higher derivatives are taken (the builder lives in
+  :mod:`scalargrad.higher`, which installs it here: this module imports
+  nothing from the package);
 * :meth:`Form.evaluate`: the number, from plain floats (what the tests compare
   with each rule's ``forward``, which stays the fast float path).
 
@@ -41,10 +43,7 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
-
-if TYPE_CHECKING:
-    from .engine import Value
+from typing import Any, Union
 
 __all__ = [
     "OUT",
@@ -63,23 +62,43 @@ __all__ = [
 ]
 
 Operand = Union["Form", int, float]
-_CONSTANT: list[Callable[[float], Value]] = []  # engine._constant, imported on first use
-
-
-def _engine_constant() -> Callable[[float], Value]:
-    from .engine import _constant  # the engine imports the rules, which import this module
-
-    _CONSTANT.append(_constant)
-    return _constant
 
 # Precedence of a form's top operator, in display text.
 _SUM, _NEG, _PRODUCT, _POWER, _ATOM = 1.0, 1.5, 2.0, 3.0, 9.0
-_FUNCTIONS = {  # op: (text, LaTeX, code) of a one-input function; LaTeX "e^" is a power
-    "exp": ("exp", "e^", "exp"),
-    "log": ("log", "\\log", "log"),
-    "sigmoid": ("σ", "\\sigma", "sigmoid"),
-    "tanh": ("tanh", "\\tanh", "tanh"),
-}
+# The registry's view from here, filled by scalargrad.rules.declare (this module imports
+# nothing from the package): every op's rule by name, and the ops forms write as
+# functions, (text, LaTeX, code) each; LaTeX "e^" is a power.
+_OPS: dict[str, Any] = {}
+_FUNCTIONS: dict[str, tuple[str, str, str]] = {}
+# Form.build's implementation, installed by scalargrad.higher (which builds Values).
+_BUILDER: list[Callable[..., Any]] = []
+
+
+def register(name: str, rule: Any, call: tuple[str, str, str] = ("", "", "")) -> None:
+    """Makes an op known to forms (called by :func:`scalargrad.rules.declare`).
+
+    Args:
+        name: The op name, the kind of its form nodes.
+        rule: Its rule (``rule.forward`` gives :meth:`Form.evaluate` its number).
+        call: How a form writes it as a function, ``(text, LaTeX, Python)``;
+            empty when forms do not call it.
+    """
+    _OPS[name] = rule
+    if call[0]:
+        _FUNCTIONS[name] = call
+
+
+def unregister(name: str) -> None:
+    """Forgets an op registered by :func:`register`."""
+    _OPS.pop(name, None)
+    _FUNCTIONS.pop(name, None)
+
+
+def apply(name: str, args: Sequence[Operand]) -> Form:
+    """The form of op ``name`` applied to ``args`` (what a defined op gives on forms)."""
+    if name not in _FUNCTIONS:
+        raise ValueError(f"forms do not know the function {name!r}")
+    return Form(name, tuple(_form(a) for a in args))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -185,7 +204,7 @@ class Form:
         if k == "step":
             return (f"[{a[0]._show(keys, tex)[0]} > 0]", _ATOM)
         if k in _FUNCTIONS:
-            inner = a[0]._show(keys, tex)[0]
+            inner = ", ".join(f._show(keys, tex)[0] for f in a)
             name = _FUNCTIONS[k][1 if tex else 0]
             if name == "e^":
                 return (f"e^{{{inner}}}", _POWER)
@@ -257,7 +276,8 @@ class Form:
         if k == "step":
             return (f"(1.0 if {a[0]._cbr(keys, rule, 2)} > 0.0 else 0.0)", 5)
         if k in _FUNCTIONS:
-            return (f"{_FUNCTIONS[k][2]}({a[0]._code(keys, rule)[0]})", 5)
+            inner = ", ".join(f._code(keys, rule)[0] for f in a)
+            return (f"{_FUNCTIONS[k][2]}({inner})", 5)
         if k in ("add", "sub"):
             op = "+" if k == "add" else "-"
             return (f"{a[0]._cbr(keys, rule, 1)} {op} {a[1]._cbr(keys, rule, 2)}", 1)
@@ -316,21 +336,23 @@ class Form:
         if k == "sigmoid":
             x = v[0]
             return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        if k in _OPS:  # an op of the table: its own forward value
+            return float(_OPS[k].forward(*v)[0])
         raise ValueError(f"unknown form kind {k!r}")
 
     # --- the Value graph ------------------------------------------------------------
 
-    def build(self, inputs: Sequence[Value], out: Value, rule: str = "",
-              c: float = 0.0) -> Value:
+    def build(self, inputs: Sequence[Any], out: Any, rule: str = "", c: float = 0.0) -> Any:
         """The derivative as Values: a graph over the rule's own input and output nodes.
 
         Every node is made by the rule table (``x * y``, ``x.sigmoid()``, …), so
         the result can be differentiated, drawn, explained and stepped like
         any graph. A node recomputing the rule's own output is ``out`` itself.
         Numbers become constants; ``x ** 1`` is ``x`` and ``x ** 0`` is 1.
+        (Implemented by :func:`scalargrad.higher.build_form`.)
 
         Args:
-            inputs: The node's inputs.
+            inputs: The node's inputs (Values).
             out: The node itself.
             rule: Its op name (for reusing ``out``).
             c: ``pow``'s exponent.
@@ -338,40 +360,7 @@ class Form:
         Raises:
             DomainError: A node of the derivative is outside its op's domain.
         """
-        constant = _CONSTANT[0] if _CONSTANT else _engine_constant()
-
-        k, a = self.kind, self.args
-        if k == "arg":
-            return inputs[int(self.value)]
-        if self.constant and k != "named":
-            return constant(self.evaluate((), 0.0, c))
-        if k == "out":
-            return out
-        if k == "named":
-            return a[0].build(inputs, out, rule, c)
-        if k == "step":
-            return constant(1.0 if a[0].build(inputs, out, rule, c).data > 0.0 else 0.0)
-        if k == "pow":
-            e = a[1].evaluate((), 0.0, c)
-            base = a[0].build(inputs, out, rule, c)
-            return base if e == 1.0 else (constant(1.0) if e == 0.0 else base ** e)
-        v = [f.build(inputs, out, rule, c) for f in a]
-        if k == rule and len(v) == len(inputs) and all(p is q for p, q in zip(v, inputs)):
-            return out
-        arithmetic = _ARITHMETIC.get(k)
-        if arithmetic is not None:
-            return arithmetic(*v)  # type: ignore[no-any-return]
-        if k == "square":
-            return v[0].square()
-        if k == "exp":
-            return v[0].exp()
-        if k == "log":
-            return v[0].log()
-        if k == "tanh":
-            return v[0].tanh()
-        if k == "sigmoid":
-            return v[0].sigmoid()
-        raise ValueError(f"unknown form kind {k!r}")
+        return _BUILDER[0](self, inputs, out, rule, c)
 
 
 # The arithmetic kinds, one operator each: the same for floats (evaluate) and Values (build).

@@ -86,6 +86,18 @@ class Rule:
             ``arity`` is ``None``): the one source from which ``formulas``,
             ``latex`` and ``code_grads`` are generated and from which
             :mod:`scalargrad.higher` builds a derivative as Values.
+        callable: Expressions call it by name (``sigmoid(x)``): the parser's
+            functions and the CLI's list of them are the callable rules.
+        unit: Its local derivatives are identically 1 (``+``, ``Σ``):
+            explanations fold such factors away.
+        kept_in_paths: A function's node (``σ(z)``) that explanations keep
+            when they fold a unit factor next to it.
+        propagates_nonfinite: The replay code of ``code`` turns a non-finite
+            operand into a non-finite result, so compiled replay need not
+            check the operands (``max(x, 0.0)`` of relu does not).
+        call: How forms write it as a function, ``(text, LaTeX, Python)``
+            (``("σ", "\\sigma", "sigmoid")``); empty when forms do not call it.
+        builtin: Declared by the package (not by :func:`scalargrad.define_op`).
     """
 
     name: str
@@ -100,6 +112,12 @@ class Rule:
     code: str = ""
     code_grads: tuple[str, ...] = ()
     derivatives: tuple[Form, ...] = ()
+    callable: bool = False
+    unit: bool = False
+    kept_in_paths: bool = False
+    propagates_nonfinite: bool = False
+    call: tuple[str, str, str] = ("", "", "")
+    builtin: bool = True
 
     def keys(self) -> tuple[str, ...]:
         """The placeholders of the inputs: ``{x}``, ``{y}``, or ``{0}, {1}, …`` past two."""
@@ -381,39 +399,59 @@ def _make_pow(c: float) -> Forward:
     return forward
 
 
-def _rule(
+def declare(
     name: str, symbol: str, arity: int | None, forward: Forward,
-    expr: str, derivatives: tuple[Form, ...], expr_latex: str,
+    expr: str, derivatives: tuple[Form, ...], expr_latex: str, code: str, *,
+    callable: bool = False, unit: bool = False, kept_in_paths: bool = False,
+    propagates_nonfinite: bool = False, call: tuple[str, str, str] = ("", "", ""),
+    builtin: bool = True,
 ) -> Rule:
+    """Declares an op: makes its :class:`Rule`, registers it in :data:`RULES` and in the forms.
+
+    The one way an op enters the table, for the built-ins below and for
+    :func:`scalargrad.define_op`. The text, LaTeX and Python of each local
+    derivative are generated from its form; the flags (``callable``,
+    ``unit``, ``kept_in_paths``, ``propagates_nonfinite``) are what the
+    parser, the explanations and the compiler read instead of lists of op
+    names of their own.
+
+    Args:
+        name: The op name (``Value.op``).
+        symbol: Its symbol in drawings.
+        arity: The number of inputs (``None``: any number).
+        forward: ``forward(*xs) -> (out, local_grads)``.
+        expr: The text template of the forward expression (``σ({x})``).
+        derivatives: One form per input (one shared when ``arity`` is ``None``).
+        expr_latex: The LaTeX template of the forward expression.
+        code: The Python template of the forward value (``{f}`` the rule's own).
+        callable: See :class:`Rule`.
+        unit: See :class:`Rule`.
+        kept_in_paths: See :class:`Rule`.
+        propagates_nonfinite: See :class:`Rule`.
+        call: See :class:`Rule`.
+        builtin: See :class:`Rule`.
+
+    Returns:
+        The registered rule.
+    """
     keys = _keys(arity)
-    return Rule(
+    forms.register(name, None, call)  # its own forms (exp's derivative is exp(x)) print
+    r = Rule(
         name, symbol, arity, forward, expr,
         tuple(d.text(keys) for d in derivatives), tuple(d.latex(keys) for d in derivatives),
-        expr_latex, code=_CODE[name], code_grads=tuple(d.code(keys, name) for d in derivatives),
-        derivatives=derivatives,
+        expr_latex, code=code, code_grads=tuple(d.code(keys, name) for d in derivatives),
+        derivatives=derivatives, callable=callable, unit=unit, kept_in_paths=kept_in_paths,
+        propagates_nonfinite=propagates_nonfinite, call=call, builtin=builtin,
     )
+    RULES[name] = r
+    forms.register(name, r, call)
+    return r
 
 
 def _keys(arity: int | None) -> tuple[str, ...]:
     n = arity or 0
     return ("{x}", "{y}")[:n] if n <= 2 else tuple(f"{{{i}}}" for i in range(n))
 
-
-# Python templates of the forward value for compiled replay.
-_CODE: dict[str, str] = {
-    "add": "{x} + {y}",
-    "sub": "{x} - {y}",
-    "mul": "{x} * {y}",
-    "div": "{f}({x}, {y})",
-    "neg": "-{x}",
-    "square": "{x} ** 2",
-    "sigmoid": "{f}({x})",
-    "tanh": "{f}({x})",
-    "relu": "max({x}, 0.0)",
-    "exp": "{f}({x})",
-    "log": "{f}({x})",
-    "sum": "{all}",
-}
 
 _ONE_FORM = forms.num(1)
 # σ'(x) = σ(x)(1 − σ(x)) = σ(x)σ(−x): the second has no cancellation for large x.
@@ -426,24 +464,34 @@ _DIV_DY = forms.named(
     "−{x}/{y}²", "-\\frac{{x}}{{y}^2}", -(X / Y) / Y, own_float=False
 )
 
-# Each rule's local derivatives as symbolic forms, ∂out/∂x then ∂out/∂y.
-RULES: dict[str, Rule] = {
-    r.name: r
-    for r in (
-        _rule("add", "+", 2, _add, "{x} + {y}", (_ONE_FORM, _ONE_FORM), "{x} + {y}"),
-        _rule("sub", "−", 2, _sub, "{x} − {y}", (_ONE_FORM, forms.num(-1)), "{x} - {y}"),
-        _rule("mul", "×", 2, _mul, "{x}·{y}", (Y, X), "{x} \\cdot {y}"),
-        _rule("div", "÷", 2, _div, "{x}/{y}", (1 / Y, _DIV_DY), "\\frac{{x}}{{y}}"),
-        _rule("neg", "−", 1, _neg, "−{x}", (forms.num(-1),), "-{x}"),
-        _rule("square", "²", 1, _square, "{x}²", (2 * X,), "{x}^2"),
-        _rule("sigmoid", "σ", 1, _sigmoid, "σ({x})", (_SIGMOID_PRIME,), "\\sigma({x})"),
-        _rule("tanh", "tanh", 1, _tanh, "tanh({x})", (_TANH_PRIME,), "\\tanh({x})"),
-        _rule("relu", "relu", 1, _relu, "relu({x})", (forms.step(X),), "\\mathrm{relu}({x})"),
-        _rule("exp", "exp", 1, _exp, "exp({x})", (forms.exp(X),), "e^{{x}}"),
-        _rule("log", "log", 1, _log, "log({x})", (1 / X,), "\\log({x})"),
-        _rule("sum", "Σ", None, _sum, "{all}", (_ONE_FORM,), "{all}"),
-    )
-}
+RULES: dict[str, Rule] = {}
+"""Every op by name: the built-ins declared below, then those of :func:`scalargrad.define_op`."""
+
+# Each built-in op, declared once: its symbol, arity, forward, forward text, local
+# derivatives as forms (∂out/∂x then ∂out/∂y), forward LaTeX, forward Python and flags.
+declare("add", "+", 2, _add, "{x} + {y}", (_ONE_FORM, _ONE_FORM), "{x} + {y}", "{x} + {y}",
+        unit=True, propagates_nonfinite=True)
+declare("sub", "−", 2, _sub, "{x} − {y}", (_ONE_FORM, forms.num(-1)), "{x} - {y}",
+        "{x} - {y}", unit=True, propagates_nonfinite=True)
+declare("mul", "×", 2, _mul, "{x}·{y}", (Y, X), "{x} \\cdot {y}", "{x} * {y}",
+        propagates_nonfinite=True)
+declare("div", "÷", 2, _div, "{x}/{y}", (1 / Y, _DIV_DY), "\\frac{{x}}{{y}}", "{f}({x}, {y})")
+declare("neg", "−", 1, _neg, "−{x}", (forms.num(-1),), "-{x}", "-{x}", propagates_nonfinite=True)
+declare("sigmoid", "σ", 1, _sigmoid, "σ({x})", (_SIGMOID_PRIME,), "\\sigma({x})", "{f}({x})",
+        call=("σ", "\\sigma", "sigmoid"), callable=True, kept_in_paths=True)
+declare("tanh", "tanh", 1, _tanh, "tanh({x})", (_TANH_PRIME,), "\\tanh({x})", "{f}({x})",
+        call=("tanh", "\\tanh", "tanh"), callable=True, kept_in_paths=True)
+declare("relu", "relu", 1, _relu, "relu({x})", (forms.step(X),), "\\mathrm{relu}({x})",
+        "max({x}, 0.0)", callable=True, kept_in_paths=True)
+declare("exp", "exp", 1, _exp, "exp({x})", (forms.exp(X),), "e^{{x}}", "{f}({x})",
+        call=("exp", "e^", "exp"), callable=True, kept_in_paths=True)
+declare("log", "log", 1, _log, "log({x})", (1 / X,), "\\log({x})", "{f}({x})",
+        call=("log", "\\log", "log"), callable=True, kept_in_paths=True)
+declare("square", "²", 1, _square, "{x}²", (2 * X,), "{x}^2", "{x} ** 2",
+        propagates_nonfinite=True, callable=True, kept_in_paths=True)
+declare("sum", "Σ", None, _sum, "{all}", (_ONE_FORM,), "{all}", "{all}", unit=True,
+        propagates_nonfinite=True)
+
 
 def _no_forward(*xs: float) -> tuple[float, tuple[float, ...]]:
     raise TypeError("a constant has no forward rule")
@@ -479,7 +527,7 @@ def pow_rule(c: float) -> Rule:
         found = Rule(
             "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}", (d.text(),), (d.latex(),),
             "{x}^{{c}}", exponent=c, code="{f}({x})", code_grads=(d.code(rule="pow"),),
-            derivatives=(d,),
+            derivatives=(d,), kept_in_paths=True,
         )
         _POW_CACHE.put(c, found)  # bounded: x ** random() must not leak
     return found
@@ -533,6 +581,7 @@ def affine_rule(n: int) -> Rule:
             " + ".join([*(f"{w} {a}" for w, a in pairs), bias]),
             code=" + ".join([*(f"{w} * {a}" for w, a in pairs), bias]),
             code_grads=tuple(d.code(keys, "affine") for d in ds), derivatives=ds,
+            propagates_nonfinite=True,
         )
         _AFFINE_CACHE.put(n, found)
     return found
