@@ -14,6 +14,7 @@ from .codegen import compile_graph as compile  # noqa: F401  (public, not in __a
 from .engine import Value, affine, sum_values
 from .graph import forward_order, topological_order
 from .higher import grad, hessian, hvp
+from .ops import Op, OpDefinitionError, define_op
 from .page import save_steps_html, show_steps
 from .rules import RULES, DomainError, Rule
 from .trace import Explanation, Step, backward_steps, explain
@@ -28,12 +29,15 @@ __all__ = [
     "Compiled",
     "DomainError",
     "Explanation",
+    "Op",
+    "OpDefinitionError",
     "Rule",
     "Step",
     "Value",
     "__version__",
     "affine",
     "backward_steps",
+    "define_op",
     "draw",
     "draw_steps",
     "explain",

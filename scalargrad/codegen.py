@@ -49,7 +49,7 @@ from ._cache import LRU
 from .engine import Value, _check_number
 from .forms import Form
 from .graph import forward_order, topological_order
-from .rules import CONSTANT, DomainError, Rule
+from .rules import CONSTANT, RULES, DomainError, Rule
 
 __all__ = ["Compiled", "compile_graph", "label_identifier"]
 
@@ -62,9 +62,6 @@ _TERMS = 40
 # Precedence of an expression's top-level operator (Python's order).
 _IF, _CMP, _ADD, _MUL, _NEG, _POW, _ATOM = range(7)
 
-# Ops whose replay code turns a non-finite operand into a non-finite result
-# (inf, or NaN), so a bad number cannot vanish on the way to the root.
-_PROPAGATING = frozenset({"add", "sub", "mul", "neg", "square", "affine", "sum"})
 
 
 class _NotFinite(Exception):
@@ -654,6 +651,8 @@ def _local(form: Form, rule: Rule, args: Sequence[_Expr], out: _Expr,
     depth = 1 + max(e.depth for e in parts)
     if k == "step":
         return _Expr(f"(1.0 if {_wrap(parts[0], _ADD)} > 0.0 else 0.0)", _ATOM, depth)
+    if "op:" + k in funcs:  # a function of the table, by its own forward
+        return _Expr(f"{funcs['op:' + k]}({', '.join(e.text for e in parts)})", _ATOM, depth)
     if k in ("add", "sub"):
         op = "+" if k == "add" else "-"
         return _Expr(f"{_wrap(parts[0], _ADD)} {op} {_wrap(parts[1], _MUL)}", _ADD, depth)
@@ -763,6 +762,13 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
             if uses_d:
                 table["{d}"] = f"{fname}_prime"
                 namespace[f"{fname}_prime"] = _derivative_of(r)
+        for op in _called(r):  # functions in its derivatives: σ(x) in softplus's
+            fname, k = RULES[op].call[2], 1
+            while fname in namespace or fname in reserved:
+                k += 1
+                fname = f"{RULES[op].call[2]}_{k}"
+            table["op:" + op] = fname
+            namespace[fname] = _value_of(RULES[op])
         funcs[id(r)] = table
     names = _Names(sorted(reserved | set(namespace)))
 
@@ -836,7 +842,7 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
                 checked.add(expr[v].text)
             continue
         assert r is not None
-        if r.name not in _PROPAGATING and "{f}" not in r.code:
+        if not r.propagates_nonfinite and "{f}" not in r.code:
             # relu's max(x, 0.0) would turn -inf into 0: its operands must be checked.
             for c in v.inputs:
                 e = expr[c]
@@ -942,6 +948,21 @@ def _tape(forward: list[Value], index: dict[Value, int], needs: dict[Value, bool
                      v.label, v.data, get(v, -1), needs[v], v._rule is CONSTANT))
         for v in forward
     ]
+
+
+def _called(rule: Rule) -> list[str]:
+    """The ops that ``rule``'s derivative forms call as functions (not its own output)."""
+    found: list[str] = []
+    stack = [d for d in rule.derivatives if d.kind != "named" or not d.value]
+    while stack:
+        f = stack.pop()
+        if f.kind == "named" and f.value:
+            continue  # compiled as the rule's own float derivative
+        own = f.kind == rule.name and all(a.kind == "arg" for a in f.args)
+        if f.kind in RULES and RULES[f.kind].call[0] and not own and f.kind not in found:
+            found.append(f.kind)
+        stack.extend(f.args)
+    return found
 
 
 def _value_of(rule: Rule) -> Callable[..., float]:

@@ -44,9 +44,6 @@ __all__ = [
     "latex_name",
 ]
 
-# Ops whose local derivatives are identically 1 (folded away in explanations).
-_UNIT_OPS = frozenset({"add", "sub", "sum"})
-
 
 SIGNIFICANT = 4
 """Significant digits of every number the library shows (text, drawings, the page)."""
@@ -417,7 +414,8 @@ class Factor:
     @property
     def is_unit(self) -> bool:
         """True for a factor identically 1: an input of ``+``, ``−`` (first input) or ``Σ``."""
-        return self.parent.op in _UNIT_OPS and self.formula == "1"
+        rule = self.parent.rule  # Rule.unit: its local derivatives are identically 1
+        return rule is not None and rule.unit and self.formula == "1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,8 +443,11 @@ class _Term:
 
 
 # Nodes an explanation keeps when folding a unit factor (a function's value reads better
-# in ∂C/∂σ(z) than the sum or product around it).
-_FUNCTION_OPS = frozenset({"sigmoid", "tanh", "relu", "exp", "log", "square", "pow"})
+# in ∂C/∂σ(z) than the sum or product around it): those whose rule is kept_in_paths.
+def _kept(v: Value) -> bool:
+    rule = v.rule
+    return rule is not None and rule.kept_in_paths
+
 
 
 def _terms(path: Path, root_name: str) -> list[_Term]:
@@ -464,7 +465,7 @@ def _terms(path: Path, root_name: str) -> list[_Term]:
     for i, f in enumerate(path.factors):
         top = pending_top or f.parent_name
         merge_up = f.is_unit and not f.parent.label and terms and not pending_top
-        if merge_up and (f.child.label or f.child.op in _FUNCTION_OPS):
+        if merge_up and (f.child.label or _kept(f.child)):
             # ∂f/∂(σ − y) · ∂(σ − y)/∂σ reads ∂f/∂σ: the unlabelled sum goes, σ stays
             prev = terms[-1]
             terms[-1] = _Term(prev.top, f.child_name, prev.formula, prev.latex, prev.value)
