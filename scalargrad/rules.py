@@ -96,7 +96,8 @@ class Rule:
             operand into a non-finite result, so compiled replay need not
             check the operands (``max(x, 0.0)`` of relu does not).
         call: How forms write it as a function, ``(text, LaTeX, Python)``
-            (``("σ", "\\sigma", "sigmoid")``); empty when forms do not call it.
+            (sigmoid's: σ, its LaTeX command and ``sigmoid``); empty when
+            forms do not call it.
         builtin: Declared by the package (not by :func:`scalargrad.define_op`).
     """
 
