@@ -289,6 +289,7 @@ def _forward(name: str, forward: Callable[..., float],
     """The rule's forward: the user's float function, then its derivative forms evaluated."""
     n = len(derivatives)
     names = ("x", "y")[:n] if n <= 2 else tuple(f"x{i}" for i in range(n))
+    shown = [d.text(names).replace("{out}", "out") for d in derivatives]
 
     def rule_forward(*xs: float) -> tuple[float, tuple[float, ...]]:
         try:
@@ -312,7 +313,7 @@ def _forward(name: str, forward: Callable[..., float],
             else:
                 why = ""
             if g - g != 0.0:
-                raise DomainError(f"{name}: the derivative ∂out/∂input {i} = {d.text(names)} at "
+                raise DomainError(f"{name}: the derivative ∂out/∂input {i} = {shown[i]} at "
                                   f"{name}({_args(xs)}) is not finite{why}")
             grads.append(g)
         return out, tuple(grads)
