@@ -210,7 +210,8 @@ def define_op(name: str, forward: Callable[..., float], derivatives: Sequence[Fo
         raise OpArityError(f"define_op {name!r}: postfix is for one-input ops, forward takes "
                            f"{arity}")
     if infix is not None:
-        expr, expr_latex = f"{{x}} {infix} {{y}}", f"{{x}} {infix} {{y}}"
+        symbol_tex = latex if "latex" in how_written else infix
+        expr, expr_latex = f"{{x}} {infix} {{y}}", f"{{x}} {symbol_tex} {{y}}"
     elif postfix is not None:
         expr, expr_latex = f"{{x}}{postfix}", f"{{x}}{postfix}"
     else:

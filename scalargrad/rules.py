@@ -246,8 +246,8 @@ def is_atom(name: str) -> bool:
 def _needed(before: str, after: str) -> float:
     """The precedence a name needs to stand between ``before`` and ``after`` unbracketed."""
     pre, post = before[-1:], after[:1]
-    if post in ("²", "^"):
-        return 3.5  # (a·b)², (a − y)^3
+    if post in ("²", "^") or (post and post not in " )}],·/\\"):
+        return 3.5  # (a·b)², (a − y)^3, and a postfix symbol of define_op: (a·b)!
     if (pre, post) in (("(", ")"), ("{", "}"), ("[", " ")):
         return 0.0  # σ(a + b), \frac{1}{a + b}, [x > 0]
     if pre == "/":

@@ -126,9 +126,21 @@ def _factor_text(text: str, position: int, alone: bool) -> str:
             depth += 1
         elif ch in ")}]":
             depth -= 1
-        elif not depth and not alone and text[i:i + 3] in (" + ", " − ", " - "):
+        elif not depth and not alone and ch == " " and _infix(text, i):
             return f"({text})"
     return f"({text})" if position and text[:1] in "-−" else text
+
+
+def _infix(text: str, i: int) -> bool:
+    """True when ``text[i]`` opens `` op `` of a sum or an infix op (``a + b``, ``a ⊕ b``).
+
+    Not LaTeX's product (its cdot command).
+    """
+    end = text.find(" ", i + 1)
+    token = text[i + 1:end] if end > i + 1 else ""
+    if token.startswith("\\"):  # LaTeX: \oplus of an op of define_op, not the product
+        return token != "\\cdot"
+    return bool(token) and not any(c.isalnum() for c in token)
 
 
 def _ordinal(n: int) -> str:

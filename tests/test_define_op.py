@@ -394,3 +394,20 @@ def test_cli_ops_errors(tmp_path: Path, ops_file: Path) -> None:
     domain = cli(tmp_path, "grad", "--ops", "course_ops.py", "softplus(w)", "w=1000")
     assert domain.returncode == 1
     assert "softplus: softplus(1000.0) is undefined" in domain.stderr and "'w'" in domain.stderr
+
+
+def test_infix_and_postfix_ops_read_as_the_notes_write_them() -> None:
+    oplus = define_op("oplus", lambda x, y: x + 2 * y, [1, 2], infix="⊕", latex=r"\oplus")
+    cube = define_op("cube", lambda x: x**3, [3 * X**2], postfix="³")
+    try:
+        a, b = Value(1.5, "a"), Value(2.0, "b")
+        f = cube(oplus(a, b) * a)
+        text = str(explain(f, a))
+        assert text.startswith("∂((a ⊕ b)·a)³/∂a = ")  # the postfix binds tighter than ·
+        assert "+ 3·((a ⊕ b)·a)^2 · (a ⊕ b)\n" in text  # an infix factor is bracketed like a sum
+        assert math.isclose(grad(f, a), 3 * (5.5 * 1.5) ** 2 * (5.5 + 1.5), rel_tol=1e-14)
+        assert scalargrad.RULES["oplus"].expr_latex == "{x} \\oplus {y}"
+        assert "(a ⊕ b) \\cdot a" in explain(f, a)._repr_latex_()
+    finally:
+        forget_op("oplus")
+        forget_op("cube")
