@@ -276,8 +276,11 @@ class Form:
         if k == "step":
             return (f"(1.0 if {a[0]._cbr(keys, rule, 2)} > 0.0 else 0.0)", 5)
         if k in _FUNCTIONS:
-            inner = ", ".join(f._code(keys, rule)[0] for f in a)
-            return (f"{_FUNCTIONS[k][2]}({inner})", 5)
+            inner = [f._code(keys, rule)[0] for f in a]
+            py = _FUNCTIONS[k][2]
+            if "{0}" in py:  # a call pattern: relu is max({0}, 0.0)
+                return (py.format(*inner), 5)
+            return (f"{py}({', '.join(inner)})", 5)
         if k in ("add", "sub"):
             op = "+" if k == "add" else "-"
             return (f"{a[0]._cbr(keys, rule, 1)} {op} {a[1]._cbr(keys, rule, 2)}", 1)

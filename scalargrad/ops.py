@@ -221,8 +221,9 @@ def define_op(name: str, forward: Callable[..., float], derivatives: Sequence[Fo
         if not isinstance(value, str) or not value:
             raise TypeError(f"define_op {name!r}: {what} must be a non-empty str, got {value!r}")
     rule = declare(
-        name, symbol, arity, _forward(name, forward, ds), expr, ds, expr_latex,
-        "{f}(" + ", ".join(keys) + ")", callable=True,
+        name, symbol, arity, _forward(name, forward, ds),
+        Form(name, tuple(forms.arg(i) for i in range(arity))), ds, own_replay=True,
+        templates=(expr, expr_latex, "{f}(" + ", ".join(keys) + ")"), callable=True,
         kept_in_paths=bool(how_written.get("kept_in_paths", True)),
         call=(text, latex, python), builtin=False,
     )

@@ -99,6 +99,9 @@ class Rule:
             (sigmoid's: σ, its LaTeX command and ``sigmoid``); empty when
             forms do not call it.
         builtin: Declared by the package (not by :func:`scalargrad.define_op`).
+        form: The forward expression as a form over the inputs (``X * Y``,
+            ``sigmoid(X)``): ``expr``, ``expr_latex`` and an inline ``code``
+            are generated from it. ``None`` for ``sum`` and ``affine``.
     """
 
     name: str
@@ -119,6 +122,7 @@ class Rule:
     propagates_nonfinite: bool = False
     call: tuple[str, str, str] = ("", "", "")
     builtin: bool = True
+    form: Form | None = None
 
     def keys(self) -> tuple[str, ...]:
         """The placeholders of the inputs: ``{x}``, ``{y}``, or ``{0}, {1}, …`` past two."""
@@ -401,8 +405,9 @@ def _make_pow(c: float) -> Forward:
 
 
 def declare(
-    name: str, symbol: str, arity: int | None, forward: Forward,
-    expr: str, derivatives: tuple[Form, ...], expr_latex: str, code: str, *,
+    name: str, symbol: str, arity: int | None, forward: Forward, form: Form | None,
+    derivatives: tuple[Form, ...], *, own_replay: bool = False,
+    templates: tuple[str, str, str] | None = None,
     callable: bool = False, unit: bool = False, kept_in_paths: bool = False,
     propagates_nonfinite: bool = False, call: tuple[str, str, str] = ("", "", ""),
     builtin: bool = True,
@@ -410,21 +415,25 @@ def declare(
     """Declares an op: makes its :class:`Rule`, registers it in :data:`RULES` and in the forms.
 
     The one way an op enters the table, for the built-ins below and for
-    :func:`scalargrad.define_op`. The text, LaTeX and Python of each local
-    derivative are generated from its form; the flags (``callable``,
-    ``unit``, ``kept_in_paths``, ``propagates_nonfinite``) are what the
-    parser, the explanations and the compiler read instead of lists of op
-    names of their own.
+    :func:`scalargrad.define_op`. The op is written once as forms: its
+    forward expression over its inputs (``X * Y``, ``sigmoid(X)``) and one
+    local derivative per input. Their text, LaTeX and Python are generated
+    from those forms; the flags (``callable``, ``unit``, ``kept_in_paths``,
+    ``propagates_nonfinite``) are what the parser, the explanations and the
+    compiler read instead of lists of op names of their own.
 
     Args:
         name: The op name (``Value.op``).
         symbol: Its symbol in drawings.
         arity: The number of inputs (``None``: any number).
-        forward: ``forward(*xs) -> (out, local_grads)``.
-        expr: The text template of the forward expression (``σ({x})``).
+        forward: ``forward(*xs) -> (out, local_grads)``, the fast float path.
+        form: The forward expression as a form over the inputs (``None`` for
+            ``sum``, whose inputs are not counted).
         derivatives: One form per input (one shared when ``arity`` is ``None``).
-        expr_latex: The LaTeX template of the forward expression.
-        code: The Python template of the forward value (``{f}`` the rule's own).
+        own_replay: Compiled replay calls ``forward`` (``{f}``: its domain
+            checks and numerics) rather than writing ``form`` out in Python.
+        templates: ``(text, LaTeX, Python)`` of the forward expression, when
+            they are not ``form``'s (``sum``'s ``{all}``, an infix op).
         callable: See :class:`Rule`.
         unit: See :class:`Rule`.
         kept_in_paths: See :class:`Rule`.
@@ -437,12 +446,18 @@ def declare(
     """
     keys = _keys(arity)
     forms.register(name, None, call)  # its own forms (exp's derivative is exp(x)) print
+    if templates is not None:
+        expr, expr_latex, code = templates
+    else:
+        assert form is not None
+        expr, expr_latex = form.text(keys), form.latex(keys)
+        code = "{f}(" + ", ".join(keys) + ")" if own_replay else form.code(keys)
     r = Rule(
         name, symbol, arity, forward, expr,
         tuple(d.text(keys) for d in derivatives), tuple(d.latex(keys) for d in derivatives),
         expr_latex, code=code, code_grads=tuple(d.code(keys, name) for d in derivatives),
         derivatives=derivatives, callable=callable, unit=unit, kept_in_paths=kept_in_paths,
-        propagates_nonfinite=propagates_nonfinite, call=call, builtin=builtin,
+        propagates_nonfinite=propagates_nonfinite, call=call, builtin=builtin, form=form,
     )
     RULES[name] = r
     forms.register(name, r, call)
@@ -470,28 +485,27 @@ RULES: dict[str, Rule] = {}
 
 # Each built-in op, declared once: its symbol, arity, forward, forward text, local
 # derivatives as forms (∂out/∂x then ∂out/∂y), forward LaTeX, forward Python and flags.
-declare("add", "+", 2, _add, "{x} + {y}", (_ONE_FORM, _ONE_FORM), "{x} + {y}", "{x} + {y}",
-        unit=True, propagates_nonfinite=True)
-declare("sub", "−", 2, _sub, "{x} − {y}", (_ONE_FORM, forms.num(-1)), "{x} - {y}",
-        "{x} - {y}", unit=True, propagates_nonfinite=True)
-declare("mul", "×", 2, _mul, "{x}·{y}", (Y, X), "{x} \\cdot {y}", "{x} * {y}",
+declare("add", "+", 2, _add, X + Y, (_ONE_FORM, _ONE_FORM), unit=True,
         propagates_nonfinite=True)
-declare("div", "÷", 2, _div, "{x}/{y}", (1 / Y, _DIV_DY), "\\frac{{x}}{{y}}", "{f}({x}, {y})")
-declare("neg", "−", 1, _neg, "−{x}", (forms.num(-1),), "-{x}", "-{x}", propagates_nonfinite=True)
-declare("sigmoid", "σ", 1, _sigmoid, "σ({x})", (_SIGMOID_PRIME,), "\\sigma({x})", "{f}({x})",
+declare("sub", "−", 2, _sub, X - Y, (_ONE_FORM, forms.num(-1)), unit=True,
+        propagates_nonfinite=True)
+declare("mul", "×", 2, _mul, X * Y, (Y, X), propagates_nonfinite=True)
+declare("div", "÷", 2, _div, X / Y, (1 / Y, _DIV_DY), own_replay=True)
+declare("neg", "−", 1, _neg, -X, (forms.num(-1),), propagates_nonfinite=True)
+declare("sigmoid", "σ", 1, _sigmoid, forms.sigmoid(X), (_SIGMOID_PRIME,), own_replay=True,
         call=("σ", "\\sigma", "sigmoid"), callable=True, kept_in_paths=True)
-declare("tanh", "tanh", 1, _tanh, "tanh({x})", (_TANH_PRIME,), "\\tanh({x})", "{f}({x})",
+declare("tanh", "tanh", 1, _tanh, forms.tanh(X), (_TANH_PRIME,), own_replay=True,
         call=("tanh", "\\tanh", "tanh"), callable=True, kept_in_paths=True)
-declare("relu", "relu", 1, _relu, "relu({x})", (forms.step(X),), "\\mathrm{relu}({x})",
-        "max({x}, 0.0)", callable=True, kept_in_paths=True)
-declare("exp", "exp", 1, _exp, "exp({x})", (forms.exp(X),), "e^{{x}}", "{f}({x})",
+declare("relu", "relu", 1, _relu, forms.Form("relu", (X,)), (forms.step(X),),
+        call=("relu", "\\mathrm{relu}", "max({0}, 0.0)"), callable=True, kept_in_paths=True)
+declare("exp", "exp", 1, _exp, forms.exp(X), (forms.exp(X),), own_replay=True,
         call=("exp", "e^", "exp"), callable=True, kept_in_paths=True)
-declare("log", "log", 1, _log, "log({x})", (1 / X,), "\\log({x})", "{f}({x})",
+declare("log", "log", 1, _log, forms.log(X), (1 / X,), own_replay=True,
         call=("log", "\\log", "log"), callable=True, kept_in_paths=True)
-declare("square", "²", 1, _square, "{x}²", (2 * X,), "{x}^2", "{x} ** 2",
-        propagates_nonfinite=True, callable=True, kept_in_paths=True)
-declare("sum", "Σ", None, _sum, "{all}", (_ONE_FORM,), "{all}", "{all}", unit=True,
-        propagates_nonfinite=True)
+declare("square", "²", 1, _square, X.square(), (2 * X,), propagates_nonfinite=True,
+        callable=True, kept_in_paths=True)
+declare("sum", "Σ", None, _sum, None, (_ONE_FORM,), templates=("{all}", "{all}", "{all}"),
+        unit=True, propagates_nonfinite=True)
 
 
 def _no_forward(*xs: float) -> tuple[float, tuple[float, ...]]:
@@ -504,6 +518,7 @@ CONSTANT = Rule("", "", 0, _no_forward, "", (), (), "")
 Its name is "", like every leaf's ``op``; it is not in :data:`RULES`.
 """
 
+_POW_FORM = X ** forms.C  # the forward of every pow rule (its text is x^c)
 _POW_CACHE_SIZE = 256
 _POW_CACHE: LRU[float, Rule] = LRU(_POW_CACHE_SIZE)
 
@@ -528,7 +543,7 @@ def pow_rule(c: float) -> Rule:
         found = Rule(
             "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}", (d.text(),), (d.latex(),),
             "{x}^{{c}}", exponent=c, code="{f}({x})", code_grads=(d.code(rule="pow"),),
-            derivatives=(d,), kept_in_paths=True,
+            derivatives=(d,), kept_in_paths=True, form=_POW_FORM,
         )
         _POW_CACHE.put(c, found)  # bounded: x ** random() must not leak
     return found
