@@ -411,3 +411,17 @@ def test_infix_and_postfix_ops_read_as_the_notes_write_them() -> None:
     finally:
         forget_op("oplus")
         forget_op("cube")
+
+
+def test_a_graph_with_the_op_copies_and_pickles(ops: dict[str, Op]) -> None:
+    import copy
+    import pickle
+
+    x, y = Value(0.3, "x"), Value(-1.2, "y")
+    f = (ops["hypot"](ops["softplus"](x), y) * x).label_as("f")
+    for g in (copy.deepcopy(f), pickle.loads(pickle.dumps(f))):
+        assert g.data == f.data and g.label == "f"
+        assert [v.op for v in scalargrad.topological_order(g)] == [
+            v.op for v in scalargrad.topological_order(f)]
+        g.backward()
+        assert (g.inputs[1].grad) == grad(f, x)  # the copy's x is its own leaf
