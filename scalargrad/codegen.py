@@ -3,11 +3,14 @@
 ``compile_graph(root, inputs)`` walks the graph once and writes a function
 that recomputes ``root`` and ``∂root/∂input`` for new input numbers with
 plain floats: no :class:`~scalargrad.engine.Value` objects at run time. The
-text comes from the rule table: each rule's ``code`` template gives the
-forward expression, and each local derivative is written straight from the
-rule's symbolic form (:mod:`scalargrad.forms`, the same form that gives its
-text, LaTeX and Value graph), so the backward part is the chain rule written
-out, one line per named node::
+text comes from the rule table: each node's value is written from its rule's
+forward form (``X * Y`` is ``x * y``; a rule that replays its own forward,
+such as σ or an op of :func:`scalargrad.define_op`, is a call of it), and
+each local derivative straight from the rule's symbolic derivative
+(:mod:`scalargrad.forms`, the same form that gives its text, LaTeX and Value
+graph), by one walker that brackets by the forms' own precedence (no
+template is parsed), so the backward part is the chain rule written out, one
+line per named node::
 
     dC0_da2 = 2 * (a2 - y)
     dC0_dz2 = dC0_da2 * sigmoid_prime(z2)

@@ -8,11 +8,18 @@ node; backward, the step-through, the explanations, the drawings and the
 compiler all read them from there. Nothing else in the package re-derives a
 derivative.
 
-Each local derivative is also written once as a symbolic form
+Every op, built-in or made by :func:`scalargrad.define_op`, is declared once by
+:func:`declare`: its forward as a float function and as a form over its inputs
+(``X * Y``, ``sigmoid(X)``), its local derivatives as forms, and flags that the
+parser, the explanations and the compiler read (``callable``, ``unit``,
+``kept_in_paths``, ``propagates_nonfinite``) instead of lists of op names.
+
+Each local derivative is written once as a symbolic form
 (``derivatives``, see :mod:`scalargrad.forms`): ``2 * X`` for square,
 ``σ'(x)`` defined as ``σ(x)·σ(−x)`` for sigmoid. Its text in the notes'
 notation (``formulas``), its LaTeX (``latex``) and its Python for compiled
-replay (``code_grads``) are generated from that form, and
+replay (``code_grads``) are generated from that form, as the forward's text
+(``expr``), LaTeX (``expr_latex``) and Python (``code``) are from its, and
 :mod:`scalargrad.higher` builds it as Values to differentiate again; the
 float ``forward`` stays the fast path that backward uses, and the tests check
 it against the forms and sympy. Placeholders are ``{x}`` and ``{y}`` for the

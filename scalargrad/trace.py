@@ -454,9 +454,11 @@ class _Term:
     value: float
 
 
-# Nodes an explanation keeps when folding a unit factor (a function's value reads better
-# in ∂C/∂σ(z) than the sum or product around it): those whose rule is kept_in_paths.
 def _kept(v: Value) -> bool:
+    """True for a node an explanation keeps when folding a unit factor (``Rule.kept_in_paths``).
+
+    A function's value reads better in ∂C/∂σ(z) than the sum or product around it.
+    """
     rule = v.rule
     return rule is not None and rule.kept_in_paths
 
