@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -113,13 +114,17 @@ class Form:
         args: The operands (for ``"pow"``: base, then a constant exponent form).
         value: The number of a ``"num"`` form; the input index of an ``"arg"``.
         shown: For ``"named"``: its text and LaTeX templates (``value`` 1: it
-            compiles to the rule's own float derivative).
+            compiles to the rule's own float derivative); for ``"fn"`` (a
+            function written by name, ``σ'``): its text and LaTeX names.
+        display: For ``"named"``: the form it is shown as (``σ'(x)``,
+            ``−x/y²``), which the printer prints with names.
     """
 
     kind: str
     args: tuple[Form, ...] = ()
     value: float = 0.0
     shown: tuple[str, str] = ("", "")
+    display: Form | None = None
     constant: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -183,48 +188,78 @@ class Form:
         r"""The LaTeX template (``\frac{1}{{y}}``, ``{c}{x}^{{c-1}}``)."""
         return self._show(keys, True)[0]
 
+    def show(self, names: Sequence[str], out: str, tex: bool, c: float,
+             precedence: Callable[[str], float]) -> str:
+        """The form printed with names: ``2(a^(L) − y)`` for ``2 * X`` at ``a^(L) − y``.
+
+        The one printer of text and LaTeX: it walks the tree carrying
+        ``(text, precedence)`` pairs and brackets an operand only where its
+        operator binds less tightly than its place needs. A name's own
+        precedence is ``precedence(name)`` (a label is an atom; a display
+        name such as ``w·a + b`` is a sum), so no text is scanned again.
+
+        Args:
+            names: The input names, in order (only those the form uses are read).
+            out: The output's name.
+            tex: LaTeX (names already in LaTeX) rather than the notes' text.
+            c: ``pow``'s exponent.
+            precedence: How tightly a name binds, on this module's scale
+                (1 a sum, 2 a product, 3 a power, 9 an atom; below 1 a
+                leading minus).
+        """
+        return self._show(_Bound(names, out, c, precedence), tex)[0]
+
     def _show(self, keys: Sequence[str], tex: bool) -> tuple[str, float]:
         k, a = self.kind, self.args
         minus = "-" if tex else "−"
+        bound = keys if isinstance(keys, _Bound) else None
         if k == "num":
             text = _num(self.value)
             if self.value < 0:
                 return (minus + text[1:], _NEG)
             return (text, _ATOM)
         if k == "arg":
-            return (keys[int(self.value)], _ATOM)
+            name = keys[int(self.value)]
+            return (name, bound.precedence(name) if bound else _ATOM)
         if k == "out":
-            return ("{out}", _ATOM)
+            return (bound.out, bound.precedence(bound.out)) if bound else ("{out}", _ATOM)
         if k == "c":
-            return ("{c}", _ATOM)
+            return (_num(bound.c) if bound else "{c}", _ATOM)
         if k == "sub" and a[0].kind == "c" and a[1].kind == "num" and a[1].value == 1:
-            return ("{c-1}", _ATOM)
+            return (_num(bound.c - 1) if bound else "{c-1}", _ATOM)
         if k == "named":
-            return (self.shown[1] if tex else self.shown[0], _ATOM)
+            if bound is None:
+                return (self.shown[1] if tex else self.shown[0], _ATOM)
+            if self.display is not None:
+                return self.display._show(keys, tex)
+            return (bound.fill(self.shown[1] if tex else self.shown[0]), _ATOM)
         if k == "step":
             return (f"[{a[0]._show(keys, tex)[0]} > 0]", _ATOM)
-        if k in _FUNCTIONS:
+        if k in _FUNCTIONS or k == "fn":
             inner = ", ".join(f._show(keys, tex)[0] for f in a)
-            name = _FUNCTIONS[k][1 if tex else 0]
+            name = self.shown[1 if tex else 0] if k == "fn" else _FUNCTIONS[k][1 if tex else 0]
             if name == "e^":
                 return (f"e^{{{inner}}}", _POWER)
             return (f"{name}({inner})", _ATOM)
-        if k in ("add", "sub"):
-            left = a[0]._bracket(keys, tex, _SUM)
+        if k in ("add", "sub"):  # a leading minus may open a sum: −b + a
+            left = a[0]._bracket(keys, tex, 0.0)
             right = a[1]._bracket(keys, tex, _SUM + (0.5 if k == "sub" else 0.0))
             return (f"{left} {'+' if k == 'add' else minus} {right}", _SUM)
         if k == "neg":
             return (minus + a[0]._bracket(keys, tex, _PRODUCT), _NEG)
         if k == "mul":
-            left, right = a[0]._bracket(keys, tex, _PRODUCT), a[1]._bracket(keys, tex, _PRODUCT)
-            # 2x, c·x^(c−1): a number before a single symbol is written against it
+            # 2x, c·x^(c−1): a number before a single symbol is written against it,
+            # and a product after a number is bracketed, 2(x·x)
             coefficient = a[0].is_constant() and a[0].kind in ("num", "c")
             if coefficient and (tex or a[1].kind in ("arg", "out", "c")):
-                return (left + right, _PRODUCT)
+                return (a[0]._bracket(keys, tex, _PRODUCT) + a[1]._bracket(keys, tex, 2.5),
+                        _PRODUCT)
+            left, right = a[0]._bracket(keys, tex, _PRODUCT), a[1]._bracket(keys, tex, _PRODUCT)
             return (f"{left} \\cdot {right}" if tex else f"{left}·{right}", _PRODUCT)
         if k == "div":
             if tex:
-                return (f"\\frac{{{a[0].latex(keys)}}}{{{a[1].latex(keys)}}}", _ATOM)
+                num, den = a[0]._show(keys, tex)[0], a[1]._show(keys, tex)[0]
+                return (f"\\frac{{{num}}}{{{den}}}", _ATOM)
             return (f"{a[0]._bracket(keys, tex, _PRODUCT)}/{a[1]._bracket(keys, tex, 2.5)}",
                     _PRODUCT)
         if k == "square":
@@ -380,6 +415,36 @@ def _num(x: float) -> str:
     return str(int(x)) if x == int(x) else repr(x)
 
 
+class _Bound(Sequence[str]):
+    """The names :meth:`Form.show` prints a form with (a sequence of the input names)."""
+
+    __slots__ = ("c", "names", "out", "precedence")
+
+    def __init__(self, names: Sequence[str], out: str, c: float,
+                 precedence: Callable[[str], float]) -> None:
+        self.names, self.out, self.c, self.precedence = names, out, c, precedence
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.names[i]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def fill(self, template: str) -> str:
+        """A named form's own template, for one given without a display form.
+
+        Each placeholder becomes its name, bracketed unless an atom.
+        """
+        def name(m: re.Match[str]) -> str:
+            key = m[1]
+            text = (self.out if key == "out" else _num(self.c) if key == "c" else
+                    _num(self.c - 1) if key == "c-1" else
+                    self.names[{"x": 0, "y": 1}.get(key, 0) if not key.isdigit() else int(key)])
+            return text if self.precedence(text) >= _ATOM or key in ("c", "c-1") else f"({text})"
+
+        return re.sub(r"\{(x|y|out|c|c-1|\d+)\}", name, template)
+
+
 def _form(x: Operand) -> Form:
     if isinstance(x, Form):
         return x
@@ -433,7 +498,13 @@ def step(f: Form) -> Form:
     return Form("step", (f,))
 
 
-def named(text: str, latex: str, definition: Form, *, own_float: bool = True) -> Form:
+def fn(text: str, latex: str, *args: Form) -> Form:
+    """A function written by name for display only (``σ'`` in ``σ'(x)``): see :func:`named`."""
+    return Form("fn", args, shown=(text, latex))
+
+
+def named(text: str, latex: str, definition: Form, *, own_float: bool = True,
+          display: Form | None = None) -> Form:
     """A derivative shown as the notes write it (``σ'({x})``) and built from its ``definition``.
 
     Graphs and :meth:`Form.evaluate` use the definition. Compiled code calls
@@ -441,6 +512,10 @@ def named(text: str, latex: str, definition: Form, *, own_float: bool = True) ->
     ``forward``'s numerics in the tails; otherwise it is the definition's
     code. (``−x/y²`` is shown so and defined as ``−(x/y)/y``, which reuses
     the quotient node and computes what the engine computes.) The tests check
-    every shown text against its definition with sympy.
+    every shown text against its definition with sympy. ``display``, the
+    same text as a form (``fn("σ'", …, X)``, ``-(X / Y.square())``),
+    is what the printer prints with names; without it the names are put into
+    the templates, each bracketed unless an atom.
     """
-    return Form("named", (definition,), value=1.0 if own_float else 0.0, shown=(text, latex))
+    return Form("named", (definition,), value=1.0 if own_float else 0.0, shown=(text, latex),
+                display=display)

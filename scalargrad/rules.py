@@ -34,8 +34,7 @@ from __future__ import annotations
 
 import math
 import operator
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -109,6 +108,8 @@ class Rule:
         form: The forward expression as a form over the inputs (``X * Y``,
             ``sigmoid(X)``): ``expr``, ``expr_latex`` and an inline ``code``
             are generated from it. ``None`` for ``sum`` and ``affine``.
+        prints: Each text and LaTeX template of the rule → the form it was
+            generated from and whether it is LaTeX (what :meth:`render` prints).
     """
 
     name: str
@@ -130,6 +131,8 @@ class Rule:
     call: tuple[str, str, str] = ("", "", "")
     builtin: bool = True
     form: Form | None = None
+    prints: Mapping[str, tuple[Form, bool]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def keys(self) -> tuple[str, ...]:
         """The placeholders of the inputs: ``{x}``, ``{y}``, or ``{0}, {1}, …`` past two."""
@@ -145,79 +148,57 @@ class Rule:
         return table[0] if self.arity is None else table[i]
 
     def render(self, template: str, inputs: Sequence[str], out: str = "out") -> str:
-        """Fills a template with input names, the output name and the exponent.
+        """Prints one of this rule's templates with input names and the output name.
 
-        Names that are not atoms (a space or an operator outside parentheses)
-        are parenthesised, so ``2{x}`` with ``x = "a^(L) − y"`` reads
-        ``2(a^(L) − y)``; a placeholder the template already parenthesises,
-        ``σ({x})``, gets no second pair.
+        The template names the form it was generated from (the forward
+        expression, a local derivative, in text or LaTeX), and that form is
+        printed by the one printer (:meth:`scalargrad.forms.Form.show`), which
+        brackets a name only where it binds less tightly than its place
+        needs: ``2{x}`` at ``x = "a^(L) − y"`` reads ``2(a^(L) − y)``, and
+        ``σ({x})`` at ``a + b`` reads ``σ(a + b)``. Names are never scanned for
+        placeholders, so labels that contain ``{x}`` appear as given. A
+        template that is not the rule's own is filled as given, each name
+        bracketed unless it is an atom.
 
         Args:
             template: One of this rule's templates.
-            inputs: Display names of the inputs, in order.
+            inputs: Display names of the inputs, in order (only those the
+                template uses are read).
             out: Display name of the output.
 
         Returns:
             The filled-in text.
         """
-        text = template
-        if self.exponent is not None:  # the template's own numbers, before any name
-            c = self.exponent
-            if c - 1 == 1:  # 2·x^1 reads 2·x
-                text = text.replace("^{{c-1}}", "").replace("^{c-1}", "")
-            text = text.replace("{c-1}", _num(c - 1)).replace("{c}", _num(c))
-        # One pass over the template: a name is inserted once and never scanned again,
-        # so labels that contain "{x}", "{out}" or "{0}" appear exactly as given. Only
-        # the inputs the template names are read: a formula of a 2,000-input affine
-        # node costs one lookup, not 2,000.
-        if self.arity is None:
-            def fill(m: re.Match[str]) -> str:
-                key = m[0]
-                if key == "{all}":
-                    return " + ".join(inputs)
-                return out if key == "{out}" else key
-
-            return _PLACEHOLDER.sub(fill, text)
-        count = min(self.arity, len(inputs))
-        if _PLACEHOLDER.fullmatch(text):  # a bare placeholder, e.g. ∂z/∂w_k = {1}: no brackets
-            i = self._slot(text[1:-1], count)
-            if i < count:
-                return inputs[i]
-            return out if text == "{out}" else text
-        pieces: list[str] = []
-        tail = ""  # the last characters written: all _needed reads of what comes before
-        start = 0
-        for m in _PLACEHOLDER.finditer(text):
-            key = m[0]
-            if key == "{out}":
-                name = out
-            else:
-                i = self._slot(key[1:-1], count)
-                if i >= count:  # a literal brace group of the template, e.g. \\frac{1}
-                    continue
-                name = inputs[i]
-            before = text[start : m.start()]
-            tail = (tail + before)[-8:]
-            need = _needed(tail, text[m.end() : m.end() + 8])
-            piece = f"({name})" if _precedence(name) < need else name
-            pieces += (before, piece)
-            tail = (tail + piece)[-8:]
-            start = m.end()
-        pieces.append(text[start:])
-        return "".join(pieces)
-
-    def _slot(self, body: str, count: int) -> int:
-        """The input index that the placeholder ``{body}`` names, or ``count`` for none."""
-        if (self.arity or 0) <= 2:
-            return _XY.get(body, count)
-        if body.isdigit() and body.isascii() and (body[:1] != "0" or body == "0"):
-            return min(int(body), count)
-        return count
+        if self.arity is None and template == "{all}":
+            return " + ".join(inputs)
+        found = self.prints.get(template)
+        if found is None:
+            if self.name == "affine" and template in (self.expr, self.expr_latex):
+                return _affine_text(inputs, template == self.expr)
+            return _fill(template, inputs, out, self.exponent or 0.0)
+        form, tex = found
+        return form.show(inputs, out, tex, self.exponent or 0.0, _precedence)
 
 
 _ATOM = 9.0
-_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
-_XY = {"x": 0, "y": 1}
+
+
+def _affine_text(inputs: Sequence[str], text: bool) -> str:
+    """``w_0·a_0 + … + b`` (LaTeX ``w_0 a_0 + … + b``), each factor bracketed unless a product."""
+    def factor(name: str) -> str:
+        return f"({name})" if _precedence(name) < 2.0 else name
+
+    def addend(name: str) -> str:
+        return f"({name})" if _precedence(name) < 1.0 else name
+
+    join = "·" if text else " "
+    products = [f"{factor(w)}{join}{factor(a)}" for w, a in zip(inputs[0:-1:2], inputs[1:-1:2])]
+    return " + ".join([*products, addend(inputs[-1])])
+
+
+def _fill(template: str, inputs: Sequence[str], out: str, c: float) -> str:
+    """A template that no form of the rule prints: each name put in, bracketed unless an atom."""
+    return forms.named(template, template, forms.num(0)).show(inputs, out, False, c, _precedence)
 
 
 def _precedence(name: str) -> float:
@@ -252,28 +233,6 @@ def _precedence(name: str) -> float:
 def is_atom(name: str) -> bool:
     """True when a name needs no brackets anywhere: a label, a number or a call (``σ(z)``)."""
     return _precedence(name) >= _ATOM
-
-
-def _needed(before: str, after: str) -> float:
-    """The precedence a name needs to stand between ``before`` and ``after`` unbracketed."""
-    pre, post = before[-1:], after[:1]
-    if post in ("²", "^") or (post and post not in " )}],·/\\"):
-        return 3.5  # (a·b)², (a − y)^3, and a postfix symbol of define_op: (a·b)!
-    if (pre, post) in (("(", ")"), ("{", "}"), ("[", " ")):
-        return 0.0  # σ(a + b), \frac{1}{a + b}, [x > 0]
-    if pre == "/":
-        return 2.5  # x/(a·b)
-    if pre.isdigit() and pre != "":
-        return 2.5  # 2(a − y), 2(x·x)
-    if before.endswith(("− ", "- ", "−", "-")):
-        return 1.5  # x − (y − z), −(a + b)
-    if before.endswith(("+ ", "+")):
-        return 1.0  # a + b + c, but a + (−b)
-    if pre == "·" or post in ("·", "/"):
-        return 1.5  # (x + y)·z
-    if before.endswith("\\cdot ") or after.startswith(" \\cdot"):
-        return 1.5  # (x + y)·z
-    return 0.0
 
 
 def _num(c: float) -> str:
@@ -459,16 +418,29 @@ def declare(
         assert form is not None
         expr, expr_latex = form.text(keys), form.latex(keys)
         code = "{f}(" + ", ".join(keys) + ")" if own_replay else form.code(keys)
+    shown = [*derivatives]
+    if form is not None and (templates is None or form.text(keys) == expr):
+        shown.insert(0, form)
     r = Rule(
         name, symbol, arity, forward, expr,
         tuple(d.text(keys) for d in derivatives), tuple(d.latex(keys) for d in derivatives),
         expr_latex, code=code, code_grads=tuple(d.code(keys, name) for d in derivatives),
         derivatives=derivatives, callable=callable, unit=unit, kept_in_paths=kept_in_paths,
         propagates_nonfinite=propagates_nonfinite, call=call, builtin=builtin, form=form,
+        prints=_prints(keys, shown),
     )
     RULES[name] = r
     forms.register(name, r, call)
     return r
+
+
+def _prints(keys: Sequence[str], shown: Sequence[Form]) -> dict[str, tuple[Form, bool]]:
+    """Each form's text and LaTeX template → the form and whether it is LaTeX."""
+    out: dict[str, tuple[Form, bool]] = {}
+    for f in shown:
+        out.setdefault(f.text(keys), (f, False))
+        out.setdefault(f.latex(keys), (f, True))
+    return out
 
 
 def _keys(arity: int | None) -> tuple[str, ...]:
@@ -478,13 +450,15 @@ def _keys(arity: int | None) -> tuple[str, ...]:
 
 _ONE_FORM = forms.num(1)
 # σ'(x) = σ(x)(1 − σ(x)) = σ(x)σ(−x): the second has no cancellation for large x.
-_SIGMOID_PRIME = forms.named("σ'({x})", "\\sigma'({x})", forms.sigmoid(X) * forms.sigmoid(-X))
+_SIGMOID_PRIME = forms.named("σ'({x})", "\\sigma'({x})", forms.sigmoid(X) * forms.sigmoid(-X),
+                             display=forms.fn("σ'", "\\sigma'", X))
 _TANH_PRIME_DEF = 1 - OUT.square()
-_TANH_PRIME = forms.named(_TANH_PRIME_DEF.text(), _TANH_PRIME_DEF.latex(), _TANH_PRIME_DEF)
+_TANH_PRIME = forms.named(_TANH_PRIME_DEF.text(), _TANH_PRIME_DEF.latex(), _TANH_PRIME_DEF,
+                          display=_TANH_PRIME_DEF)
 
 # −x/y² as the notes write it, computed as −(x/y)/y like _div (reusing the quotient node).
 _DIV_DY = forms.named(
-    "−{x}/{y}²", "-\\frac{{x}}{{y}^2}", -(X / Y) / Y, own_float=False
+    "−{x}/{y}²", "-\\frac{{x}}{{y}^2}", -(X / Y) / Y, own_float=False, display=-(X / Y.square())
 )
 
 RULES: dict[str, Rule] = {}
@@ -551,6 +525,7 @@ def pow_rule(c: float) -> Rule:
             "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}", (d.text(),), (d.latex(),),
             "{x}^{{c}}", exponent=c, code="{f}({x})", code_grads=(d.code(rule="pow"),),
             derivatives=(d,), kept_in_paths=True, form=_POW_FORM,
+            prints=_prints(("{x}",), (_POW_FORM, d)),
         )
         _POW_CACHE.put(c, found)  # bounded: x ** random() must not leak
     return found
@@ -604,7 +579,7 @@ def affine_rule(n: int) -> Rule:
             " + ".join([*(f"{w} {a}" for w, a in pairs), bias]),
             code=" + ".join([*(f"{w} * {a}" for w, a in pairs), bias]),
             code_grads=tuple(d.code(keys, "affine") for d in ds), derivatives=ds,
-            propagates_nonfinite=True,
+            propagates_nonfinite=True, prints=_prints(keys, ds),
         )
         _AFFINE_CACHE.put(n, found)
     return found

@@ -134,12 +134,10 @@ def _factor_text(text: str, position: int, alone: bool) -> str:
 def _infix(text: str, i: int) -> bool:
     """True when ``text[i]`` opens `` op `` of a sum or an infix op (``a + b``, ``a ⊕ b``).
 
-    Not LaTeX's product (its cdot command).
+    Not a LaTeX command (the product's cdot, σ's sigma): its token has letters.
     """
     end = text.find(" ", i + 1)
     token = text[i + 1:end] if end > i + 1 else ""
-    if token.startswith("\\"):  # LaTeX: \oplus of an op of define_op, not the product
-        return token != "\\cdot"
     return bool(token) and not any(c.isalnum() for c in token)
 
 

@@ -147,3 +147,24 @@ def test_forms_import_nothing_from_the_package() -> None:
                 ast.dump(node))
         elif isinstance(node, ast.Import):
             assert not any(a.name.startswith("scalargrad") for a in node.names)
+
+
+@pytest.mark.parametrize("r", builtin_rules(), ids=lambda r: r.name)
+def test_a_named_derivative_prints_as_its_shown_templates(r: Rule) -> None:
+    """The printer prints a named derivative from its display form; the text the notes show
+    (its templates) must be what that form prints."""
+    keys = list(r.keys()) if r.arity is not None else []
+    for d in r.derivatives:
+        if d.kind != "named" or d.display is None:
+            continue
+        assert d.display.text(keys) == d.shown[0]
+        assert d.display.latex(keys) == d.shown[1]
+
+
+def test_the_printer_brackets_by_precedence_not_by_neighbouring_characters() -> None:
+    one = affine_rule(1)
+    assert one.render(one.expr, ["a + b", "c", "−d"]) == "(a + b)·c + (−d)"
+    assert one.render(one.expr_latex, ["a + b", "c", "d"]) == "(a + b) c + d"
+    div = RULES["div"]
+    assert div.render(div.formulas[1], ["a + b", "c·d"]) == "−(a + b)/(c·d)²"
+    assert div.render(div.latex[1], ["a + b", "c"]) == "-\\frac{a + b}{c^2}"
