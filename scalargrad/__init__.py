@@ -24,6 +24,7 @@ from .errors import (
 )
 from .graph import forward_order, topological_order
 from .higher import grad, hessian, hvp
+from .ops import Op, OpArityError, OpDefinitionError, OpNameError, OpSymbolError, define_op
 from .page import save_steps_html, show_steps
 from .rules import RULES, Rule
 from .trace import Explanation, Step, backward_steps, explain
@@ -42,6 +43,11 @@ __all__ = [
     "DotTimeoutError",
     "DrawingTooLargeError",
     "Explanation",
+    "Op",
+    "OpArityError",
+    "OpDefinitionError",
+    "OpNameError",
+    "OpSymbolError",
     "ParseError",
     "Rule",
     "Step",
@@ -51,6 +57,7 @@ __all__ = [
     "__version__",
     "affine",
     "backward_steps",
+    "define_op",
     "draw",
     "draw_steps",
     "explain",

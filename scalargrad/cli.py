@@ -50,7 +50,7 @@ from .errors import (
 )
 from .higher import hessian, second_derivative_text
 from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
-from .parse import parse
+from .parse import functions, parse
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions, read_number
 from .testing.derivation import check_derivative, pick_seed
 from .trace import (
@@ -65,11 +65,13 @@ from .viz import DEFAULT_MAX_NODES, DRAWING_SUFFIXES, write_drawing
 
 __all__ = ["main"]
 
-_EPILOG = (
-    "Expressions use numbers, names, + - * / **, unary -, parentheses and sigmoid tanh relu "
-    'exp log square. Put -- before an expression that starts with "-": '
-    'scalargrad grad -- "-x**2" x=3. Exit status: 0 ok, 1 domain error, 2 usage error.'
-)
+def _epilog() -> str:
+    """The help's last paragraph; the functions are the rule table's (with ``--ops``'s)."""
+    return (
+        "Expressions use numbers, names, + - * / **, unary -, parentheses and "
+        f"{' '.join(functions())}. Put -- before an expression that starts with \"-\": "
+        'scalargrad grad -- "-x**2" x=3. Exit status: 0 ok, 1 domain error, 2 usage error.'
+    )
 
 
 class _UsageError(Exception):
@@ -137,16 +139,16 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         prog="scalargrad",
         description="Step through backpropagation on your own expression, one chain-rule "
         "term at a time.",
-        epilog=_EPILOG,
+        epilog=_epilog(),
     )
     parser.add_argument("--version", action="version", version=_version(),
                         help="show the version, where it is installed and exit")
     sub = parser.add_subparsers(dest="command", metavar="{demo,grad,step,check}", required=True)
     demo = sub.add_parser("demo", help="the notes' worked chain, checked against hand formulas")
     demo.add_argument("--out", metavar="DIR", help="where the demo writes its files")
-    grad = sub.add_parser("grad", help="value and gradients of an expression", epilog=_EPILOG)
+    grad = sub.add_parser("grad", help="value and gradients of an expression", epilog=_epilog())
     step = sub.add_parser("step", help="walk the backward pass one key press at a time",
-                          epilog=_EPILOG)
+                          epilog=_epilog())
     for p in (grad, step):
         p.add_argument("expr", metavar="EXPR", help='e.g. "(sigmoid(w*a + b) - y)**2"')
         p.add_argument("assignments", metavar="NAME=VALUE", nargs="*",
@@ -177,7 +179,70 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
                       metavar="SECONDS", help="stop Graphviz's layout for --draw/--html "
                       f"after this long (default {DOT_TIMEOUT:g})")
     check = _check_parser(sub)
+    for p in (demo, grad, step, check):
+        p.add_argument("--ops", metavar="FILE_OR_MODULE", action="append",
+                       help="load your own ops (a .py file or a module that calls "
+                       "scalargrad.define_op) before anything else; may be repeated")
     return parser, {"demo": demo, "grad": grad, "step": step, "check": check}
+
+
+def _ops_arguments(args: list[str]) -> list[str]:
+    """The values of ``--ops`` (before any ``--``), read ahead of argparse."""
+    found = []
+    for i, a in enumerate(args):
+        if a == "--":
+            break
+        if a == "--ops" and i + 1 < len(args):
+            found.append(args[i + 1])
+        elif a.startswith("--ops="):
+            found.append(a[len("--ops="):])
+    return found
+
+
+def _load_ops(source: str) -> None:
+    """Runs a file or imports a module of ``define_op`` calls (once per process).
+
+    Raises:
+        _UsageError: No such file or module, or running it raised.
+    """
+    import hashlib
+    import importlib
+    import importlib.util
+
+    is_path = source.endswith(".py") or os.sep in source or "/" in source
+    try:
+        if not is_path:
+            if os.getcwd() not in sys.path and "" not in sys.path:
+                sys.path.append(os.getcwd())  # a module beside the user, as python -m finds it
+            importlib.import_module(source)
+            return
+        path = os.path.abspath(source)
+        if not os.path.isfile(path):
+            raise _UsageError(f"--ops {source}: no such file")
+        key = "_scalargrad_ops_" + hashlib.sha1(path.encode()).hexdigest()[:12]
+        if key in sys.modules:  # already loaded by this process: its ops exist
+            return
+        spec = importlib.util.spec_from_file_location(key, path)
+        if spec is None or spec.loader is None:
+            raise _UsageError(f"--ops {source}: cannot load it as Python")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[key]
+            raise
+    except _UsageError:
+        raise
+    except ModuleNotFoundError as err:
+        if not is_path and err.name == source.split(".")[0]:
+            raise _UsageError(f"--ops {source}: no such module (give a .py file or a module "
+                              "on the Python path)") from None
+        raise _UsageError(f"--ops {source}: loading it raised {type(err).__name__}: "
+                          f"{err}") from None
+    except Exception as err:
+        raise _UsageError(f"--ops {source}: loading it raised {type(err).__name__}: "
+                          f"{err}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,6 +257,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["check"]:
         args_list = _protect_claims(args_list)
+    try:  # the user's ops first: the help and the parser list them
+        for source in _ops_arguments(args_list):
+            _load_ops(source)
+    except _UsageError as err:
+        command = args_list[0] if args_list and not args_list[0].startswith("-") else ""
+        print(f"scalargrad{' ' + command if command else ''}: error: {err}", file=sys.stderr)
+        return 2
     parser, subs = _parser()
     dash = _leading_minus(args_list)
     if dash is not None:

@@ -3,11 +3,14 @@
 ``compile_graph(root, inputs)`` walks the graph once and writes a function
 that recomputes ``root`` and ``∂root/∂input`` for new input numbers with
 plain floats: no :class:`~scalargrad.engine.Value` objects at run time. The
-text comes from the rule table: each rule's ``code`` template gives the
-forward expression, and each local derivative is written straight from the
-rule's symbolic form (:mod:`scalargrad.forms`, the same form that gives its
-text, LaTeX and Value graph), so the backward part is the chain rule written
-out, one line per named node::
+text comes from the rule table: each node's value is written from its rule's
+forward form (``X * Y`` is ``x * y``; a rule that replays its own forward,
+such as σ or an op of :func:`scalargrad.define_op`, is a call of it), and
+each local derivative straight from the rule's symbolic derivative
+(:mod:`scalargrad.forms`, the same form that gives its text, LaTeX and Value
+graph), by one walker that brackets by the forms' own precedence (no
+template is parsed), so the backward part is the chain rule written out, one
+line per named node::
 
     dC0_da2 = 2 * (a2 - y)
     dC0_dz2 = dC0_da2 * sigmoid_prime(z2)
@@ -41,15 +44,14 @@ from __future__ import annotations
 import keyword
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import add as _add
 from typing import Any, NamedTuple
 
-from ._cache import LRU
 from .engine import Value, _check_number
 from .forms import Form
 from .graph import Tape, forward_order, reverse, topological_order
-from .rules import CONSTANT, DomainError, Rule
+from .rules import CONSTANT, RULES, DomainError, Rule
 
 __all__ = ["Compiled", "compile_graph", "label_identifier"]
 
@@ -62,9 +64,6 @@ _TERMS = 40
 # Precedence of an expression's top-level operator (Python's order).
 _IF, _CMP, _ADD, _MUL, _NEG, _POW, _ATOM = range(7)
 
-# Ops whose replay code turns a non-finite operand into a non-finite result
-# (inf, or NaN), so a bad number cannot vanish on the way to the root.
-_PROPAGATING = frozenset({"add", "sub", "mul", "neg", "square", "affine", "sum"})
 
 
 class _NotFinite(Exception):
@@ -92,156 +91,6 @@ def _wrap(e: _Expr, need: int) -> str:
 def _number(x: float) -> _Expr:
     text = repr(x)
     return _Expr(text, _NEG if text.startswith("-") else _ATOM, 0)
-
-
-# --- templates -----------------------------------------------------------------------
-
-_PLACEHOLDER = re.compile(r"(\{[^{}]*\})")
-_LEFT_NEED = {"": 0, "(": 0, "if": 1, "else": 1, ">": 2, "+": 3, "-": 3, "*": 4, "/": 4,
-              "u-": 5, "**": 4}
-_RIGHT_NEED = {"": 0, ")": 0, "if": 1, "else": 1, ">": 2, "+": 2, "-": 2, "*": 3, "/": 3,
-               "**": 6}
-
-
-def _left_op(before: str) -> str:
-    s = before.rstrip()
-    if not s or s[-1] in "(,[":
-        return "(" if s else ""
-    if s.endswith("**"):
-        return "**"
-    if _last_word(s) in ("if", "else"):
-        return "if"
-    if s[-1] == "-":
-        rest = s[:-1].rstrip()
-        unary = not rest or rest[-1] in "(,[+-*/>" or _last_word(rest) in ("if", "else")
-        return "u-" if unary else "-"
-    if s[-1] in "+*/>":
-        return s[-1]
-    return ""
-
-
-def _last_word(s: str) -> str:
-    m = re.search(r"\w+$", s)
-    return m.group() if m else ""
-
-
-def _right_op(after: str) -> str:
-    s = after.lstrip()
-    if not s or s[0] in "),]":
-        return ")" if s else ""
-    if s.startswith("**"):
-        return "**"
-    if s.startswith(("if ", "else ")):
-        return "if"
-    if s[0] in "+-*/>":
-        return s[0]
-    return ""
-
-
-def _depth0(text: str) -> str:
-    out, depth = [], 0
-    for ch in text:
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif depth == 0:
-            out.append(ch)
-    return "".join(out)
-
-
-def _top_prec(text: str) -> int:
-    """Precedence of a template's top-level operator (placeholders count as atoms)."""
-    top = _depth0(_PLACEHOLDER.sub("X", text))
-    if " if " in top:
-        return _IF
-    if " > " in top or " < " in top:
-        return _CMP
-    if " + " in top or " - " in top:
-        return _ADD
-    if " * " in top or " / " in top:
-        return _MUL
-    if top.startswith("-"):
-        return _NEG
-    if "**" in top:
-        return _POW
-    return _ATOM
-
-
-class _Term(NamedTuple):
-    """One top-level ``+`` term of a template: literals and placeholders alternate."""
-
-    parts: tuple[str, ...]  # literal, key, literal, key, …, literal
-    needs: tuple[int, ...]  # precedence each placeholder needs
-    prec: int  # -1: the term is one bare placeholder (it has its argument's precedence)
-
-
-_PARSED_SIZE = 512
-_PARSED: LRU[str, tuple[_Term, ...]] = LRU(_PARSED_SIZE)
-
-
-def _split_plus(template: str) -> list[str]:
-    """Splits a template at its top-level `` + ``."""
-    out, depth, start, i = [], 0, 0, 0
-    while i < len(template):
-        ch = template[i]
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and template.startswith(" + ", i):
-            out.append(template[start:i])
-            start = i = i + 3
-            continue
-        i += 1
-    out.append(template[start:])
-    return out
-
-
-def _parse(template: str) -> tuple[_Term, ...]:
-    found = _PARSED.get(template)
-    if found is not None:
-        return found
-    pieces = _split_plus(template) if _top_prec(template) == _ADD else [template]
-    terms = []
-    for k, piece in enumerate(pieces):
-        parts = tuple(_PLACEHOLDER.split(piece))
-        needs = []
-        for j in range(1, len(parts), 2):
-            before = parts[j - 1] if j > 1 or k == 0 else "+ " + parts[j - 1]
-            after = parts[j + 1] if j + 2 < len(parts) or k == len(pieces) - 1 else (
-                parts[j + 1] + " +")
-            if parts[j] in ("{f}", "{d}"):
-                needs.append(0)
-                continue
-            needs.append(max(_LEFT_NEED[_left_op(before)], _RIGHT_NEED[_right_op(after)]))
-        bare = len(parts) == 3 and not parts[0] and not parts[2]
-        terms.append(_Term(parts, tuple(needs), -1 if bare else _top_prec(piece)))
-    return _PARSED.put(template, tuple(terms))
-
-
-def _render_terms(template: str, args: Mapping[str, _Expr],
-                  funcs: dict[str, str]) -> list[_Expr]:
-    """The template's top-level terms with the arguments filled in."""
-    out = []
-    for term in _parse(template):
-        parts = term.parts
-        if term.prec == -1:  # a bare placeholder: _join brackets it as needed
-            out.append(args[parts[1]])
-            continue
-        text = [parts[0]]
-        depth = 0
-        for j in range(1, len(parts), 2):
-            key = parts[j]
-            if key in funcs:
-                text.append(funcs[key])
-            else:
-                e = args[key]
-                text.append(_wrap(e, term.needs[j // 2]))
-                depth = max(depth, e.depth)
-            text.append(parts[j + 1])
-        out.append(_Expr("".join(text), term.prec, depth + 1))
-    return out
 
 
 def _join(terms: Sequence[_Expr]) -> _Expr:
@@ -552,73 +401,50 @@ def label_identifier(label: str) -> str:
     return "_".join([head, *parts[2:]])
 
 
-def _placeholders(rule: Rule, n: int) -> list[str]:
-    return ["{all}"] * n if rule.arity is None else list(rule.keys())
+def _forward_terms(rule: Rule, args: Sequence[_Expr], funcs: dict[str, str]) -> list[_Expr]:
+    """A node's value as Python, as the top-level terms of a sum (a long sum spans lines).
 
-
-_KEYS_SIZE = 64
-_KEYS: LRU[int, dict[str, int]] = LRU(_KEYS_SIZE)  # placeholder → input, per arity
-
-
-def _slots(rule: Rule) -> dict[str, int]:
-    """The input index of each of a rule's placeholders (cached per arity)."""
-    arity = rule.arity or 0
-    index = _KEYS.get(arity)
-    if index is None:
-        index = _KEYS.put(arity, {key: i for i, key in enumerate(rule.keys())})
-    return index
-
-
-class _Arguments(Mapping[str, _Expr]):
-    """A template's placeholders → the argument expressions, looked up only when used.
-
-    A gradient template of an n-input node names one or two inputs; building the
-    whole table for each of its n gradients would make code generation quadratic
-    in fan-in.
+    Written from the rule's forward form (``X * Y`` is ``x * y``) by the same
+    walker as the local derivatives; ``{f}`` rules call their own forward
+    (its domain checks and numerics); ``sum`` and ``affine`` are their terms.
     """
-
-    __slots__ = ("_args", "_index", "_out", "_rule")
-
-    def __init__(self, rule: Rule, args: Sequence[_Expr], out: _Expr | None) -> None:
-        self._rule, self._args, self._out, self._index = rule, args, out, _slots(rule)
-
-    def __getitem__(self, key: str) -> _Expr:
-        i = self._index.get(key)
-        if i is not None and i < len(self._args):
-            return self._args[i]
-        if key == "{out}" and self._out is not None:
-            return self._out
-        c = self._rule.exponent
-        if c is not None and key in ("{c}", "{c-1}"):
-            return _number(c if key == "{c}" else c - 1.0)
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter([k for k in (*self._index, "{out}", "{c}", "{c-1}") if k in self])
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def __contains__(self, key: object) -> bool:
-        try:
-            self[key]  # type: ignore[index]
-        except KeyError:
-            return False
-        return True
+    if rule.arity is None:  # sum: its inputs, added left to right
+        return list(args)
+    if "{f}" in funcs:
+        depth = 1 + max(a.depth for a in args)
+        return [_Expr(f"{funcs['{f}']}({', '.join(a.text for a in args)})", _ATOM, depth)]
+    if rule.form is None:  # affine: w_0 * a_0 + … + b
+        products = [_Expr(f"{_wrap(w, _MUL)} * {_wrap(a, _NEG)}", _MUL, 1 + max(w.depth, a.depth))
+                    for w, a in zip(args[0:-1:2], args[1:-1:2])]
+        return [*products, args[-1]]
+    return [_local(rule.form, rule, args, None, funcs)]
 
 
-def _arguments(rule: Rule, args: Sequence[_Expr], out: _Expr | None) -> Mapping[str, _Expr]:
-    return _Arguments(rule, args, out)
+def _count(form: Form, rule: Rule, counts: dict[int, int], forward: bool = False) -> None:
+    """Adds to ``counts`` how often :func:`_local` writes each input (-1: the output).
+
+    ``forward``: ``form`` is the rule's forward form (it does not stand for the output).
+    """
+    stack = [form]
+    while stack:
+        f = stack.pop()
+        k, a = f.kind, f.args
+        own = not forward and k == rule.name
+        if own and all(g.kind == "arg" and g.value == i for i, g in enumerate(a)):
+            counts[-1] = counts.get(-1, 0) + 1
+        elif k == "arg":
+            i = int(f.value)
+            counts[i] = counts.get(i, 0) + 1
+        elif k == "out":
+            counts[-1] = counts.get(-1, 0) + 1
+        elif k == "named" and f.value:  # the rule's own float derivative of every input
+            for i in range(rule.arity or 0):
+                counts[i] = counts.get(i, 0) + 1
+        elif k == "named" or not f.is_constant():
+            stack.extend(a)
 
 
-def _terms(rule: Rule, template: str, args: Sequence[_Expr], out: _Expr | None,
-           funcs: dict[str, str]) -> list[_Expr]:
-    if template == "{all}":
-        return list(args)  # _join brackets them as needed
-    return _render_terms(template, _arguments(rule, args, out), funcs)
-
-
-def _local(form: Form, rule: Rule, args: Sequence[_Expr], out: _Expr,
+def _local(form: Form, rule: Rule, args: Sequence[_Expr], out: _Expr | None,
            funcs: dict[str, str]) -> _Expr:
     """A local derivative as Python, written from the rule's symbolic form (no template parsing).
 
@@ -629,7 +455,9 @@ def _local(form: Form, rule: Rule, args: Sequence[_Expr], out: _Expr,
     ``out``); a named derivative with the rule's own float is ``{d}(x)``.
     """
     k, a = form.kind, form.args
-    if k == rule.name and all(f.kind == "arg" and f.value == i for i, f in enumerate(a)):
+    own = out is not None and k == rule.name  # out is None: the forward form itself
+    if own and all(f.kind == "arg" and f.value == i for i, f in enumerate(a)):
+        assert out is not None
         return out
     if k == "num":
         x = form.value
@@ -638,6 +466,7 @@ def _local(form: Form, rule: Rule, args: Sequence[_Expr], out: _Expr,
     if k == "arg":
         return args[int(form.value)]
     if k == "out":
+        assert out is not None
         return out
     if k == "c" or (k != "named" and form.is_constant()):
         return _number(form.evaluate((), 0.0, rule.exponent or 0.0))
@@ -650,9 +479,14 @@ def _local(form: Form, rule: Rule, args: Sequence[_Expr], out: _Expr,
     depth = 1 + max(e.depth for e in parts)
     if k == "step":
         return _Expr(f"(1.0 if {_wrap(parts[0], _ADD)} > 0.0 else 0.0)", _ATOM, depth)
-    if k in ("add", "sub"):
-        op = "+" if k == "add" else "-"
-        return _Expr(f"{_wrap(parts[0], _ADD)} {op} {_wrap(parts[1], _MUL)}", _ADD, depth)
+    if "op:" + k in funcs:  # a function of the table, by its own forward
+        return _Expr(f"{funcs['op:' + k]}({', '.join(e.text for e in parts)})", _ATOM, depth)
+    if k in RULES and "{0}" in RULES[k].call[2]:  # a call pattern: relu is max({0}, 0.0)
+        return _Expr(RULES[k].call[2].format(*[e.text for e in parts]), _ATOM, depth)
+    if k == "add":
+        return _Expr(f"{_wrap(parts[0], _ADD)} + {_wrap(parts[1], _MUL)}", _ADD, depth)
+    if k == "sub":  # a subtrahend is bracketed unless a power or an atom: x - (y * z), x - (-y)
+        return _Expr(f"{_wrap(parts[0], _ADD)} - {_wrap(parts[1], _POW)}", _ADD, depth)
     if k in ("mul", "div"):
         op = "*" if k == "mul" else "/"
         return _Expr(f"{_wrap(parts[0], _MUL)} {op} {_wrap(parts[1], _NEG)}", _MUL, depth)
@@ -759,37 +593,45 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
             if uses_d:
                 table["{d}"] = f"{fname}_prime"
                 namespace[f"{fname}_prime"] = _derivative_of(r)
+        for op in _called(r):  # functions in its derivatives: σ(x) in softplus's
+            fname, k = RULES[op].call[2], 1
+            while fname in namespace or fname in reserved:
+                k += 1
+                fname = f"{RULES[op].call[2]}_{k}"
+            table["op:" + op] = fname
+            namespace[fname] = _value_of(RULES[op])
         funcs[id(r)] = table
     names = _Names(sorted(reserved | set(namespace)))
 
-    # References: how often each node's value will be written in the code.
-    # Placeholders are counted once per template (not once per input and template),
-    # so an affine node with n inputs costs O(n), not O(n²).
+    # References: how often each node's value will be written in the code, counted
+    # once per form (not once per node), so an affine node with n inputs costs O(n).
     refs = dict.fromkeys(forward, 0)
     refs[root] += 1
-    counted: dict[str, dict[str, int]] = {}
+    counted: dict[tuple[int, bool], dict[int, int]] = {}
 
-    def uses(template: str) -> dict[str, int]:
-        found = counted.get(template)
+    def uses(form: Form, r: Rule, forward: bool = False) -> dict[int, int]:
+        found = counted.get((id(form), forward))
         if found is None:
-            found = counted[template] = {}
-            for key in _PLACEHOLDER.findall(template):
-                found[key] = found.get(key, 0) + 1
+            found = counted[id(form), forward] = {}
+            _count(form, r, found, forward)
         return found
 
     for v in forward:
         r = v._rule
         if not v.inputs or r is None:
             continue
-        grads = r.code_grads
-        live = [j for j, c in enumerate(v.inputs) if needs[c]] if needs[v] else []
-        total: dict[str, int] = dict(uses(r.code))
+        inputs_ = v.inputs
+        live = [j for j, c in enumerate(inputs_) if needs[c]] if needs[v] else []
+        if r.form is None or "{f}" in r.code:  # its terms, or its own forward: each input once
+            total: dict[int, int] = dict.fromkeys(range(len(inputs_)), 1)
+        else:
+            total = dict(uses(r.form, r, forward=True))
         for j in live:
-            for key, k in uses(grads[0 if r.arity is None else j]).items():
-                total[key] = total.get(key, 0) + k
-        refs[v] += total.get("{out}", 0)
-        for c, key in zip(v.inputs, _placeholders(r, len(v.inputs))):
-            refs[c] += total.get(key, 0)
+            for i, k in uses(r.derivative(j), r).items():
+                total[i] = total.get(i, 0) + k
+        refs[v] += total.get(-1, 0)
+        for i, c in enumerate(inputs_):
+            refs[c] += total.get(i, 0)
 
     # Forward: an expression per node; a line for each node that gets a name.
     expr: dict[Value, _Expr] = {}
@@ -832,7 +674,7 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
                 checked.add(expr[v].text)
             continue
         assert r is not None
-        if r.name not in _PROPAGATING and "{f}" not in r.code:
+        if not r.propagates_nonfinite and "{f}" not in r.code:
             # relu's max(x, 0.0) would turn -inf into 0: its operands must be checked.
             for c in v.inputs:
                 e = expr[c]
@@ -845,7 +687,7 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
                 lines.append(f"    if {e.text} - {e.text} != 0.0: _bad()")
                 checked.add(e.text)
         args = [expr[c] for c in v.inputs]
-        terms = _terms(r, r.code, args, None, funcs[id(r)])
+        terms = _forward_terms(r, args, funcs[id(r)])
         if len(terms) <= _TERMS:
             whole = _join(terms)
             simple = "{f}" not in r.code and all(a.depth == 0 and a.prec == _ATOM for a in args)
@@ -938,6 +780,21 @@ def _tape(forward: list[Value], index: dict[Value, int], needs: dict[Value, bool
                      v.label, v.data, get(v, -1), needs[v], v._rule is CONSTANT))
         for v in forward
     ]
+
+
+def _called(rule: Rule) -> list[str]:
+    """The ops that ``rule``'s derivative forms call as functions (not its own output)."""
+    found: list[str] = []
+    stack = [d for d in rule.derivatives if d.kind != "named" or not d.value]
+    while stack:
+        f = stack.pop()
+        if f.kind == "named" and f.value:
+            continue  # compiled as the rule's own float derivative
+        own = f.kind == rule.name and all(a.kind == "arg" for a in f.args)
+        if f.kind in RULES and RULES[f.kind].call[0] and not own and f.kind not in found:
+            found.append(f.kind)
+        stack.extend(f.args)
+    return found
 
 
 def _value_of(rule: Rule) -> Callable[..., float]:

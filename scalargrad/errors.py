@@ -18,6 +18,9 @@ from the package.
   :class:`DotNotFoundError` — drawing (:mod:`scalargrad.viz`).
 * :class:`CheckArgumentError` — bad arguments to
   :func:`scalargrad.testing.check_derivative`.
+* :class:`OpDefinitionError` and its kinds :class:`OpNameError`,
+  :class:`OpArityError`, :class:`OpSymbolError` — a refused
+  :func:`scalargrad.define_op` (also importable from :mod:`scalargrad.ops`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ __all__ = [
     "DotNotFoundError",
     "DotTimeoutError",
     "DrawingTooLargeError",
+    "OpArityError",
+    "OpDefinitionError",
+    "OpNameError",
+    "OpSymbolError",
     "ParseError",
     "TooManyPathsError",
     "VariableError",
@@ -168,3 +175,19 @@ class CheckArgumentError(ValueError):
     """The arguments of :func:`check_derivative` are wrong (names, ranges, callables)."""
 
     __module__ = "scalargrad.testing.derivation"  # as tracebacks have always named it
+
+
+class OpDefinitionError(ValueError):
+    """A :func:`define_op` call was refused; the message says what was wrong."""
+
+
+class OpNameError(OpDefinitionError):
+    """The name is not an identifier, is a Python keyword, or is already an op."""
+
+
+class OpArityError(OpDefinitionError):
+    """Not one derivative per input of ``forward`` (or ``forward`` has no fixed inputs)."""
+
+
+class OpSymbolError(OpDefinitionError):
+    """A derivative uses a symbol the op does not have (``Y`` of a one-input op, ``C``)."""

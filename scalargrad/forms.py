@@ -15,7 +15,9 @@ Every place that needs a local derivative reads it from this one source:
 * :meth:`Form.code`: a Python template for compiled replay;
 * :meth:`Form.build`: the local derivative as a graph of
   :class:`~scalargrad.engine.Value` nodes, made with the same rule table, on
-  which higher derivatives are taken (:mod:`scalargrad.higher`);
+  which higher derivatives are taken (the builder lives in
+  :mod:`scalargrad.higher`, which installs it here: this module imports
+  nothing from the package);
 * :meth:`Form.evaluate`: the number, from plain floats (what the tests compare
   with each rule's ``forward``, which stays the fast float path).
 
@@ -39,12 +41,10 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
-
-if TYPE_CHECKING:
-    from .engine import Value
+from typing import Any, Union
 
 __all__ = [
     "OUT",
@@ -63,23 +63,43 @@ __all__ = [
 ]
 
 Operand = Union["Form", int, float]
-_CONSTANT: list[Callable[[float], Value]] = []  # engine._constant, imported on first use
-
-
-def _engine_constant() -> Callable[[float], Value]:
-    from .engine import _constant  # the engine imports the rules, which import this module
-
-    _CONSTANT.append(_constant)
-    return _constant
 
 # Precedence of a form's top operator, in display text.
 _SUM, _NEG, _PRODUCT, _POWER, _ATOM = 1.0, 1.5, 2.0, 3.0, 9.0
-_FUNCTIONS = {  # op: (text, LaTeX, code) of a one-input function; LaTeX "e^" is a power
-    "exp": ("exp", "e^", "exp"),
-    "log": ("log", "\\log", "log"),
-    "sigmoid": ("σ", "\\sigma", "sigmoid"),
-    "tanh": ("tanh", "\\tanh", "tanh"),
-}
+# The registry's view from here, filled by scalargrad.rules.declare (this module imports
+# nothing from the package): every op's rule by name, and the ops forms write as
+# functions, (text, LaTeX, code) each; LaTeX "e^" is a power.
+_OPS: dict[str, Any] = {}
+_FUNCTIONS: dict[str, tuple[str, str, str]] = {}
+# Form.build's implementation, installed by scalargrad.higher (which builds Values).
+_BUILDER: list[Callable[..., Any]] = []
+
+
+def register(name: str, rule: Any, call: tuple[str, str, str] = ("", "", "")) -> None:
+    """Makes an op known to forms (called by :func:`scalargrad.rules.declare`).
+
+    Args:
+        name: The op name, the kind of its form nodes.
+        rule: Its rule (``rule.forward`` gives :meth:`Form.evaluate` its number).
+        call: How a form writes it as a function, ``(text, LaTeX, Python)``;
+            empty when forms do not call it.
+    """
+    _OPS[name] = rule
+    if call[0]:
+        _FUNCTIONS[name] = call
+
+
+def unregister(name: str) -> None:
+    """Forgets an op registered by :func:`register`."""
+    _OPS.pop(name, None)
+    _FUNCTIONS.pop(name, None)
+
+
+def apply(name: str, args: Sequence[Operand]) -> Form:
+    """The form of op ``name`` applied to ``args`` (what a defined op gives on forms)."""
+    if name not in _FUNCTIONS:
+        raise ValueError(f"forms do not know the function {name!r}")
+    return Form(name, tuple(_form(a) for a in args))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -94,13 +114,17 @@ class Form:
         args: The operands (for ``"pow"``: base, then a constant exponent form).
         value: The number of a ``"num"`` form; the input index of an ``"arg"``.
         shown: For ``"named"``: its text and LaTeX templates (``value`` 1: it
-            compiles to the rule's own float derivative).
+            compiles to the rule's own float derivative); for ``"fn"`` (a
+            function written by name, ``σ'``): its text and LaTeX names.
+        display: For ``"named"``: the form it is shown as (``σ'(x)``,
+            ``−x/y²``), which the printer prints with names.
     """
 
     kind: str
     args: tuple[Form, ...] = ()
     value: float = 0.0
     shown: tuple[str, str] = ("", "")
+    display: Form | None = None
     constant: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -164,48 +188,78 @@ class Form:
         r"""The LaTeX template (``\frac{1}{{y}}``, ``{c}{x}^{{c-1}}``)."""
         return self._show(keys, True)[0]
 
+    def show(self, names: Sequence[str], out: str, tex: bool, c: float,
+             precedence: Callable[[str], float]) -> str:
+        """The form printed with names: ``2(a^(L) − y)`` for ``2 * X`` at ``a^(L) − y``.
+
+        The one printer of text and LaTeX: it walks the tree carrying
+        ``(text, precedence)`` pairs and brackets an operand only where its
+        operator binds less tightly than its place needs. A name's own
+        precedence is ``precedence(name)`` (a label is an atom; a display
+        name such as ``w·a + b`` is a sum), so no text is scanned again.
+
+        Args:
+            names: The input names, in order (only those the form uses are read).
+            out: The output's name.
+            tex: LaTeX (names already in LaTeX) rather than the notes' text.
+            c: ``pow``'s exponent.
+            precedence: How tightly a name binds, on this module's scale
+                (1 a sum, 2 a product, 3 a power, 9 an atom; below 1 a
+                leading minus).
+        """
+        return self._show(_Bound(names, out, c, precedence), tex)[0]
+
     def _show(self, keys: Sequence[str], tex: bool) -> tuple[str, float]:
         k, a = self.kind, self.args
         minus = "-" if tex else "−"
+        bound = keys if isinstance(keys, _Bound) else None
         if k == "num":
             text = _num(self.value)
             if self.value < 0:
                 return (minus + text[1:], _NEG)
             return (text, _ATOM)
         if k == "arg":
-            return (keys[int(self.value)], _ATOM)
+            name = keys[int(self.value)]
+            return (name, bound.precedence(name) if bound else _ATOM)
         if k == "out":
-            return ("{out}", _ATOM)
+            return (bound.out, bound.precedence(bound.out)) if bound else ("{out}", _ATOM)
         if k == "c":
-            return ("{c}", _ATOM)
+            return (_num(bound.c) if bound else "{c}", _ATOM)
         if k == "sub" and a[0].kind == "c" and a[1].kind == "num" and a[1].value == 1:
-            return ("{c-1}", _ATOM)
+            return (_num(bound.c - 1) if bound else "{c-1}", _ATOM)
         if k == "named":
-            return (self.shown[1] if tex else self.shown[0], _ATOM)
+            if bound is None:
+                return (self.shown[1] if tex else self.shown[0], _ATOM)
+            if self.display is not None:
+                return self.display._show(keys, tex)
+            return (bound.fill(self.shown[1] if tex else self.shown[0]), _ATOM)
         if k == "step":
             return (f"[{a[0]._show(keys, tex)[0]} > 0]", _ATOM)
-        if k in _FUNCTIONS:
-            inner = a[0]._show(keys, tex)[0]
-            name = _FUNCTIONS[k][1 if tex else 0]
+        if k in _FUNCTIONS or k == "fn":
+            inner = ", ".join(f._show(keys, tex)[0] for f in a)
+            name = self.shown[1 if tex else 0] if k == "fn" else _FUNCTIONS[k][1 if tex else 0]
             if name == "e^":
                 return (f"e^{{{inner}}}", _POWER)
             return (f"{name}({inner})", _ATOM)
-        if k in ("add", "sub"):
-            left = a[0]._bracket(keys, tex, _SUM)
+        if k in ("add", "sub"):  # a leading minus may open a sum: −b + a
+            left = a[0]._bracket(keys, tex, 0.0)
             right = a[1]._bracket(keys, tex, _SUM + (0.5 if k == "sub" else 0.0))
             return (f"{left} {'+' if k == 'add' else minus} {right}", _SUM)
         if k == "neg":
             return (minus + a[0]._bracket(keys, tex, _PRODUCT), _NEG)
         if k == "mul":
-            left, right = a[0]._bracket(keys, tex, _PRODUCT), a[1]._bracket(keys, tex, _PRODUCT)
-            # 2x, c·x^(c−1): a number before a single symbol is written against it
+            # 2x, c·x^(c−1): a number before a single symbol is written against it,
+            # and a product after a number is bracketed, 2(x·x)
             coefficient = a[0].is_constant() and a[0].kind in ("num", "c")
             if coefficient and (tex or a[1].kind in ("arg", "out", "c")):
-                return (left + right, _PRODUCT)
+                return (a[0]._bracket(keys, tex, _PRODUCT) + a[1]._bracket(keys, tex, 2.5),
+                        _PRODUCT)
+            left, right = a[0]._bracket(keys, tex, _PRODUCT), a[1]._bracket(keys, tex, _PRODUCT)
             return (f"{left} \\cdot {right}" if tex else f"{left}·{right}", _PRODUCT)
         if k == "div":
             if tex:
-                return (f"\\frac{{{a[0].latex(keys)}}}{{{a[1].latex(keys)}}}", _ATOM)
+                num, den = a[0]._show(keys, tex)[0], a[1]._show(keys, tex)[0]
+                return (f"\\frac{{{num}}}{{{den}}}", _ATOM)
             return (f"{a[0]._bracket(keys, tex, _PRODUCT)}/{a[1]._bracket(keys, tex, 2.5)}",
                     _PRODUCT)
         if k == "square":
@@ -257,7 +311,11 @@ class Form:
         if k == "step":
             return (f"(1.0 if {a[0]._cbr(keys, rule, 2)} > 0.0 else 0.0)", 5)
         if k in _FUNCTIONS:
-            return (f"{_FUNCTIONS[k][2]}({a[0]._code(keys, rule)[0]})", 5)
+            inner = [f._code(keys, rule)[0] for f in a]
+            py = _FUNCTIONS[k][2]
+            if "{0}" in py:  # a call pattern: relu is max({0}, 0.0)
+                return (py.format(*inner), 5)
+            return (f"{py}({', '.join(inner)})", 5)
         if k in ("add", "sub"):
             op = "+" if k == "add" else "-"
             return (f"{a[0]._cbr(keys, rule, 1)} {op} {a[1]._cbr(keys, rule, 2)}", 1)
@@ -316,21 +374,23 @@ class Form:
         if k == "sigmoid":
             x = v[0]
             return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        if k in _OPS:  # an op of the table: its own forward value
+            return float(_OPS[k].forward(*v)[0])
         raise ValueError(f"unknown form kind {k!r}")
 
     # --- the Value graph ------------------------------------------------------------
 
-    def build(self, inputs: Sequence[Value], out: Value, rule: str = "",
-              c: float = 0.0) -> Value:
+    def build(self, inputs: Sequence[Any], out: Any, rule: str = "", c: float = 0.0) -> Any:
         """The derivative as Values: a graph over the rule's own input and output nodes.
 
         Every node is made by the rule table (``x * y``, ``x.sigmoid()``, …), so
         the result can be differentiated, drawn, explained and stepped like
         any graph. A node recomputing the rule's own output is ``out`` itself.
         Numbers become constants; ``x ** 1`` is ``x`` and ``x ** 0`` is 1.
+        (Implemented by :func:`scalargrad.higher.build_form`.)
 
         Args:
-            inputs: The node's inputs.
+            inputs: The node's inputs (Values).
             out: The node itself.
             rule: Its op name (for reusing ``out``).
             c: ``pow``'s exponent.
@@ -338,40 +398,7 @@ class Form:
         Raises:
             DomainError: A node of the derivative is outside its op's domain.
         """
-        constant = _CONSTANT[0] if _CONSTANT else _engine_constant()
-
-        k, a = self.kind, self.args
-        if k == "arg":
-            return inputs[int(self.value)]
-        if self.constant and k != "named":
-            return constant(self.evaluate((), 0.0, c))
-        if k == "out":
-            return out
-        if k == "named":
-            return a[0].build(inputs, out, rule, c)
-        if k == "step":
-            return constant(1.0 if a[0].build(inputs, out, rule, c).data > 0.0 else 0.0)
-        if k == "pow":
-            e = a[1].evaluate((), 0.0, c)
-            base = a[0].build(inputs, out, rule, c)
-            return base if e == 1.0 else (constant(1.0) if e == 0.0 else base ** e)
-        v = [f.build(inputs, out, rule, c) for f in a]
-        if k == rule and len(v) == len(inputs) and all(p is q for p, q in zip(v, inputs)):
-            return out
-        arithmetic = _ARITHMETIC.get(k)
-        if arithmetic is not None:
-            return arithmetic(*v)  # type: ignore[no-any-return]
-        if k == "square":
-            return v[0].square()
-        if k == "exp":
-            return v[0].exp()
-        if k == "log":
-            return v[0].log()
-        if k == "tanh":
-            return v[0].tanh()
-        if k == "sigmoid":
-            return v[0].sigmoid()
-        raise ValueError(f"unknown form kind {k!r}")
+        return _BUILDER[0](self, inputs, out, rule, c)
 
 
 # The arithmetic kinds, one operator each: the same for floats (evaluate) and Values (build).
@@ -386,6 +413,36 @@ _ARITHMETIC: dict[str, Callable[..., Any]] = {
 
 def _num(x: float) -> str:
     return str(int(x)) if x == int(x) else repr(x)
+
+
+class _Bound(Sequence[str]):
+    """The names :meth:`Form.show` prints a form with (a sequence of the input names)."""
+
+    __slots__ = ("c", "names", "out", "precedence")
+
+    def __init__(self, names: Sequence[str], out: str, c: float,
+                 precedence: Callable[[str], float]) -> None:
+        self.names, self.out, self.c, self.precedence = names, out, c, precedence
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.names[i]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def fill(self, template: str) -> str:
+        """A named form's own template, for one given without a display form.
+
+        Each placeholder becomes its name, bracketed unless an atom.
+        """
+        def name(m: re.Match[str]) -> str:
+            key = m[1]
+            text = (self.out if key == "out" else _num(self.c) if key == "c" else
+                    _num(self.c - 1) if key == "c-1" else
+                    self.names[{"x": 0, "y": 1}.get(key, 0) if not key.isdigit() else int(key)])
+            return text if self.precedence(text) >= _ATOM or key in ("c", "c-1") else f"({text})"
+
+        return re.sub(r"\{(x|y|out|c|c-1|\d+)\}", name, template)
 
 
 def _form(x: Operand) -> Form:
@@ -441,7 +498,13 @@ def step(f: Form) -> Form:
     return Form("step", (f,))
 
 
-def named(text: str, latex: str, definition: Form, *, own_float: bool = True) -> Form:
+def fn(text: str, latex: str, *args: Form) -> Form:
+    """A function written by name for display only (``σ'`` in ``σ'(x)``): see :func:`named`."""
+    return Form("fn", args, shown=(text, latex))
+
+
+def named(text: str, latex: str, definition: Form, *, own_float: bool = True,
+          display: Form | None = None) -> Form:
     """A derivative shown as the notes write it (``σ'({x})``) and built from its ``definition``.
 
     Graphs and :meth:`Form.evaluate` use the definition. Compiled code calls
@@ -449,6 +512,10 @@ def named(text: str, latex: str, definition: Form, *, own_float: bool = True) ->
     ``forward``'s numerics in the tails; otherwise it is the definition's
     code. (``−x/y²`` is shown so and defined as ``−(x/y)/y``, which reuses
     the quotient node and computes what the engine computes.) The tests check
-    every shown text against its definition with sympy.
+    every shown text against its definition with sympy. ``display``, the
+    same text as a form (``fn("σ'", …, X)``, ``-(X / Y.square())``),
+    is what the printer prints with names; without it the names are put into
+    the templates, each bracketed unless an atom.
     """
-    return Form("named", (definition,), value=1.0 if own_float else 0.0, shown=(text, latex))
+    return Form("named", (definition,), value=1.0 if own_float else 0.0, shown=(text, latex),
+                display=display)

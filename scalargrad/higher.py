@@ -32,10 +32,12 @@ from collections.abc import Sequence
 from numbers import Real
 from typing import Literal, overload
 
+from . import forms
 from .engine import Value, _constant, sum_values
+from .forms import Form
 from .graph import Tape, reverse
 from .names import display_names
-from .rules import DomainError
+from .rules import RULES, DomainError
 from .trace import derivative_text, fmt
 
 __all__ = ["grad", "hessian", "hvp", "second_derivative_text"]
@@ -303,7 +305,7 @@ def _local(v: Value, i: int, names: dict[int, str]) -> Value:
             "(Rule.derivatives is empty), so its derivative cannot be built from Values"
         )
     form = rule.derivative(i)
-    node = form.build(v.inputs, v, rule.name, rule.exponent or 0.0)
+    node = build_form(form, v.inputs, v, rule.name, rule.exponent or 0.0)
     if form.kind == "named" and not node.label and node is not v and all(
         node is not c for c in v.inputs
     ):
@@ -311,6 +313,56 @@ def _local(v: Value, i: int, names: dict[int, str]) -> Value:
             form.shown[0], [names[id(c)] for c in v.inputs], names[id(v)]
         )
     return node
+
+
+def build_form(form: Form, inputs: Sequence[Value], out: Value, rule: str = "",
+               c: float = 0.0) -> Value:
+    """A symbolic local derivative as Values: a graph over a node's own inputs and output.
+
+    Every node is made by the rule table (``x * y``, ``x.sigmoid()``, an op of
+    :func:`scalargrad.define_op`, …), so the result can be differentiated,
+    drawn, explained and stepped like any graph. A form node recomputing the
+    rule's own output is ``out`` itself. Numbers become constants; ``x ** 1``
+    is ``x`` and ``x ** 0`` is 1. (:meth:`Form.build` calls this.)
+
+    Args:
+        form: The derivative's form.
+        inputs: The node's inputs.
+        out: The node itself.
+        rule: Its op name (for reusing ``out``).
+        c: ``pow``'s exponent.
+
+    Raises:
+        DomainError: A node of the derivative is outside its op's domain.
+    """
+    k, a = form.kind, form.args
+    if k == "arg":
+        return inputs[int(form.value)]
+    if form.constant and k != "named":
+        return _constant(form.evaluate((), 0.0, c))
+    if k == "out":
+        return out
+    if k == "named":
+        return build_form(a[0], inputs, out, rule, c)
+    if k == "step":
+        inner = build_form(a[0], inputs, out, rule, c)
+        return _constant(1.0 if inner.data > 0.0 else 0.0)
+    if k == "pow":
+        e = a[1].evaluate((), 0.0, c)
+        base = build_form(a[0], inputs, out, rule, c)
+        return base if e == 1.0 else (_constant(1.0) if e == 0.0 else base ** e)
+    v = tuple(build_form(f, inputs, out, rule, c) for f in a)
+    if k == rule and len(v) == len(inputs) and all(p is q for p, q in zip(v, inputs)):
+        return out
+    arithmetic = forms._ARITHMETIC.get(k)
+    if arithmetic is not None:
+        return arithmetic(*v)  # type: ignore[no-any-return]
+    if k in RULES:  # square, exp, σ, …, and ops made by define_op
+        return v[0]._apply(RULES[k], v)
+    raise ValueError(f"unknown form kind {k!r}")
+
+
+forms._BUILDER.append(build_form)
 
 
 # --- names ---------------------------------------------------------------------------

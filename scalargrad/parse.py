@@ -2,8 +2,9 @@
 
 The text is parsed with Python's :mod:`ast` and every node is checked
 against an allow-list: numbers, variable names, ``+ - * / **``, unary ``-``
-and ``+``, parentheses, and calls of one argument to ``sigmoid tanh relu exp
-log square``. Anything else is refused with a :class:`ParseError` whose
+and ``+``, parentheses, and calls of the table's callable ops (``sigmoid tanh
+relu exp log square``, and every op of :func:`scalargrad.define_op`, each with
+its own number of arguments). Anything else is refused with a :class:`ParseError` whose
 message points at the offending part (column and a caret line). Nothing is
 ever passed to ``eval``; evaluation walks the tree with an explicit stack,
 building :class:`~scalargrad.engine.Value` nodes, so deeply nested input never
@@ -24,14 +25,25 @@ from typing import Union
 
 from .engine import Value
 from .errors import ParseError, VariableError
+from .ops import apply_rule
 from .rules import RULES, DomainError, pow_rule
 
-__all__ = ["FUNCTIONS", "Expression", "ParseError", "VariableError", "parse"]
+__all__ = ["FUNCTIONS", "Expression", "ParseError", "VariableError", "functions", "parse"]
 
-FUNCTIONS = ("sigmoid", "tanh", "relu", "exp", "log", "square")
-"""The functions an expression may call, each of one argument."""
 
-_ALLOWED = "numbers, names, + - * / **, unary -, parentheses and " + " ".join(FUNCTIONS)
+def functions() -> tuple[str, ...]:
+    """The functions an expression may call now: the callable rules, built-ins first."""
+    return tuple(name for name, r in RULES.items() if r.callable)
+
+
+FUNCTIONS = functions()
+"""The built-in functions an expression may call, each of one argument
+(:func:`functions` adds the ops of :func:`scalargrad.define_op`)."""
+
+
+def _allowed() -> str:
+    return "numbers, names, + - * / **, unary -, parentheses and " + " ".join(functions())
+
 _BINOPS: dict[type[ast.operator], str] = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
 }
@@ -302,24 +314,28 @@ def _check(top: ast.expr, text: str, names: list[str], in_exponent: bool) -> Non
                          "x**-0.5), not a variable or a call; for a variable exponent write "
                          "exp(y*log(x))")
         elif isinstance(node, ast.Name):
-            if node.id in FUNCTIONS:
+            if node.id in functions():
                 raise refuse(node, f"{node.id} is a function: call it, e.g. {node.id}(x)")
             names.append(node.id)
         elif isinstance(node, ast.Call):
             func = node.func
+            known = functions()
             if not isinstance(func, ast.Name):
-                raise refuse(func, f"only calls of {' '.join(FUNCTIONS)} are allowed")
-            if func.id not in FUNCTIONS:
+                raise refuse(func, f"only calls of {' '.join(known)} are allowed")
+            if func.id not in known:
                 raise refuse(func, f"unknown function {_short(func.id)!r} "
-                             f"(supported: {', '.join(FUNCTIONS)})")
+                             f"(supported: {', '.join(known)})")
             if node.keywords:
                 raise refuse(node.keywords[0], f"{func.id} takes no keyword arguments")
-            if len(node.args) != 1:
-                raise refuse(node, f"{func.id} takes exactly one argument, got {len(node.args)}")
-            stack.append((node.args[0], exponent))
+            n = RULES[func.id].arity or 1
+            if len(node.args) != n:
+                many = "one argument" if n == 1 else f"{n} arguments"
+                raise refuse(node, f"{func.id} takes exactly {many}, got {len(node.args)}")
+            for arg in reversed(node.args):  # popped in source order
+                stack.append((arg, exponent))
         else:
             what = _REFUSED.get(type(node), type(node).__name__)
-            raise refuse(node, f"{what} not allowed here (allowed: {_ALLOWED})")
+            raise refuse(node, f"{what} not allowed here (allowed: {_allowed()})")
 
 
 def _op_text(op: ast.AST) -> str:
@@ -359,15 +375,21 @@ def _evaluate(top: ast.expr, leaves: Mapping[str, Value]) -> Item:
             elif isinstance(node, ast.UnaryOp):
                 stack.append((node.operand, False))
             elif isinstance(node, ast.Call):
-                stack.append((node.args[0], False))
+                for arg in reversed(node.args):
+                    stack.append((arg, False))
         elif isinstance(node, ast.UnaryOp):
             x = results.pop()
             results.append(-x if isinstance(node.op, ast.USub) else x)
         elif isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
-            x = results.pop()
-            name = node.func.id
-            results.append(getattr(x, name)() if isinstance(x, Value) else _fold(name, [x]))
+            n = len(node.args)
+            xs = results[-n:]
+            del results[-n:]
+            rule = RULES[node.func.id]
+            if any(isinstance(x, Value) for x in xs):
+                results.append(apply_rule(rule, xs))
+            else:
+                results.append(_fold(rule.name, [float(x) for x in xs]))  # type: ignore[arg-type]
         elif isinstance(node, ast.BinOp):
             y = results.pop()
             x = results.pop()

@@ -8,11 +8,18 @@ node; backward, the step-through, the explanations, the drawings and the
 compiler all read them from there. Nothing else in the package re-derives a
 derivative.
 
-Each local derivative is also written once as a symbolic form
+Every op, built-in or made by :func:`scalargrad.define_op`, is declared once by
+:func:`declare`: its forward as a float function and as a form over its inputs
+(``X * Y``, ``sigmoid(X)``), its local derivatives as forms, and flags that the
+parser, the explanations and the compiler read (``callable``, ``unit``,
+``kept_in_paths``, ``propagates_nonfinite``) instead of lists of op names.
+
+Each local derivative is written once as a symbolic form
 (``derivatives``, see :mod:`scalargrad.forms`): ``2 * X`` for square,
 ``σ'(x)`` defined as ``σ(x)·σ(−x)`` for sigmoid. Its text in the notes'
 notation (``formulas``), its LaTeX (``latex``) and its Python for compiled
-replay (``code_grads``) are generated from that form, and
+replay (``code_grads``) are generated from that form, as the forward's text
+(``expr``), LaTeX (``expr_latex``) and Python (``code``) are from its, and
 :mod:`scalargrad.higher` builds it as Values to differentiate again; the
 float ``forward`` stays the fast path that backward uses, and the tests check
 it against the forms and sympy. Placeholders are ``{x}`` and ``{y}`` for the
@@ -27,8 +34,7 @@ from __future__ import annotations
 
 import math
 import operator
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -79,6 +85,24 @@ class Rule:
             ``arity`` is ``None``): the one source from which ``formulas``,
             ``latex`` and ``code_grads`` are generated and from which
             :mod:`scalargrad.higher` builds a derivative as Values.
+        callable: Expressions call it by name (``sigmoid(x)``): the parser's
+            functions and the CLI's list of them are the callable rules.
+        unit: Its local derivatives are identically 1 (``+``, ``Σ``):
+            explanations fold such factors away.
+        kept_in_paths: A function's node (``σ(z)``) that explanations keep
+            when they fold a unit factor next to it.
+        propagates_nonfinite: The replay code of ``code`` turns a non-finite
+            operand into a non-finite result, so compiled replay need not
+            check the operands (``max(x, 0.0)`` of relu does not).
+        call: How forms write it as a function, ``(text, LaTeX, Python)``
+            (sigmoid's: σ, its LaTeX command and ``sigmoid``); empty when
+            forms do not call it.
+        builtin: Declared by the package (not by :func:`scalargrad.define_op`).
+        form: The forward expression as a form over the inputs (``X * Y``,
+            ``sigmoid(X)``): ``expr``, ``expr_latex`` and an inline ``code``
+            are generated from it. ``None`` for ``sum`` and ``affine``.
+        prints: Each text and LaTeX template of the rule → the form it was
+            generated from and whether it is LaTeX (what :meth:`render` prints).
     """
 
     name: str
@@ -93,6 +117,15 @@ class Rule:
     code: str = ""
     code_grads: tuple[str, ...] = ()
     derivatives: tuple[Form, ...] = ()
+    callable: bool = False
+    unit: bool = False
+    kept_in_paths: bool = False
+    propagates_nonfinite: bool = False
+    call: tuple[str, str, str] = ("", "", "")
+    builtin: bool = True
+    form: Form | None = None
+    prints: Mapping[str, tuple[Form, bool]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def keys(self) -> tuple[str, ...]:
         """The placeholders of the inputs: ``{x}``, ``{y}``, or ``{0}, {1}, …`` past two."""
@@ -108,79 +141,57 @@ class Rule:
         return table[0] if self.arity is None else table[i]
 
     def render(self, template: str, inputs: Sequence[str], out: str = "out") -> str:
-        """Fills a template with input names, the output name and the exponent.
+        """Prints one of this rule's templates with input names and the output name.
 
-        Names that are not atoms (a space or an operator outside parentheses)
-        are parenthesised, so ``2{x}`` with ``x = "a^(L) − y"`` reads
-        ``2(a^(L) − y)``; a placeholder the template already parenthesises,
-        ``σ({x})``, gets no second pair.
+        The template names the form it was generated from (the forward
+        expression, a local derivative, in text or LaTeX), and that form is
+        printed by the one printer (:meth:`scalargrad.forms.Form.show`), which
+        brackets a name only where it binds less tightly than its place
+        needs: ``2{x}`` at ``x = "a^(L) − y"`` reads ``2(a^(L) − y)``, and
+        ``σ({x})`` at ``a + b`` reads ``σ(a + b)``. Names are never scanned for
+        placeholders, so labels that contain ``{x}`` appear as given. A
+        template that is not the rule's own is filled as given, each name
+        bracketed unless it is an atom.
 
         Args:
             template: One of this rule's templates.
-            inputs: Display names of the inputs, in order.
+            inputs: Display names of the inputs, in order (only those the
+                template uses are read).
             out: Display name of the output.
 
         Returns:
             The filled-in text.
         """
-        text = template
-        if self.exponent is not None:  # the template's own numbers, before any name
-            c = self.exponent
-            if c - 1 == 1:  # 2·x^1 reads 2·x
-                text = text.replace("^{{c-1}}", "").replace("^{c-1}", "")
-            text = text.replace("{c-1}", _num(c - 1)).replace("{c}", _num(c))
-        # One pass over the template: a name is inserted once and never scanned again,
-        # so labels that contain "{x}", "{out}" or "{0}" appear exactly as given. Only
-        # the inputs the template names are read: a formula of a 2,000-input affine
-        # node costs one lookup, not 2,000.
-        if self.arity is None:
-            def fill(m: re.Match[str]) -> str:
-                key = m[0]
-                if key == "{all}":
-                    return " + ".join(inputs)
-                return out if key == "{out}" else key
-
-            return _PLACEHOLDER.sub(fill, text)
-        count = min(self.arity, len(inputs))
-        if _PLACEHOLDER.fullmatch(text):  # a bare placeholder, e.g. ∂z/∂w_k = {1}: no brackets
-            i = self._slot(text[1:-1], count)
-            if i < count:
-                return inputs[i]
-            return out if text == "{out}" else text
-        pieces: list[str] = []
-        tail = ""  # the last characters written: all _needed reads of what comes before
-        start = 0
-        for m in _PLACEHOLDER.finditer(text):
-            key = m[0]
-            if key == "{out}":
-                name = out
-            else:
-                i = self._slot(key[1:-1], count)
-                if i >= count:  # a literal brace group of the template, e.g. \\frac{1}
-                    continue
-                name = inputs[i]
-            before = text[start : m.start()]
-            tail = (tail + before)[-8:]
-            need = _needed(tail, text[m.end() : m.end() + 8])
-            piece = f"({name})" if _precedence(name) < need else name
-            pieces += (before, piece)
-            tail = (tail + piece)[-8:]
-            start = m.end()
-        pieces.append(text[start:])
-        return "".join(pieces)
-
-    def _slot(self, body: str, count: int) -> int:
-        """The input index that the placeholder ``{body}`` names, or ``count`` for none."""
-        if (self.arity or 0) <= 2:
-            return _XY.get(body, count)
-        if body.isdigit() and body.isascii() and (body[:1] != "0" or body == "0"):
-            return min(int(body), count)
-        return count
+        if self.arity is None and template == "{all}":
+            return " + ".join(inputs)
+        found = self.prints.get(template)
+        if found is None:
+            if self.name == "affine" and template in (self.expr, self.expr_latex):
+                return _affine_text(inputs, template == self.expr)
+            return _fill(template, inputs, out, self.exponent or 0.0)
+        form, tex = found
+        return form.show(inputs, out, tex, self.exponent or 0.0, _precedence)
 
 
 _ATOM = 9.0
-_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
-_XY = {"x": 0, "y": 1}
+
+
+def _affine_text(inputs: Sequence[str], text: bool) -> str:
+    """``w_0·a_0 + … + b`` (LaTeX ``w_0 a_0 + … + b``), each factor bracketed unless a product."""
+    def factor(name: str) -> str:
+        return f"({name})" if _precedence(name) < 2.0 else name
+
+    def addend(name: str) -> str:
+        return f"({name})" if _precedence(name) < 1.0 else name
+
+    join = "·" if text else " "
+    products = [f"{factor(w)}{join}{factor(a)}" for w, a in zip(inputs[0:-1:2], inputs[1:-1:2])]
+    return " + ".join([*products, addend(inputs[-1])])
+
+
+def _fill(template: str, inputs: Sequence[str], out: str, c: float) -> str:
+    """A template that no form of the rule prints: each name put in, bracketed unless an atom."""
+    return forms.named(template, template, forms.num(0)).show(inputs, out, False, c, _precedence)
 
 
 def _precedence(name: str) -> float:
@@ -215,28 +226,6 @@ def _precedence(name: str) -> float:
 def is_atom(name: str) -> bool:
     """True when a name needs no brackets anywhere: a label, a number or a call (``σ(z)``)."""
     return _precedence(name) >= _ATOM
-
-
-def _needed(before: str, after: str) -> float:
-    """The precedence a name needs to stand between ``before`` and ``after`` unbracketed."""
-    pre, post = before[-1:], after[:1]
-    if post in ("²", "^"):
-        return 3.5  # (a·b)², (a − y)^3
-    if (pre, post) in (("(", ")"), ("{", "}"), ("[", " ")):
-        return 0.0  # σ(a + b), \frac{1}{a + b}, [x > 0]
-    if pre == "/":
-        return 2.5  # x/(a·b)
-    if pre.isdigit() and pre != "":
-        return 2.5  # 2(a − y), 2(x·x)
-    if before.endswith(("− ", "- ", "−", "-")):
-        return 1.5  # x − (y − z), −(a + b)
-    if before.endswith(("+ ", "+")):
-        return 1.0  # a + b + c, but a + (−b)
-    if pre == "·" or post in ("·", "/"):
-        return 1.5  # (x + y)·z
-    if before.endswith("\\cdot ") or after.startswith(" \\cdot"):
-        return 1.5  # (x + y)·z
-    return 0.0
 
 
 def _num(c: float) -> str:
@@ -374,17 +363,77 @@ def _make_pow(c: float) -> Forward:
     return forward
 
 
-def _rule(
-    name: str, symbol: str, arity: int | None, forward: Forward,
-    expr: str, derivatives: tuple[Form, ...], expr_latex: str,
+def declare(
+    name: str, symbol: str, arity: int | None, forward: Forward, form: Form | None,
+    derivatives: tuple[Form, ...], *, own_replay: bool = False,
+    templates: tuple[str, str, str] | None = None,
+    callable: bool = False, unit: bool = False, kept_in_paths: bool = False,
+    propagates_nonfinite: bool = False, call: tuple[str, str, str] = ("", "", ""),
+    builtin: bool = True,
 ) -> Rule:
+    """Declares an op: makes its :class:`Rule`, registers it in :data:`RULES` and in the forms.
+
+    The one way an op enters the table, for the built-ins below and for
+    :func:`scalargrad.define_op`. The op is written once as forms: its
+    forward expression over its inputs (``X * Y``, ``sigmoid(X)``) and one
+    local derivative per input. Their text, LaTeX and Python are generated
+    from those forms; the flags (``callable``, ``unit``, ``kept_in_paths``,
+    ``propagates_nonfinite``) are what the parser, the explanations and the
+    compiler read instead of lists of op names of their own.
+
+    Args:
+        name: The op name (``Value.op``).
+        symbol: Its symbol in drawings.
+        arity: The number of inputs (``None``: any number).
+        forward: ``forward(*xs) -> (out, local_grads)``, the fast float path.
+        form: The forward expression as a form over the inputs (``None`` for
+            ``sum``, whose inputs are not counted).
+        derivatives: One form per input (one shared when ``arity`` is ``None``).
+        own_replay: Compiled replay calls ``forward`` (``{f}``: its domain
+            checks and numerics) rather than writing ``form`` out in Python.
+        templates: ``(text, LaTeX, Python)`` of the forward expression, when
+            they are not ``form``'s (``sum``'s ``{all}``, an infix op).
+        callable: See :class:`Rule`.
+        unit: See :class:`Rule`.
+        kept_in_paths: See :class:`Rule`.
+        propagates_nonfinite: See :class:`Rule`.
+        call: See :class:`Rule`.
+        builtin: See :class:`Rule`.
+
+    Returns:
+        The registered rule.
+    """
     keys = _keys(arity)
-    return Rule(
+    forms.register(name, None, call)  # its own forms (exp's derivative is exp(x)) print
+    if templates is not None:
+        expr, expr_latex, code = templates
+    else:
+        assert form is not None
+        expr, expr_latex = form.text(keys), form.latex(keys)
+        code = "{f}(" + ", ".join(keys) + ")" if own_replay else form.code(keys)
+    shown = [*derivatives]
+    if form is not None and (templates is None or form.text(keys) == expr):
+        shown.insert(0, form)
+    r = Rule(
         name, symbol, arity, forward, expr,
         tuple(d.text(keys) for d in derivatives), tuple(d.latex(keys) for d in derivatives),
-        expr_latex, code=_CODE[name], code_grads=tuple(d.code(keys, name) for d in derivatives),
-        derivatives=derivatives,
+        expr_latex, code=code, code_grads=tuple(d.code(keys, name) for d in derivatives),
+        derivatives=derivatives, callable=callable, unit=unit, kept_in_paths=kept_in_paths,
+        propagates_nonfinite=propagates_nonfinite, call=call, builtin=builtin, form=form,
+        prints=_prints(keys, shown),
     )
+    RULES[name] = r
+    forms.register(name, r, call)
+    return r
+
+
+def _prints(keys: Sequence[str], shown: Sequence[Form]) -> dict[str, tuple[Form, bool]]:
+    """Each form's text and LaTeX template → the form and whether it is LaTeX."""
+    out: dict[str, tuple[Form, bool]] = {}
+    for f in shown:
+        out.setdefault(f.text(keys), (f, False))
+        out.setdefault(f.latex(keys), (f, True))
+    return out
 
 
 def _keys(arity: int | None) -> tuple[str, ...]:
@@ -392,51 +441,46 @@ def _keys(arity: int | None) -> tuple[str, ...]:
     return ("{x}", "{y}")[:n] if n <= 2 else tuple(f"{{{i}}}" for i in range(n))
 
 
-# Python templates of the forward value for compiled replay.
-_CODE: dict[str, str] = {
-    "add": "{x} + {y}",
-    "sub": "{x} - {y}",
-    "mul": "{x} * {y}",
-    "div": "{f}({x}, {y})",
-    "neg": "-{x}",
-    "square": "{x} ** 2",
-    "sigmoid": "{f}({x})",
-    "tanh": "{f}({x})",
-    "relu": "max({x}, 0.0)",
-    "exp": "{f}({x})",
-    "log": "{f}({x})",
-    "sum": "{all}",
-}
-
 _ONE_FORM = forms.num(1)
 # σ'(x) = σ(x)(1 − σ(x)) = σ(x)σ(−x): the second has no cancellation for large x.
-_SIGMOID_PRIME = forms.named("σ'({x})", "\\sigma'({x})", forms.sigmoid(X) * forms.sigmoid(-X))
+_SIGMOID_PRIME = forms.named("σ'({x})", "\\sigma'({x})", forms.sigmoid(X) * forms.sigmoid(-X),
+                             display=forms.fn("σ'", "\\sigma'", X))
 _TANH_PRIME_DEF = 1 - OUT.square()
-_TANH_PRIME = forms.named(_TANH_PRIME_DEF.text(), _TANH_PRIME_DEF.latex(), _TANH_PRIME_DEF)
+_TANH_PRIME = forms.named(_TANH_PRIME_DEF.text(), _TANH_PRIME_DEF.latex(), _TANH_PRIME_DEF,
+                          display=_TANH_PRIME_DEF)
 
 # −x/y² as the notes write it, computed as −(x/y)/y like _div (reusing the quotient node).
 _DIV_DY = forms.named(
-    "−{x}/{y}²", "-\\frac{{x}}{{y}^2}", -(X / Y) / Y, own_float=False
+    "−{x}/{y}²", "-\\frac{{x}}{{y}^2}", -(X / Y) / Y, own_float=False, display=-(X / Y.square())
 )
 
-# Each rule's local derivatives as symbolic forms, ∂out/∂x then ∂out/∂y.
-RULES: dict[str, Rule] = {
-    r.name: r
-    for r in (
-        _rule("add", "+", 2, _add, "{x} + {y}", (_ONE_FORM, _ONE_FORM), "{x} + {y}"),
-        _rule("sub", "−", 2, _sub, "{x} − {y}", (_ONE_FORM, forms.num(-1)), "{x} - {y}"),
-        _rule("mul", "×", 2, _mul, "{x}·{y}", (Y, X), "{x} \\cdot {y}"),
-        _rule("div", "÷", 2, _div, "{x}/{y}", (1 / Y, _DIV_DY), "\\frac{{x}}{{y}}"),
-        _rule("neg", "−", 1, _neg, "−{x}", (forms.num(-1),), "-{x}"),
-        _rule("square", "²", 1, _square, "{x}²", (2 * X,), "{x}^2"),
-        _rule("sigmoid", "σ", 1, _sigmoid, "σ({x})", (_SIGMOID_PRIME,), "\\sigma({x})"),
-        _rule("tanh", "tanh", 1, _tanh, "tanh({x})", (_TANH_PRIME,), "\\tanh({x})"),
-        _rule("relu", "relu", 1, _relu, "relu({x})", (forms.step(X),), "\\mathrm{relu}({x})"),
-        _rule("exp", "exp", 1, _exp, "exp({x})", (forms.exp(X),), "e^{{x}}"),
-        _rule("log", "log", 1, _log, "log({x})", (1 / X,), "\\log({x})"),
-        _rule("sum", "Σ", None, _sum, "{all}", (_ONE_FORM,), "{all}"),
-    )
-}
+RULES: dict[str, Rule] = {}
+"""Every op by name: the built-ins declared below, then those of :func:`scalargrad.define_op`."""
+
+# Each built-in op, declared once: its symbol, arity, forward, forward text, local
+# derivatives as forms (∂out/∂x then ∂out/∂y), forward LaTeX, forward Python and flags.
+declare("add", "+", 2, _add, X + Y, (_ONE_FORM, _ONE_FORM), unit=True,
+        propagates_nonfinite=True)
+declare("sub", "−", 2, _sub, X - Y, (_ONE_FORM, forms.num(-1)), unit=True,
+        propagates_nonfinite=True)
+declare("mul", "×", 2, _mul, X * Y, (Y, X), propagates_nonfinite=True)
+declare("div", "÷", 2, _div, X / Y, (1 / Y, _DIV_DY), own_replay=True)
+declare("neg", "−", 1, _neg, -X, (forms.num(-1),), propagates_nonfinite=True)
+declare("sigmoid", "σ", 1, _sigmoid, forms.sigmoid(X), (_SIGMOID_PRIME,), own_replay=True,
+        call=("σ", "\\sigma", "sigmoid"), callable=True, kept_in_paths=True)
+declare("tanh", "tanh", 1, _tanh, forms.tanh(X), (_TANH_PRIME,), own_replay=True,
+        call=("tanh", "\\tanh", "tanh"), callable=True, kept_in_paths=True)
+declare("relu", "relu", 1, _relu, forms.Form("relu", (X,)), (forms.step(X),),
+        call=("relu", "\\mathrm{relu}", "max({0}, 0.0)"), callable=True, kept_in_paths=True)
+declare("exp", "exp", 1, _exp, forms.exp(X), (forms.exp(X),), own_replay=True,
+        call=("exp", "e^", "exp"), callable=True, kept_in_paths=True)
+declare("log", "log", 1, _log, forms.log(X), (1 / X,), own_replay=True,
+        call=("log", "\\log", "log"), callable=True, kept_in_paths=True)
+declare("square", "²", 1, _square, X.square(), (2 * X,), propagates_nonfinite=True,
+        callable=True, kept_in_paths=True)
+declare("sum", "Σ", None, _sum, None, (_ONE_FORM,), templates=("{all}", "{all}", "{all}"),
+        unit=True, propagates_nonfinite=True)
+
 
 def _no_forward(*xs: float) -> tuple[float, tuple[float, ...]]:
     raise TypeError("a constant has no forward rule")
@@ -448,6 +492,7 @@ CONSTANT = Rule("", "", 0, _no_forward, "", (), (), "")
 Its name is "", like every leaf's ``op``; it is not in :data:`RULES`.
 """
 
+_POW_FORM = X ** forms.C  # the forward of every pow rule (its text is x^c)
 _POW_CACHE_SIZE = 256
 _POW_CACHE: LRU[float, Rule] = LRU(_POW_CACHE_SIZE)
 
@@ -472,7 +517,8 @@ def pow_rule(c: float) -> Rule:
         found = Rule(
             "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}", (d.text(),), (d.latex(),),
             "{x}^{{c}}", exponent=c, code="{f}({x})", code_grads=(d.code(rule="pow"),),
-            derivatives=(d,),
+            derivatives=(d,), kept_in_paths=True, form=_POW_FORM,
+            prints=_prints(("{x}",), (_POW_FORM, d)),
         )
         _POW_CACHE.put(c, found)  # bounded: x ** random() must not leak
     return found
@@ -526,6 +572,7 @@ def affine_rule(n: int) -> Rule:
             " + ".join([*(f"{w} {a}" for w, a in pairs), bias]),
             code=" + ".join([*(f"{w} * {a}" for w, a in pairs), bias]),
             code_grads=tuple(d.code(keys, "affine") for d in ds), derivatives=ds,
+            propagates_nonfinite=True, prints=_prints(keys, ds),
         )
         _AFFINE_CACHE.put(n, found)
     return found

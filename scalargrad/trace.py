@@ -46,9 +46,6 @@ __all__ = [
     "latex_name",
 ]
 
-# Ops whose local derivatives are identically 1 (folded away in explanations).
-_UNIT_OPS = frozenset({"add", "sub", "sum"})
-
 
 SIGNIFICANT = 4
 """Significant digits of every number the library shows (text, drawings, the page)."""
@@ -131,9 +128,19 @@ def _factor_text(text: str, position: int, alone: bool) -> str:
             depth += 1
         elif ch in ")}]":
             depth -= 1
-        elif not depth and not alone and text[i:i + 3] in (" + ", " − ", " - "):
+        elif not depth and not alone and ch == " " and _infix(text, i):
             return f"({text})"
     return f"({text})" if position and text[:1] in "-−" else text
+
+
+def _infix(text: str, i: int) -> bool:
+    """True when ``text[i]`` opens `` op `` of a sum or an infix op (``a + b``, ``a ⊕ b``).
+
+    Not a LaTeX command (the product's cdot, σ's sigma): its token has letters.
+    """
+    end = text.find(" ", i + 1)
+    token = text[i + 1:end] if end > i + 1 else ""
+    return bool(token) and not any(c.isalnum() for c in token)
 
 
 def _ordinal(n: int) -> str:
@@ -397,7 +404,8 @@ class Factor:
     @property
     def is_unit(self) -> bool:
         """True for a factor identically 1: an input of ``+``, ``−`` (first input) or ``Σ``."""
-        return self.parent.op in _UNIT_OPS and self.formula == "1"
+        rule = self.parent.rule  # Rule.unit: its local derivatives are identically 1
+        return rule is not None and rule.unit and self.formula == "1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,9 +432,14 @@ class _Term:
     value: float
 
 
-# Nodes an explanation keeps when folding a unit factor (a function's value reads better
-# in ∂C/∂σ(z) than the sum or product around it).
-_FUNCTION_OPS = frozenset({"sigmoid", "tanh", "relu", "exp", "log", "square", "pow"})
+def _kept(v: Value) -> bool:
+    """True for a node an explanation keeps when folding a unit factor (``Rule.kept_in_paths``).
+
+    A function's value reads better in ∂C/∂σ(z) than the sum or product around it.
+    """
+    rule = v.rule
+    return rule is not None and rule.kept_in_paths
+
 
 
 def _terms(path: Path, root_name: str) -> list[_Term]:
@@ -444,7 +457,7 @@ def _terms(path: Path, root_name: str) -> list[_Term]:
     for i, f in enumerate(path.factors):
         top = pending_top or f.parent_name
         merge_up = f.is_unit and not f.parent.label and terms and not pending_top
-        if merge_up and (f.child.label or f.child.op in _FUNCTION_OPS):
+        if merge_up and (f.child.label or _kept(f.child)):
             # ∂f/∂(σ − y) · ∂(σ − y)/∂σ reads ∂f/∂σ: the unlabelled sum goes, σ stays
             prev = terms[-1]
             terms[-1] = _Term(prev.top, f.child_name, prev.formula, prev.latex, prev.value)

@@ -31,6 +31,13 @@ OLD_HOMES = {
     "DotNotFoundError": ["scalargrad.viz"],
     "CheckArgumentError": ["scalargrad.testing.derivation", "scalargrad.testing"],
 }
+# Exceptions born in errors.py, also importable from the module that raises them.
+NEW_HOMES = {
+    "OpDefinitionError": ["scalargrad.ops"],
+    "OpNameError": ["scalargrad.ops"],
+    "OpArityError": ["scalargrad.ops"],
+    "OpSymbolError": ["scalargrad.ops"],
+}
 
 
 def _exception_classes() -> dict[str, list[str]]:
@@ -50,8 +57,18 @@ def _exception_classes() -> dict[str, list[str]]:
 def test_every_public_exception_is_defined_in_errors_and_nowhere_else() -> None:
     public = {name: homes for name, homes in _exception_classes().items()
               if not name.startswith("_")}
-    assert public == {name: ["errors.py"] for name in OLD_HOMES}
-    assert sorted(errors.__all__) == sorted(OLD_HOMES)
+    assert public == {name: ["errors.py"] for name in {**OLD_HOMES, **NEW_HOMES}}
+    assert sorted(errors.__all__) == sorted({**OLD_HOMES, **NEW_HOMES})
+
+
+@pytest.mark.parametrize("name", sorted(NEW_HOMES))
+def test_each_new_exception_is_one_class_at_the_top_and_where_it_is_raised(name: str) -> None:
+    cls = getattr(errors, name)
+    assert cls.__module__ == "scalargrad.errors"
+    assert getattr(scalargrad, name) is cls
+    for home in NEW_HOMES[name]:
+        assert getattr(importlib.import_module(home), name) is cls
+    assert issubclass(cls, errors.OpDefinitionError) and issubclass(cls, ValueError)
 
 
 @pytest.mark.parametrize("name", sorted(OLD_HOMES))

@@ -18,6 +18,7 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import expression_to_sympy
 
 import scalargrad
 from scalargrad import DomainError, Value, backward_steps, explain, grad, hessian, hvp
@@ -39,40 +40,7 @@ def close(a: float, b: float, rel: float = 1e-7, scale: float = 1.0) -> bool:
 
 def to_sympy(expr: Expression) -> tuple[sympy.Expr, list[sympy.Symbol]]:
     """The same expression written in sympy from its records, op by op (by hand, not the rules)."""
-    xs = list(sympy.symbols(" ".join(expr.names) + " _", real=True))[: len(expr.names)]
-    nodes: list[sympy.Expr] = list(xs)
-    for rec in expr.records:
-        a = [nodes[i] for i in rec.args]
-        op = rec.op
-        if op == "add":
-            e = a[0] + a[1]
-        elif op == "sub":
-            e = a[0] - a[1]
-        elif op == "mul":
-            e = a[0] * a[1]
-        elif op == "div":
-            e = a[0] / a[1]
-        elif op == "neg":
-            e = -a[0]
-        elif op == "square":
-            e = a[0] ** 2
-        elif op == "sigmoid":
-            e = 1 / (1 + sympy.exp(-a[0]))
-        elif op == "tanh":
-            e = sympy.tanh(a[0])
-        elif op == "exp":
-            e = sympy.exp(a[0])
-        elif op == "log":
-            e = sympy.log(a[0])
-        elif op == "pow":
-            assert rec.exponent is not None
-            e = a[0] ** sympy.nsimplify(rec.exponent)
-        elif op == "sum":
-            e = sympy.Add(*a)
-        else:
-            raise AssertionError(op)
-        nodes.append(e)
-    return nodes[-1], xs
+    return expression_to_sympy(expr.names, expr.records)
 
 
 def sympy_value(e: sympy.Expr, xs: list[sympy.Symbol], values: tuple[float, ...]) -> float:

@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 
 from .. import nn
 from ..engine import Number, Value, sum_values
+from ..ops import apply_rule
+from ..rules import RULES, DomainError
 
 __all__ = [
     "OPS",
@@ -28,6 +30,7 @@ __all__ = [
     "NetworkExample",
     "NetworkGraph",
     "Record",
+    "op_entry",
 ]
 
 _LIMIT = 1e4  # every drawn node stays within ±_LIMIT for all variables in range
@@ -127,10 +130,72 @@ denominator and ``pow −1``'s base stay ≥ 0.1 away from 0, ``exp``'s argument
 """
 
 
+_SAMPLED: dict[str, tuple[Any, _Op]] = {}  # ops made by define_op: (rule, entry) by name
+
+
+def op_entry(op: str) -> _Op:
+    """The :data:`OPS` entry of an op, or one sampled from the forward of an op of ``define_op``.
+
+    An op of :func:`scalargrad.define_op` has no interval information: it is
+    drawn where its forward succeeds. An operand interval is usable when the
+    forward and its local derivatives are finite and within ±10⁴ at a grid of
+    points of it (every input at 5 points of it, ends included), and the
+    output interval is the range at the grid of the operands' intervals,
+    widened by a quarter of its width on each side.
+
+    Raises:
+        KeyError: ``op`` is neither in :data:`OPS` nor a callable op of the table.
+    """
+    found = OPS.get(op)
+    if found is not None:
+        return found
+    rule = RULES.get(op)
+    cached = _SAMPLED.get(op)
+    if cached is not None and cached[0] is rule:
+        return cached[1]
+    if rule is None or not rule.callable or rule.arity is None:
+        raise KeyError(op)
+    n = rule.arity
+
+    def grid(ivs: list[Interval]) -> list[tuple[float, ...]]:
+        k = 5 if n <= 2 else 3
+        axes = [[lo + (hi - lo) * t / (k - 1) for t in range(k)] for lo, hi in ivs]
+        points: list[tuple[float, ...]] = [()]
+        for axis in axes:
+            points = [(*p, x) for p in points for x in axis]
+        return points
+
+    def outputs(ivs: list[Interval]) -> list[float] | None:
+        outs = []
+        for p in grid(ivs):
+            try:
+                out, grads = rule.forward(*p)
+            except (DomainError, ArithmeticError, ValueError):
+                return None
+            if not all(abs(g) <= _LIMIT for g in grads) or not abs(out) <= _LIMIT:
+                return None
+            outs.append(out)
+        return outs
+
+    def ok(iv: Interval, c: float | None) -> bool:
+        return _mag(iv) <= 100 and outputs([iv] * n) is not None
+
+    def interval(xs: list[Interval], c: float | None) -> Interval:
+        outs = outputs(xs) or [-_LIMIT, _LIMIT]
+        lo, hi = min(outs), max(outs)
+        pad = 0.25 * (hi - lo)
+        return lo - pad, hi + pad
+
+    text = rule.expr.replace("{x}", "{0}").replace("{y}", "{1}")  # past two: {0}, {1}, …
+    entry = _Op(n, ok, interval, lambda v, c: apply_rule(rule, v), text)
+    _SAMPLED[op] = (rule, entry)
+    return entry
+
+
 def _operand_ok(op: str, pos: int, iv: Interval, c: float | None) -> bool:
     if op == "div":
         return _mag(iv) <= 100 if pos == 0 else _away(iv, 0.1)
-    return OPS[op].ok(iv, c)
+    return op_entry(op).ok(iv, c)
 
 
 class Record(NamedTuple):
@@ -178,7 +243,7 @@ class Expression:
             raise TypeError(f"expression of {len(self.names)} variables called with {len(inputs)}")
         nodes = [v if isinstance(v, Value) else Value(v, n) for v, n in zip(inputs, self.names)]
         for rec in self.records:
-            node = OPS[rec.op].build([nodes[i] for i in rec.args], rec.exponent)
+            node = op_entry(rec.op).build([nodes[i] for i in rec.args], rec.exponent)
             nodes.append(node.label_as(self.node_name(len(nodes))))
         return nodes
 
@@ -200,7 +265,7 @@ class Expression:
         vs = ", ".join(f"{n}={v!r}" for n, v in zip(self.names, self.values))
         lines = [
             f"{self.node_name(len(self.names) + r)} = "
-            + OPS[rec.op].text.format(*map(self.node_name, rec.args),
+            + op_entry(rec.op).text.format(*map(self.node_name, rec.args),
                                       c=f"{rec.exponent:g}" if rec.exponent is not None else "")
             for r, rec in enumerate(self.records)
         ]

@@ -20,6 +20,7 @@ from .examples import (
     NetworkExample,
     Record,
     _operand_ok,
+    op_entry,
 )
 
 if TYPE_CHECKING:
@@ -118,6 +119,15 @@ def _check_activation(activation: Any) -> None:
         )
 
 
+def _defined(op: object) -> bool:
+    """True for a callable op of the table outside :data:`OPS` (one of ``define_op``)."""
+    try:
+        op_entry(op)  # type: ignore[arg-type]
+    except (KeyError, TypeError):
+        return False
+    return True
+
+
 def _live(nvars: int, records: list[Record]) -> tuple[Record, ...]:
     """Drops records that do not feed the root (the last), renumbering the rest."""
     n = nvars + len(records)
@@ -163,7 +173,9 @@ def expressions(
         max_nodes: Most op nodes drawn. Nodes that do not lead to the root
             (the last one) are dropped, so an expression may have fewer.
         variables: The number of variables (labelled ``x0, x1, …``) or their labels.
-        ops: Op names to draw from (default: all of :data:`OPS`).
+        ops: Op names to draw from (default: all of :data:`OPS`); an op made by
+            :func:`scalargrad.define_op` is drawn where its forward succeeds
+            (see :func:`~scalargrad.testing.examples.op_entry`).
         min_value: Smallest variable value (≥ −100).
         max_value: Largest variable value (≤ 100).
 
@@ -195,7 +207,7 @@ def expressions(
     op_names = list(OPS) if ops is None else list(ops)
     if not op_names:
         raise InvalidArgument(f"ops must name at least one op (from {list(OPS)}), got {ops!r}")
-    unknown = [o for o in op_names if o not in OPS]
+    unknown = [o for o in op_names if o not in OPS and not _defined(o)]
     if unknown:
         raise InvalidArgument(f"unknown ops {unknown!r} (must be among {list(OPS)})")
     for n, v in (("min_value", min_value), ("max_value", max_value)):
@@ -210,7 +222,7 @@ def expressions(
     def usable(ivs: list[Interval]) -> list[tuple[str, float | None]]:
         return [
             (o, c) for o, c in choices
-            if all(any(_operand_ok(o, p, iv, c) for iv in ivs) for p in range(OPS[o].arity))
+            if all(any(_operand_ok(o, p, iv, c) for iv in ivs) for p in range(op_entry(o).arity))
         ]
 
     if not usable([leaf_iv]):
@@ -237,12 +249,12 @@ def expressions(
             ops_now = usable(ivs)
             op, c = ops_now[op_i % len(ops_now)]
             args = []
-            for p in range(OPS[op].arity):
+            for p in range(op_entry(op).arity):
                 eligible = [i for i, iv in enumerate(ivs) if _operand_ok(op, p, iv, c)]
                 k = arg_is[p] % len(eligible)  # the first operand is one of the three
                 args.append(eligible[-1 - k if p == 0 else k])  # newest nodes: deep graphs
             records.append(Record(op, tuple(args), c))
-            ivs.append(OPS[op].interval([ivs[i] for i in args], c))
+            ivs.append(op_entry(op).interval([ivs[i] for i in args], c))
         return Expression(names, values, _live(len(names), records))
 
     return draw_expression()
