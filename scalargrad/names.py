@@ -20,6 +20,8 @@ import re
 from typing import TYPE_CHECKING
 
 from .graph import forward_order
+from .notation import format_number as _format_number
+from .rules import RULES
 
 if TYPE_CHECKING:
     from .engine import Value
@@ -31,10 +33,12 @@ MAX_EXPR = 24
 
 
 def format_number(x: float) -> str:
-    """Formats a number compactly for names and text: ``2``, ``0.5``, ``1e-08``."""
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.6g}"
+    """A constant's name: :func:`scalargrad.notation.format_number` with ``constant=True``.
+
+    ``2``, ``0.5``, ``0.333333``, ``1e−08``, ``−3``: the minus of the formulas
+    the name appears in.
+    """
+    return _format_number(x, constant=True)
 
 
 # One letter (Latin or Greek) with a subscript and/or a bracketed superscript, as the
@@ -131,6 +135,8 @@ def display_names(root: Value) -> dict[int, str]:
         elif v.inputs:
             rule = v.rule
             assert rule is not None
+            if rule.exponent == 2:  # x**2 reads as x.square() does: x²
+                rule = RULES["square"]
             parts = [names[id(c)] for c in v.inputs]
             # the text holds every input name: skip rendering one that cannot fit
             text = rule.render(rule.expr, parts) if _fits(parts) else ""

@@ -35,6 +35,7 @@ from pathlib import Path as FilePath
 
 from .engine import Value
 from .names import display_names, typeset_parts
+from .notation import format_number
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions
 from .trace import derivative_text, fmt
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
@@ -164,7 +165,8 @@ def steps_html(
     titles.append(f"All gradients of {html_name(root_name)}")
     rows = "".join(
         f'<tr data-node="{nid}" data-grad="{g!r}"><td>'
-        f'{html_name(derivative_text(root_name, name))}</td><td class="num">{fmt(g)}</td></tr>'
+        f'{html_name(derivative_text(root_name, name))}</td>'
+        f'<td class="num">{format_number(g)}</td></tr>'
         for nid, name, g in made.grads
     )
     texts.append(f'<table class="grads"><tr><th>gradient</th><th>value</th></tr>{rows}</table>')

@@ -26,6 +26,7 @@ from typing import overload
 
 from .engine import Value, topological_order
 from .names import display_names
+from .notation import MINUS, SIGNIFICANT, format_number
 from .rules import DomainError, is_atom
 
 __all__ = [
@@ -48,18 +49,13 @@ __all__ = [
 _UNIT_OPS = frozenset({"add", "sub", "sum"})
 
 
-SIGNIFICANT = 4
-"""Significant digits of every number the library shows (text, drawings, the page)."""
-
-
 def fmt(x: float, *, pad: bool = False) -> str:
-    """The one number format of steps, explanations, drawings and the page.
+    """A number as Python reads it back: :func:`scalargrad.notation.format_number` with ``-``.
 
-    :data:`SIGNIFICANT` (4) significant digits; fixed-point for magnitudes
-    in ``[1e-4, 1e5)``, scientific only outside: ``0.45``, ``-0.004103``,
-    ``12346``, ``1.235e-05``, and ``0`` (never ``-0``). Text drops trailing
-    zeros; drawings pass ``pad=True`` to keep them (``0.4500``, ``1.000``) so
-    that every number in a box has the same shape and frames never jump.
+    The same digits as every displayed number (``0.45``, ``-0.004103``,
+    ``1.235e-05``, ``0``, never ``-0``); only the sign is the hyphen-minus.
+    Steps, explanations, drawings and the page display numbers with the
+    formulas' minus sign U+2212 instead.
 
     Args:
         x: The number.
@@ -68,32 +64,13 @@ def fmt(x: float, *, pad: bool = False) -> str:
     Returns:
         The text, with a ``-`` sign only for negative numbers.
     """
-    x = float(x) + 0.0  # -0.0 → 0.0
-    if not math.isfinite(x):
-        return repr(x)
-    if x == 0.0:
-        return f"{0:.{SIGNIFICANT - 1}f}" if pad else "0"
-    rounded = abs(float(f"{x:.{SIGNIFICANT - 1}e}"))  # decide after rounding: 9.9996 → 10.00
-    if not 1e-4 <= rounded < 1e5:
-        text = f"{x:.{SIGNIFICANT - 1}e}"
-        if not pad:
-            mantissa, _, exponent = text.partition("e")
-            text = f"{_strip(mantissa)}e{exponent}"
-        return text
-    decimals = max(0, SIGNIFICANT - 1 - math.floor(math.log10(rounded)))
-    text = f"{x:.{decimals}f}"
-    return text if pad else _strip(text)
+    return format_number(x, pad=pad, minus="-")
 
 
-def _strip(text: str) -> str:
-    """Drops trailing zeros after a decimal point (and the point itself): ``0.5000`` → ``0.5``."""
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _factor_number(x: float, position: int) -> str:
+def _factor_number(x: float, position: int, minus: str = MINUS) -> str:
     """A number inside a product or sum: negative ones after the first in brackets."""
-    text = fmt(x)
-    return f"({text})" if position and text.startswith("-") else text
+    text = format_number(x, minus=minus)
+    return f"({text})" if position and text.startswith(minus) else text
 
 
 def _atom(name: str) -> str:
@@ -240,14 +217,15 @@ class Step:
 
     def lines(self) -> list[str]:
         """The step as lines: the upstream gradient, then one line per input edge."""
-        out = [f"{derivative_text(self.root_name, self.name)} = {fmt(self.upstream)}"]
+        num = format_number
+        out = [f"{derivative_text(self.root_name, self.name)} = {num(self.upstream)}"]
         for c in self.contributions:
             local = f"{derivative_text(self.name, c.name)} = {c.formula}"
             if not _is_number_text(c.formula, c.local_grad):
-                local += f" = {fmt(c.local_grad)}"
+                local += f" = {num(c.local_grad)}"
             out.append(
-                f"→ {c.name}: {local}, adds {fmt(c.amount)} "
-                f"({fmt(c.grad_before)} → {fmt(c.grad_after)})"
+                f"→ {c.name}: {local}, adds {num(c.amount)} "
+                f"({num(c.grad_before)} → {num(c.grad_after)})"
             )
         return out
 
@@ -563,6 +541,7 @@ class Explanation:
                     return f"  ({n})"
                 return "  (" + ", ".join(f"{o} input of {name}" for o, name in n) + ")"
             dot = " · "
+        minus = "-" if latex else MINUS  # LaTeX typesets "-" as the minus sign
         head = d(self.root_name, self.leaf_name)
         notes = self._notes()
         symbols = [dot.join(d(t.top, t.bottom) for t in ts) for ts in self._terms]
@@ -570,13 +549,13 @@ class Explanation:
             [text + note(n) if n else text for text, n in zip(symbols, notes)],
             [dot.join(_factor_text(t.latex if latex else t.formula, i or k, len(ts) == 1)
                       for i, t in enumerate(ts)) for k, ts in enumerate(self._terms)],
-            [dot.join(_factor_number(t.value, i or k) for i, t in enumerate(ts))
+            [dot.join(_factor_number(t.value, i or k, minus) for i, t in enumerate(ts))
              for k, ts in enumerate(self._terms)],
         ]
         if len(self.paths) > 1:
-            products = (_factor_number(p.product, k) for k, p in enumerate(self.paths))
+            products = (_factor_number(p.product, k, minus) for k, p in enumerate(self.paths))
             rows.append([" + ".join(products)])
-        rows.append([fmt(self.total)])
+        rows.append([format_number(self.total, minus=minus)])
         kept: list[list[str]] = []
         previous = head
         for row in rows:

@@ -59,7 +59,7 @@ def test_grad_steps_and_explain() -> None:
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "step 1/5: ∂f/∂f = 1" in out and "step 5/5: ∂f/∂(w·a)" in out
-    assert "→ w: ∂(w·a)/∂w = a = 0.71, adds -0.1309 (0 → -0.1309)" in out
+    assert "→ w: ∂(w·a)/∂w = a = 0.71, adds −0.1309 (0 → −0.1309)" in out
     assert "chain rule for ∂f/∂w:" in out
     assert "= 2(σ(w·a + b) − y) · σ'(w·a + b) · a" in out
     assert out.rstrip().endswith(f"= {hand()['w']:.4g}")

@@ -45,7 +45,7 @@ def test_labelled_constant_shows_its_label() -> None:
 
 @pytest.mark.parametrize(
     ("number", "text"),
-    [(2, "2"), (0.5, "0.5"), (-3, "-3"), (1e-8, "1e-08"), (2.0, "2"), (0.1, "0.1")],
+    [(2, "2"), (0.5, "0.5"), (-3, "−3"), (1e-8, "1e−08"), (2.0, "2"), (0.1, "0.1")],
 )
 def test_constants_show_their_number(number: float, text: str) -> None:
     x = Value(1.0, "x")
