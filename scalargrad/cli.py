@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from .engine import Value
+from .names import where
 from .parse import ParseError, VariableError, parse
 from .practice import read_number
 from .rules import DomainError
@@ -311,6 +312,14 @@ def _print_step(step: Step, total: int, out: TextIO) -> None:
         print(f"    {line}", file=out)
 
 
+def _print_where(steps: list[Step], out: TextIO) -> None:
+    """Defines the made-up names (``u``, ``v``, …) that the steps' text uses, if any."""
+    if steps:
+        defined = where(steps[0].node, "\n".join(line for s in steps for line in s.lines()))
+        if defined:
+            print(defined, file=out)
+
+
 def _grad(args: argparse.Namespace) -> int:
     if args.practice and args.html is None:
         raise _UsageError("--practice needs --html FILE (the practice page); "
@@ -327,6 +336,7 @@ def _grad(args: argparse.Namespace) -> int:
         print("\nbackward, step by step:")
         for s in steps:
             _print_step(s, len(steps), sys.stdout)
+        _print_where(steps, sys.stdout)
     if args.explain is not None:
         try:
             text = explain(root, leaves[args.explain], max_paths=args.max_paths,
@@ -395,6 +405,7 @@ def _step(args: argparse.Namespace) -> int:
     if not _stdin_is_a_terminal():
         for s in steps:
             _print_step(s, len(steps), sys.stdout)
+        _print_where(steps, sys.stdout)
         print()
         _print_grads(name, leaves, sys.stdout)
         return 0
@@ -421,7 +432,9 @@ def _interactive(steps: list[Step], root_name: str, leaves: dict[str, Value]) ->
     saved = termios.tcgetattr(fd)
     out = sys.stdout
     i = 0
-    print(f"{len(steps)} backward steps. Keys: Enter next, b back, q quit.\n", file=out)
+    print(f"{len(steps)} backward steps. Keys: Enter next, b back, q quit.", file=out)
+    _print_where(steps, out)
+    print(file=out)
     try:
         tty.setcbreak(fd)
         _print_step(steps[i], len(steps), out)
@@ -495,6 +508,7 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
     print(f"Practice: {len(steps)} backward steps. For each, type the gradient (a number such "
           f"as -0.25, 2.5e-3 or 1/4), r to reveal it, q to quit. An answer is right within a "
           f"relative {REL_TOL:g} or an absolute {ABS_TOL:g}.", file=out)
+    _print_where(steps, out)
     try:
         for q in questions(steps):
             print(f"\nstep {q.number}/{len(steps)}: {q.prompt}", file=out)

@@ -6,27 +6,34 @@ A node is shown by, in order of preference:
 2. for a constant the engine made from a plain number, that number (``"2"``);
 3. for an unlabelled op node whose inputs all have names, its short expression
    (``"a^(L) − y"``) when that stays within :data:`MAX_EXPR` characters;
-4. otherwise a short letter name ``a, b, c, …, z, a1, b1, …`` given in forward
-   topological order (inputs before consumers, left operands first, so two
-   unlabelled leaves added read ``a + b``), skipping any name already used as
-   a label.
+4. otherwise a made-up name ``u, v, p, q, r, s, t, h, m, u1, v1, …``
+   (:data:`scalargrad.notation.LETTERS`: never a letter the notes use, ``w a
+   b z y C δ``) given in forward topological order (inputs before consumers,
+   left operands first, so two unlabelled leaves added read ``u + v``),
+   skipping any name already used as a label. Every text that uses one
+   defines it: :func:`abbreviations`, :func:`where`.
 
 Everything depends only on the graph, so the names are deterministic.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .graph import forward_order
+from .notation import LETTERS
 from .notation import format_number as _format_number
 from .rules import RULES
 
 if TYPE_CHECKING:
     from .engine import Value
 
-__all__ = ["MAX_EXPR", "display_names", "format_number", "typeset_parts"]
+__all__ = [
+    "MAX_EXPR", "abbreviations", "display_names", "format_number", "typeset_parts", "where",
+]
 
 MAX_EXPR = 24
 """Longest inline expression used as the name of an unlabelled node."""
@@ -99,8 +106,12 @@ def _fits(parts: list[str]) -> bool:
     return True
 
 
-def _letters() -> list[str]:
-    return [chr(c) for c in range(ord("a"), ord("z") + 1)]
+def _made_up_names() -> Iterator[str]:
+    """``u, v, p, q, r, s, t, h, m``, then ``u1, v1, …, m1, u2, …``: never a notes letter."""
+    yield from LETTERS
+    for n in itertools.count(1):
+        for letter in LETTERS:
+            yield f"{letter}{n}"
 
 
 def display_names(root: Value) -> dict[int, str]:
@@ -112,20 +123,16 @@ def display_names(root: Value) -> dict[int, str]:
     Returns:
         A dict from ``id(node)`` to its display name.
     """
+    return _naming(root)[0]
+
+
+def _naming(root: Value) -> tuple[dict[int, str], dict[str, Value]]:
+    """The display names, and the nodes whose names were made up (by name)."""
     order = forward_order(root)
     taken = {v.label for v in order if v.label}
     names: dict[int, str] = {}
-    letters = _letters()
-    counter = 0
-
-    def next_letter() -> str:
-        nonlocal counter
-        while True:
-            suffix = "" if counter < 26 else str(counter // 26)
-            name = letters[counter % 26] + suffix
-            counter += 1
-            if name not in taken:
-                return name
+    made: dict[str, Value] = {}
+    letters = (name for name in _made_up_names() if name not in taken)
 
     for v in order:
         if v.label:
@@ -140,7 +147,62 @@ def display_names(root: Value) -> dict[int, str]:
             parts = [names[id(c)] for c in v.inputs]
             # the text holds every input name: skip rendering one that cannot fit
             text = rule.render(rule.expr, parts) if _fits(parts) else ""
-            names[id(v)] = text if 0 < len(text) <= MAX_EXPR else next_letter()
+            if 0 < len(text) <= MAX_EXPR:
+                names[id(v)] = text
+            else:
+                names[id(v)] = name = next(letters)
+                made[name] = v
         else:
-            names[id(v)] = next_letter()
-    return names
+            names[id(v)] = name = next(letters)
+            made[name] = v
+    return names, made
+
+
+def _uses(text: str, name: str) -> bool:
+    """True when ``name`` stands as a name in ``text`` (``2u``, ``σ(u)``, ``u²``; not ``sum``)."""
+    return re.search(rf"(?<![A-Za-z_^]){re.escape(name)}(?![A-Za-z0-9_])", text) is not None
+
+
+def abbreviations(root: Value, text: str) -> list[str]:
+    """The definitions of the made-up names ``text`` uses: ``["u = σ(w2·σ(…) + b2) − y"]``.
+
+    A node with no label and no short expression is shown by a made-up name
+    (``u``, ``v``, …); every text that uses one defines it. A definition
+    writes the node's op with its inputs' names, so it may use other made-up
+    names: those are defined too (after it). An unlabelled leaf reads
+    ``u = 1.5 (an unlabelled input)``.
+
+    Args:
+        root: The graph's root; the names are :func:`display_names`'s.
+        text: Any text naming nodes of the graph (steps, an explanation).
+
+    Returns:
+        One ``name = definition`` per made-up name used, in order of first need.
+    """
+    names, made = _naming(root)
+    wanted = [name for name in made if _uses(text, name)]
+    done: set[str] = set()
+    out: list[str] = []
+    while wanted:
+        name = wanted.pop(0)
+        if name in done:
+            continue
+        done.add(name)
+        v = made[name]
+        if not v.inputs:
+            out.append(f"{name} = {_format_number(v.data)} (an unlabelled input)")
+            continue
+        rule = v.rule
+        assert rule is not None
+        if rule.exponent == 2:
+            rule = RULES["square"]
+        definition = rule.render(rule.expr, [names[id(c)] for c in v.inputs])
+        out.append(f"{name} = {definition}")
+        wanted.extend(n for n in made if n not in done and _uses(definition, n))
+    return out
+
+
+def where(root: Value, text: str) -> str:
+    """``"where u = σ(…) − y, v = …"`` for the made-up names in ``text``; ``""`` if none."""
+    defs = abbreviations(root, text)
+    return "where " + "; ".join(defs) if defs else ""

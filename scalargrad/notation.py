@@ -13,9 +13,10 @@ results) passes ``minus="-"``. The parser reads both.
 
 **Made-up names.** A node with no label and no short expression gets a name
 from :data:`LETTERS`: letters the notes never use for a quantity of their own
-(``w a b z y C δ`` are the notes'; ``e f i j k l n x`` are Euler's number,
-the command line's root, indices, counts and the usual input), skipping any
-label in the graph. Every text that uses one defines it (``where u = …``).
+(``w a b z y C δ`` are the notes'; ``c d e f g`` micrograd's example
+variables, ``e`` Euler's number and ``f`` the command line's root; ``i j k l
+n`` indices and counts; ``x`` the usual input), skipping any label in the
+graph. Every text that uses one defines it (``where u = …``).
 
 **Local and total derivatives.** ``∂f/∂x`` is the total derivative of the
 root ``f``. A local derivative (one edge, the other inputs held fixed) is
@@ -50,8 +51,12 @@ LOCAL_MARK = "|local"
 NOTES_LETTERS = frozenset({"w", "a", "b", "z", "y", "C", "δ"})
 """Letters the notes use for their own quantities: never a made-up name."""
 
-LETTERS = ("u", "v", "p", "q", "r", "s", "t", "g", "h", "m")
-"""Made-up names for unlabelled nodes, in order; then ``u1, v1, …, m1, u2, …``."""
+LETTERS = ("u", "v", "p", "q", "r", "s", "t", "h", "m")
+"""Made-up names for unlabelled nodes, in order; then ``u1, v1, …, m1, u2, …``.
+
+Not the notes' letters, nor ``a`` … ``g`` (micrograd's README example names its
+variables ``a`` … ``g`` without labels), ``e``, ``i j k l n`` (indices, counts) or ``x``.
+"""
 
 
 def format_number(x: float, *, pad: bool = False, width: int = 0, constant: bool = False,

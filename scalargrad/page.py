@@ -30,14 +30,15 @@ import functools
 import html
 import json
 import re
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path as FilePath
 
 from .engine import Value
-from .names import display_names, typeset_parts
+from .names import display_names, typeset_parts, where
 from .notation import format_number
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions
-from .trace import derivative_text, fmt
+from .trace import Step, derivative_text, fmt
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
 
 __all__ = [
@@ -134,6 +135,10 @@ def _question_data(q: Question | Send) -> dict[str, object]:
     return data
 
 
+def _all_lines(steps: Sequence[tuple[Step, object]]) -> str:
+    return "\n".join(line for step, _ in steps for line in step.lines())
+
+
 def steps_html(
     root: Value, *, title: str | None = None, max_nodes: int | None = DEFAULT_PAGE_MAX_NODES,
     rankdir: str = "LR", timeout: float = 300.0, practice: bool = False,
@@ -159,9 +164,14 @@ def steps_html(
         + ("At each step you compute the node's gradient first. " if practice else "")
         + "Press Next or →."
     )]
+    defined = where(root, _all_lines(made.steps))  # the made-up names every step uses
+    if defined:
+        texts[0] += "\n\n" + html_name(defined)
     for step, _ in made.steps:
         titles.append(f"Backward at {html_name(step.name)}")
-        texts.append("\n".join(html_name(line) for line in step.lines()))
+        lines = step.lines()
+        defined = where(root, "\n".join(lines))  # each step's text defines its made-up names
+        texts.append("\n".join(html_name(line) for line in (*lines, defined) if line))
     titles.append(f"All gradients of {html_name(root_name)}")
     rows = "".join(
         f'<tr data-node="{nid}" data-grad="{g!r}"><td>'

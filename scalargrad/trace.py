@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from .engine import Value, topological_order
-from .names import display_names
+from .names import abbreviations, display_names, where
 from .notation import MINUS, SIGNIFICANT, format_number
 from .rules import DomainError, is_atom
 
@@ -126,7 +126,14 @@ def _formula(node: Value, index: int, names: Mapping[int, str], latex: bool = Fa
     assert rule is not None
     conv = latex_name if latex else str
     inputs = _InputNames(node.inputs, names, conv)
-    return rule.render(rule.formula(index, latex=latex), inputs, conv(names[id(node)]))
+    template = rule.formula(index, latex=latex)
+    if rule.exponent is not None:  # the exponent's numbers in the one format: x^−2, not x^-2
+        c, minus = rule.exponent, "-" if latex else MINUS
+        if c - 1 == 1:  # 2·x^1 reads 2·x
+            template = template.replace("^{{c-1}}", "").replace("^{c-1}", "")
+        template = (template.replace("{c-1}", format_number(c - 1, constant=True, minus=minus))
+                    .replace("{c}", format_number(c, constant=True, minus=minus)))
+    return rule.render(template, inputs, conv(names[id(node)]))
 
 
 class _InputNames(Sequence[str]):
@@ -573,7 +580,9 @@ class Explanation:
             for k, text in enumerate(row):
                 lead = head if not lines else pad
                 lines.append(f"{lead} {'+' if k else '='} {text}")
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        defined = where(self.root, text)  # every made-up name the text uses, defined
+        return f"{text}\n{defined}" if defined else text
 
     def _repr_latex_(self) -> str:
         head, rows = self._rows(latex=True)
@@ -581,6 +590,9 @@ class Explanation:
         for row in rows:
             for k, text in enumerate(row):
                 lines.append(("&\\quad + " if k else "&= ") + text)
+        defs = abbreviations(self.root, str(self))
+        if defs:  # on the last line, which stays one "&= …" row
+            lines[-1] += "\\quad\\text{where } " + ",\\ ".join(latex_name(d) for d in defs)
         body = " \\\\\n".join(lines)
         return f"$$\\begin{{aligned}}\n{head} {body}\n\\end{{aligned}}$$"
 

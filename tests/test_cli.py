@@ -62,7 +62,7 @@ def test_grad_steps_and_explain() -> None:
     assert "→ w: ∂(w·a)/∂w = a = 0.71, adds −0.1309 (0 → −0.1309)" in out
     assert "chain rule for ∂f/∂w:" in out
     assert "= 2(σ(w·a + b) − y) · σ'(w·a + b) · a" in out
-    assert out.rstrip().endswith(f"= {hand()['w']:.4g}")
+    assert out.rstrip().endswith(f"= {hand()['w']:.4g}".replace("-", "−"))  # formulas' minus
 
 
 def test_step_without_a_terminal_prints_every_step() -> None:
