@@ -36,7 +36,7 @@ from pathlib import Path as FilePath
 
 from .engine import Value
 from .names import display_names, typeset_parts, where
-from .notation import format_number
+from .notation import LOCAL_MARK, format_number
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions
 from .trace import Step, derivative_text, fmt
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
@@ -112,7 +112,9 @@ def _legend(practice: bool) -> str:
         f'<span class="sw" style="border:3px solid {HIGHLIGHT}"></span>node of this step, '
         f'<span class="sw" style="border:3px solid {RECEIVER}"></span>inputs it sends to'
         f'{asked}<br>'
-        f'numbers on arrows: the local derivative ∂out/∂in<br>'
+        f'numbers on arrows: the local derivative ∂out/∂in (one arrow, the other inputs '
+        f'held fixed); grad: the total derivative of the cost. In the text, '
+        f'∂…/∂x{LOCAL_MARK} is the cost\'s local derivative where it differs from the total<br>'
         f'grad in <b style="color:{PARTIAL}">orange</b>: a partial sum (not every consumer '
         f'has added its share yet); <b style="color:{PENDING}">not yet</b>: no gradient has '
         f'arrived<br><span class="hint">Keys: → next, ← back, Home / End; + / − zoom, '

@@ -26,7 +26,7 @@ from typing import overload
 
 from .engine import Value, topological_order
 from .names import abbreviations, display_names, where
-from .notation import MINUS, SIGNIFICANT, format_number
+from .notation import LOCAL_MARK, MINUS, SIGNIFICANT, format_number
 from .rules import DomainError, is_atom
 
 __all__ = [
@@ -42,7 +42,9 @@ __all__ = [
     "derivative_text",
     "explain",
     "fmt",
+    "latex_derivative",
     "latex_name",
+    "paths_over_one",
 ]
 
 # Ops whose local derivatives are identically 1 (folded away in explanations).
@@ -84,13 +86,40 @@ def _atom(name: str) -> str:
     return name if is_atom(name) else f"({name})"
 
 
-def derivative_text(top: str, bottom: str) -> str:
+def derivative_text(top: str, bottom: str, *, local: bool = False) -> str:
     """``∂top/∂bottom`` with each name bracketed unless it is one token: ``∂f/∂(w·a + b)``.
 
     The one bracketing rule for every ``∂…/∂…`` that steps, explanations, the
-    command line and the step-through page print.
+    command line and the step-through page print. ``local=True`` marks a
+    local derivative that would otherwise read as the total one:
+    ``∂f/∂x|local`` (:data:`scalargrad.notation.LOCAL_MARK`).
     """
-    return f"∂{_atom(top)}/∂{_atom(bottom)}"
+    return f"∂{_atom(top)}/∂{_atom(bottom)}{LOCAL_MARK if local else ''}"
+
+
+def latex_derivative(top: str, bottom: str, *, local: bool = False) -> str:
+    r"""The LaTeX of :func:`derivative_text`: ``\frac{\partial f}{\partial x}``.
+
+    A marked local derivative reads ``\left.\frac{∂f}{∂x}\right|_{\text{local}}``.
+    """
+    frac = (f"\\frac{{\\partial {latex_name(_atom(top))}}}"
+            f"{{\\partial {latex_name(_atom(bottom))}}}")
+    return f"\\left.{frac}\\right|_{{\\text{{local}}}}" if local else frac
+
+
+def paths_over_one(root: Value) -> set[int]:
+    """The ids of the nodes that reach ``root`` by more than one path.
+
+    For those, a local derivative ``∂root/∂node`` (one edge) is not the total
+    ``∂root/∂node``, so it is written with the local mark; for every other
+    node the two are the same number and the notes' symbol serves for both.
+    """
+    count: dict[int, int] = {id(root): 1}
+    for v in topological_order(root):  # consumers before inputs
+        c = count.get(id(v), 0)
+        for child in v.inputs:
+            count[id(child)] = min(2, count.get(id(child), 0) + c)
+    return {k for k, c in count.items() if c > 1}
 
 
 def _factor_text(text: str, position: int, alone: bool) -> str:
@@ -227,7 +256,7 @@ class Step:
         num = format_number
         out = [f"{derivative_text(self.root_name, self.name)} = {num(self.upstream)}"]
         for c in self.contributions:
-            local = f"{derivative_text(self.name, c.name)} = {c.formula}"
+            local = f"{self.local_text(c)} = {c.formula}"
             if not _is_number_text(c.formula, c.local_grad):
                 local += f" = {num(c.local_grad)}"
             out.append(
@@ -235,6 +264,27 @@ class Step:
                 f"({num(c.grad_before)} → {num(c.grad_after)})"
             )
         return out
+
+    def _marked(self) -> set[int] | None:
+        """The inputs whose local derivative needs the local mark (``None``: every one).
+
+        Only a step at a node named like the root writes locals ``∂root/∂input``
+        that could be read as totals: at the root, those of inputs that reach
+        it by other paths too; at another node of that name, all of them.
+        """
+        if self.name != self.root_name:
+            return set()
+        return paths_over_one(self.node) if self.index == 0 else None
+
+    def local_text(self, contribution: Contribution) -> str:
+        """The symbol of ``contribution``'s local derivative, marked when it could be read as total.
+
+        ``∂(x·y)/∂x``; at the root of ``tanh(x·y) + x``, ``∂f/∂x|local``
+        (``x`` also reaches ``f`` through ``x·y``), but ``∂f/∂tanh(x·y)``.
+        """
+        marked = self._marked()
+        return derivative_text(self.name, contribution.name,
+                               local=marked is None or id(contribution.input) in marked)
 
     def __str__(self) -> str:
         return "; ".join(self.lines())
@@ -427,6 +477,7 @@ class _Term:
     formula: str
     latex: str
     value: float
+    local: bool = False  # ∂root/∂bottom of one path, while bottom reaches root by several
 
 
 # Nodes an explanation keeps when folding a unit factor (a function's value reads better
@@ -434,7 +485,7 @@ class _Term:
 _FUNCTION_OPS = frozenset({"sigmoid", "tanh", "relu", "exp", "log", "square", "pow"})
 
 
-def _terms(path: Path, root_name: str) -> list[_Term]:
+def _terms(path: Path, root_name: str, shared: set[int] | None = None) -> list[_Term]:
     """The path's factors as the notes write them: factors identically 1 folded away.
 
     A unit factor ``∂P/∂X = 1`` merges into a neighbour so that an unlabelled
@@ -446,22 +497,28 @@ def _terms(path: Path, root_name: str) -> list[_Term]:
     terms: list[_Term] = []
     pending_top = ""
     last = len(path.factors) - 1
+    many = shared or set()
+
+    def term(top: str, f: Factor, formula: str, latex: str, value: float) -> _Term:
+        local = top == root_name and id(f.child) in many
+        return _Term(top, f.child_name, formula, latex, value, local)
+
     for i, f in enumerate(path.factors):
         top = pending_top or f.parent_name
         merge_up = f.is_unit and not f.parent.label and terms and not pending_top
         if merge_up and (f.child.label or f.child.op in _FUNCTION_OPS):
             # ∂f/∂(σ − y) · ∂(σ − y)/∂σ reads ∂f/∂σ: the unlabelled sum goes, σ stays
             prev = terms[-1]
-            terms[-1] = _Term(prev.top, f.child_name, prev.formula, prev.latex, prev.value)
+            terms[-1] = term(prev.top, f, prev.formula, prev.latex, prev.value)
             continue
         if f.is_unit and not f.child.label and i < last:
             pending_top = top  # the next factor reads ∂top/∂…
             continue
         if f.is_unit and not f.parent.label and terms and not pending_top:
             prev = terms[-1]
-            terms[-1] = _Term(prev.top, f.child_name, prev.formula, prev.latex, prev.value)
+            terms[-1] = term(prev.top, f, prev.formula, prev.latex, prev.value)
             continue
-        terms.append(_Term(top, f.child_name, f.formula, f.latex, f.local_grad))
+        terms.append(term(top, f, f.formula, f.latex, f.local_grad))
         pending_top = ""
     if not terms:  # the explained node is the root
         terms.append(_Term(root_name, root_name, "1", "1", 1.0))
@@ -500,7 +557,7 @@ class Explanation:
         """
         groups: dict[str, list[int]] = {}
         for i, ts in enumerate(self._terms):
-            key = " · ".join(derivative_text(t.top, t.bottom) for t in ts)
+            key = " · ".join(derivative_text(t.top, t.bottom, local=t.local) for t in ts)
             groups.setdefault(key, []).append(i)
         notes: list[list[tuple[str, str]] | str] = [[] for _ in self.paths]
         for members in groups.values():
@@ -527,9 +584,7 @@ class Explanation:
         (``a + (-b)``), in the formulas and the numbers alike.
         """
         if latex:
-            def d(top: str, bottom: str) -> str:
-                return (f"\\frac{{\\partial {latex_name(_atom(top))}}}"
-                        f"{{\\partial {latex_name(_atom(bottom))}}}")
+            d = latex_derivative
 
             def note(n: list[tuple[str, str]] | str) -> str:
                 if isinstance(n, str):
@@ -540,8 +595,7 @@ class Explanation:
                 return f"\\quad\\text{{(}}{parts}\\text{{)}}"
             dot = " \\cdot "
         else:
-            def d(top: str, bottom: str) -> str:
-                return derivative_text(top, bottom)
+            d = derivative_text
 
             def note(n: list[tuple[str, str]] | str) -> str:
                 if isinstance(n, str):
@@ -551,7 +605,7 @@ class Explanation:
         minus = "-" if latex else MINUS  # LaTeX typesets "-" as the minus sign
         head = d(self.root_name, self.leaf_name)
         notes = self._notes()
-        symbols = [dot.join(d(t.top, t.bottom) for t in ts) for ts in self._terms]
+        symbols = [dot.join(d(t.top, t.bottom, local=t.local) for t in ts) for ts in self._terms]
         rows = [
             [text + note(n) if n else text for text, n in zip(symbols, notes)],
             [dot.join(_factor_text(t.latex if latex else t.formula, i or k, len(ts) == 1)
@@ -700,7 +754,8 @@ def explain(root: Value, leaf: Value, *, max_paths: int = 1000,
         stack.append((v.inputs[i], 0))
     total = math.fsum(p.product for p in paths)
     root_name = names[id(root)]
-    terms = tuple(tuple(_terms(p, root_name)) for p in paths)
+    shared = {k for k, c in count.items() if c > 1}  # reach the root by several paths
+    terms = tuple(tuple(_terms(p, root_name, shared)) for p in paths)
     return Explanation(root, leaf, tuple(paths), total, root_name, names[id(leaf)], terms)
 
 

@@ -344,8 +344,8 @@ def test_x_times_x_tells_its_two_paths_apart_and_repeats_no_row() -> None:
     x = Value(1.0, "x")
     f = (x * x).label_as("f")
     assert str(explain(f, x)) == (
-        "∂f/∂x = ∂f/∂x  (1st input of f)\n"
-        "      + ∂f/∂x  (2nd input of f)\n"
+        "∂f/∂x = ∂f/∂x|local  (1st input of f)\n"  # a local factor, not the total (19.5)
+        "      + ∂f/∂x|local  (2nd input of f)\n"
         "      = x\n"
         "      + x\n"
         "      = 1\n"
@@ -361,7 +361,7 @@ def test_reuse_reads_well_and_negative_terms_are_bracketed_alike() -> None:
     assert str(explain(f, a)) == (
         "∂f/∂a = ∂f/∂(a·a) · ∂(a·a)/∂a  (1st input of a·a)\n"
         "      + ∂f/∂(a·a) · ∂(a·a)/∂a  (2nd input of a·a)\n"
-        "      + ∂f/∂a\n"
+        "      + ∂f/∂a|local\n"  # f's own edge to a, not the total ∂f/∂a (issue 19.5)
         "      = b · a\n"
         "      + b · a\n"
         "      + 1\n"
@@ -387,11 +387,11 @@ def test_diamond_paths_through_one_node_used_twice() -> None:
     f = (y * y).label_as("f")
     text = str(explain(f, x))
     first = [line.split("=", 1)[-1].split("+", 1)[-1].strip() for line in text.splitlines()[:4]]
-    assert first == [
-        "∂f/∂(x·x) · ∂(x·x)/∂x  (1st input of f, 1st input of x·x)",
-        "∂f/∂(x·x) · ∂(x·x)/∂x  (1st input of f, 2nd input of x·x)",
-        "∂f/∂(x·x) · ∂(x·x)/∂x  (2nd input of f, 1st input of x·x)",
-        "∂f/∂(x·x) · ∂(x·x)/∂x  (2nd input of f, 2nd input of x·x)",
+    assert first == [  # one edge of f's two to x·x: a local factor, not the total (19.5)
+        "∂f/∂(x·x)|local · ∂(x·x)/∂x  (1st input of f, 1st input of x·x)",
+        "∂f/∂(x·x)|local · ∂(x·x)/∂x  (1st input of f, 2nd input of x·x)",
+        "∂f/∂(x·x)|local · ∂(x·x)/∂x  (2nd input of f, 1st input of x·x)",
+        "∂f/∂(x·x)|local · ∂(x·x)/∂x  (2nd input of f, 2nd input of x·x)",
     ]
     assert text.endswith("= 8 + 8 + 8 + 8\n      = 32")  # by hand: d(x⁴)/dx = 4x³ = 32
 
