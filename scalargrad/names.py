@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from .graph import forward_order
-from .notation import LETTERS
+from .notation import LETTERS, MINUS
 from .notation import format_number as _format_number
-from .rules import RULES
+from .rules import RULES, Rule
 
 if TYPE_CHECKING:
     from .engine import Value
@@ -96,6 +96,28 @@ def typeset_parts(text: str) -> list[tuple[str, str]]:
     return parts
 
 
+def with_exponent(rule: Rule, template: str, *, latex: bool = False) -> str:
+    """A ``pow`` template with its exponent written in the one number format: ``x^−1``.
+
+    The other rules' templates are returned as they are. LaTeX keeps ``-``
+    (it typesets it as the minus sign).
+    """
+    if rule.exponent is None:
+        return template
+    c, minus = rule.exponent, "-" if latex else MINUS
+    if c - 1 == 1:  # 2·x^1 reads 2·x
+        template = template.replace("^{{c-1}}", "").replace("^{c-1}", "")
+    return (template.replace("{c-1}", _format_number(c - 1, constant=True, minus=minus))
+            .replace("{c}", _format_number(c, constant=True, minus=minus)))
+
+
+def expression_text(rule: Rule, inputs: Sequence[str]) -> str:
+    """An op node's name from its inputs' names: ``σ(w·a + b)``, ``x²`` (also for ``x**2``)."""
+    if rule.exponent == 2:  # x**2 reads as x.square() does: x²
+        rule = RULES["square"]
+    return rule.render(with_exponent(rule, rule.expr), inputs)
+
+
 def _fits(parts: list[str]) -> bool:
     """False when names this long cannot make an expression of at most MAX_EXPR characters."""
     total = 0
@@ -142,11 +164,9 @@ def _naming(root: Value) -> tuple[dict[int, str], dict[str, Value]]:
         elif v.inputs:
             rule = v.rule
             assert rule is not None
-            if rule.exponent == 2:  # x**2 reads as x.square() does: x²
-                rule = RULES["square"]
             parts = [names[id(c)] for c in v.inputs]
             # the text holds every input name: skip rendering one that cannot fit
-            text = rule.render(rule.expr, parts) if _fits(parts) else ""
+            text = expression_text(rule, parts) if _fits(parts) else ""
             if 0 < len(text) <= MAX_EXPR:
                 names[id(v)] = text
             else:
@@ -194,9 +214,7 @@ def abbreviations(root: Value, text: str) -> list[str]:
             continue
         rule = v.rule
         assert rule is not None
-        if rule.exponent == 2:
-            rule = RULES["square"]
-        definition = rule.render(rule.expr, [names[id(c)] for c in v.inputs])
+        definition = expression_text(rule, [names[id(c)] for c in v.inputs])
         out.append(f"{name} = {definition}")
         wanted.extend(n for n in made if n not in done and _uses(definition, n))
     return out

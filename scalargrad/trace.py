@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from .engine import Value, topological_order
-from .names import abbreviations, display_names, where
+from .names import abbreviations, display_names, where, with_exponent
 from .notation import LOCAL_MARK, MINUS, SIGNIFICANT, format_number
 from .rules import DomainError, is_atom
 
@@ -155,13 +155,7 @@ def _formula(node: Value, index: int, names: Mapping[int, str], latex: bool = Fa
     assert rule is not None
     conv = latex_name if latex else str
     inputs = _InputNames(node.inputs, names, conv)
-    template = rule.formula(index, latex=latex)
-    if rule.exponent is not None:  # the exponent's numbers in the one format: x^−2, not x^-2
-        c, minus = rule.exponent, "-" if latex else MINUS
-        if c - 1 == 1:  # 2·x^1 reads 2·x
-            template = template.replace("^{{c-1}}", "").replace("^{c-1}", "")
-        template = (template.replace("{c-1}", format_number(c - 1, constant=True, minus=minus))
-                    .replace("{c}", format_number(c, constant=True, minus=minus)))
+    template = with_exponent(rule, rule.formula(index, latex=latex), latex=latex)  # x^−2
     return rule.render(template, inputs, conv(names[id(node)]))
 
 
@@ -784,7 +778,7 @@ def _too_many(root: Value, leaf: Value, n: int, factors: int, max_paths: int,
 # --- LaTeX ----------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"([A-Za-z]+)([0-9]*)(?:_([A-Za-z0-9,]+))?(?:\^\(([^()]*)\))?")
-_POWER = re.compile(r"\^(-?[0-9.]+(?:e-?[0-9]+)?|[A-Za-z]+)")
+_POWER = re.compile(r"\^([-−]?[0-9.]+(?:e[-−]?[0-9]+)?|[A-Za-z]+)")
 _SYMBOLS = {"−": "-", "·": " \\cdot ", "σ": "\\sigma ", "²": "^2", "δ": "\\delta ",
             "Σ": "\\Sigma ", "∂": "\\partial "}
 # LaTeX's special characters, escaped so that they print as themselves in math mode.
