@@ -37,8 +37,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from .engine import Value
-from .names import where
+from .engine import Value, forward_order
+from .names import display_names, where
 from .parse import ParseError, VariableError, parse
 from .practice import read_number
 from .rules import DomainError
@@ -303,6 +303,20 @@ def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value]) -> Non
         for j in range(i, len(names)):
             text = second_derivative_text(root_name, (u, names[j]))
             print(f"{text} = {h[i][j]:.10g}")
+    _warn_kinks(root)
+
+
+def _warn_kinks(root: Value) -> None:
+    """Says so when a relu sits exactly at its kink: no derivative there, one side's is used."""
+    shown = display_names(root)
+    kinks = [shown[id(v)] for v in forward_order(root) if v.op == "relu" and v.inputs[0].data == 0]
+    if kinks:
+        listed = ", ".join(kinks[:5]) + (f" and {len(kinks) - 5} more" if len(kinks) > 5 else "")
+        print(f"scalargrad grad: warning: {listed} {'is' if len(kinks) == 1 else 'are'} at the "
+              f"kink (input exactly 0), where relu has no derivative: the engine takes "
+              f"relu'(0) = 0, the derivative from the left, so these derivatives are one side's "
+              f"and may differ on the other (move the point off 0 to see both)",
+              file=sys.stderr)
 
 
 def _print_step(step: Step, total: int, out: TextIO) -> None:

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from .engine import Value
 
 __all__ = [
-    "MAX_EXPR", "abbreviations", "display_names", "format_number", "typeset_parts", "where",
+    "MAX_EXPR", "abbreviations", "display_names", "format_number", "plain_name", "typeset_parts",
+    "where",
 ]
 
 MAX_EXPR = 24
@@ -116,6 +117,27 @@ def expression_text(rule: Rule, inputs: Sequence[str]) -> str:
     if rule.exponent == 2:  # x**2 reads as x.square() does: x²
         rule = RULES["square"]
     return rule.render(with_exponent(rule, rule.expr), inputs)
+
+
+_SUB = str.maketrans("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+_SUP = str.maketrans("0123456789+-−=()LlnijkABDEGHIJKMNOPRTUWabcdefghkmoprstuvwxyz",
+                     "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ᴸˡⁿⁱʲᵏᴬᴮᴰᴱᴳᴴᴵᴶᴷᴹᴺᴼᴾᴿᵀᵁᵂᵃᵇᶜᵈᵉᶠᵍʰᵏᵐᵒᵖʳˢᵗᵘᵛʷˣʸᶻ")
+
+
+def plain_name(text: str) -> str:
+    """Names typeset in plain text, for a window's title: ``C_0`` → ``C₀``, ``w^(L)`` → ``w⁽ᴸ⁾``.
+
+    A subscript or superscript with a character Unicode has no small form of
+    keeps its ``_`` / ``^`` spelling, so nothing is lost.
+    """
+    out = []
+    for kind, chars in typeset_parts(text):
+        table, mark = (_SUB, "_") if kind == "sub" else (_SUP, "^")
+        small = chars.translate(table) if kind != "text" else chars
+        if kind != "text" and any(a == b and not a.isspace() for a, b in zip(chars, small)):
+            small = mark + chars  # a character with no small form: as typed
+        out.append(small)
+    return "".join(out)
 
 
 def _fits(parts: list[str]) -> bool:

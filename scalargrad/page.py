@@ -35,7 +35,7 @@ from importlib import resources
 from pathlib import Path as FilePath
 
 from .engine import Value
-from .names import display_names, typeset_parts, where
+from .names import display_names, plain_name, typeset_parts, where
 from .notation import LOCAL_MARK, format_number
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions
 from .trace import Step, derivative_text, fmt
@@ -157,7 +157,7 @@ def steps_html(
     counters = ["Before backward", *(f"Step {k} of {n}" for k in range(1, n + 1)),
                 "All gradients"]
     titles = [html.escape("The forward values")]
-    texts = [html.escape(
+    texts = [html_name(
         f"Every box shows its data; no gradient has been computed yet.\n\n"
         f"Backward starts at {root_name} with {derivative_text(root_name, root_name)} = 1, "
         f"then visits each op once, every consumer before its inputs. Each step multiplies "
@@ -211,7 +211,7 @@ def steps_html(
     data_json = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     return _fill(
         _template("steps.html"),
-        doc_title=html.escape(heading), title=html_name(heading),
+        doc_title=html.escape(plain_name(heading)), title=html_name(heading),
         mode="practice" if practice else "watch",
         counter=counters[0], shape=_shape(svgs[0]), frames=frame_divs, heading=titles[0],
         practice=panel, texts=text_divs, legend=_legend(practice), data=data_json,

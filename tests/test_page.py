@@ -50,7 +50,7 @@ def test_every_slot_is_filled_and_the_data_is_safe_json() -> None:
     assert not re.search(r"\{\{\w+\}\}", text)
     assert text.count("<script") == 2 and "</script><b>" not in text
     assert "<h1>&lt;/script&gt;&lt;b&gt;x&lt;/b&gt; &amp; C<sub>0</sub></h1>" in text
-    assert "<title>&lt;/script&gt;&lt;b&gt;x&lt;/b&gt; &amp; C_0</title>" in text
+    assert "<title>&lt;/script&gt;&lt;b&gt;x&lt;/b&gt; &amp; C₀</title>" in text  # typeset (19.8)
     raw = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', text, re.S)
     assert raw and "<" not in raw.group(1)
     data = json.loads(raw.group(1))
@@ -144,3 +144,14 @@ def test_the_final_table_is_in_the_notes_reading_order() -> None:
     bottoms = [re.sub(r"</?su[bp]>", "", r).split("/∂", 1)[1] for r in rows]
     assert bottoms == ["w(1)", "a(0)", "b(1)", "z(1)", "a(1)", "w(2)", "b(2)", "z(2)", "a(2)",
                        "w(3)", "b(3)", "z(3)", "a(3)", "y", "(a(3) − y)", "C0"]
+
+
+@needs_dot
+def test_the_title_and_prose_typeset_c0_as_the_heading_does() -> None:
+    """Issue 19.8: C_0 reads C₀ in the tab title and in the first frame's prose too."""
+    text = steps_html(neuron())
+    assert "<title>Backpropagation through C₀</title>" in text
+    first = re.search(r'<div class="text" id="t0" hidden>(.*?)</div>', text, re.S)
+    assert first and "Backward starts at C<sub>0</sub> with ∂C<sub>0</sub>/∂C<sub>0</sub> = 1" \
+        in first.group(1)
+    assert "C_0" not in re.sub(r"<svg.*?</svg>", "", text, flags=re.S)
