@@ -200,6 +200,10 @@ def _naming(root: Value) -> tuple[dict[int, str], dict[str, Value]]:
     return names, made
 
 
+UNLABELLED_INPUT = " (an unlabelled input)"
+"""How a definition says that a made-up name stands for a leaf with no label."""
+
+
 def _uses(text: str, name: str) -> bool:
     """True when ``name`` stands as a name in ``text`` (``2u``, ``σ(u)``, ``u²``; not ``sum``)."""
     return re.search(rf"(?<![A-Za-z_^]){re.escape(name)}(?![A-Za-z0-9_])", text) is not None
@@ -232,7 +236,7 @@ def abbreviations(root: Value, text: str) -> list[str]:
         done.add(name)
         v = made[name]
         if not v.inputs:
-            out.append(f"{name} = {_format_number(v.data)} (an unlabelled input)")
+            out.append(f"{name} = {_format_number(v.data)}{UNLABELLED_INPUT}")
             continue
         rule = v.rule
         assert rule is not None

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import overload
 
 from .engine import Value, topological_order
-from .names import abbreviations, display_names, where, with_exponent
+from .names import UNLABELLED_INPUT, abbreviations, display_names, where, with_exponent
 from .notation import LOCAL_MARK, MINUS, SIGNIFICANT, format_number
 from .rules import DomainError, is_atom
 
@@ -640,9 +640,17 @@ class Explanation:
                 lines.append(("&\\quad + " if k else "&= ") + text)
         defs = abbreviations(self.root, str(self))
         if defs:  # on the last line, which stays one "&= …" row
-            lines[-1] += "\\quad\\text{where } " + ",\\ ".join(latex_name(d) for d in defs)
+            lines[-1] += "\\quad\\text{where } " + ",\\ ".join(_latex_definition(d) for d in defs)
         body = " \\\\\n".join(lines)
         return f"$$\\begin{{aligned}}\n{head} {body}\n\\end{{aligned}}$$"
+
+
+def _latex_definition(definition: str) -> str:
+    """``u = σ(…) − y`` in LaTeX; the words of ``u = 1.5 (an unlabelled input)`` as text."""
+    body, words = definition, ""
+    if body.endswith(UNLABELLED_INPUT):
+        body, words = body[: -len(UNLABELLED_INPUT)], f"\\text{{{UNLABELLED_INPUT}}}"
+    return latex_name(body) + words
 
 
 def explain(root: Value, leaf: Value, *, max_paths: int = 1000,
