@@ -249,8 +249,9 @@ class Step:
         """The step as lines: the upstream gradient, then one line per input edge."""
         num = format_number
         out = [f"{derivative_text(self.root_name, self.name)} = {num(self.upstream)}"]
+        marked = self._marked()  # once per step: a Σ of 2,000 inputs walks the graph once
         for c in self.contributions:
-            local = f"{self.local_text(c)} = {c.formula}"
+            local = f"{self._symbol(c, marked)} = {c.formula}"
             if not _is_number_text(c.formula, c.local_grad):
                 local += f" = {num(c.local_grad)}"
             out.append(
@@ -276,9 +277,11 @@ class Step:
         ``∂(x·y)/∂x``; at the root of ``tanh(x·y) + x``, ``∂f/∂x|local``
         (``x`` also reaches ``f`` through ``x·y``), but ``∂f/∂tanh(x·y)``.
         """
-        marked = self._marked()
-        return derivative_text(self.name, contribution.name,
-                               local=marked is None or id(contribution.input) in marked)
+        return self._symbol(contribution, self._marked())
+
+    def _symbol(self, contribution: Contribution, marked: set[int] | None) -> str:
+        local = marked is None or id(contribution.input) in marked
+        return derivative_text(self.name, contribution.name, local=local)
 
     def __str__(self) -> str:
         return "; ".join(self.lines())
