@@ -204,9 +204,13 @@ UNLABELLED_INPUT = " (an unlabelled input)"
 """How a definition says that a made-up name stands for a leaf with no label."""
 
 
-def _uses(text: str, name: str) -> bool:
-    """True when ``name`` stands as a name in ``text`` (``2u``, ``σ(u)``, ``u²``; not ``sum``)."""
-    return re.search(rf"(?<![A-Za-z_^]){re.escape(name)}(?![A-Za-z0-9_])", text) is not None
+# A made-up name standing as a name in a text (2u, σ(u), u², u1; not sum, not a_u)
+_MADE_UP = re.compile(r"(?<![A-Za-z_^])([a-z][0-9]*)(?![A-Za-z0-9_])")
+
+
+def _used(text: str) -> set[str]:
+    """Every word of ``text`` shaped like a made-up name: one pass, however many names."""
+    return set(_MADE_UP.findall(text))
 
 
 def abbreviations(root: Value, text: str) -> list[str]:
@@ -226,7 +230,8 @@ def abbreviations(root: Value, text: str) -> list[str]:
         One ``name = definition`` per made-up name used, in order of first need.
     """
     names, made = _naming(root)
-    wanted = [name for name in made if _uses(text, name)]
+    used = _used(text)
+    wanted = [name for name in made if name in used]
     done: set[str] = set()
     out: list[str] = []
     while wanted:
@@ -242,7 +247,7 @@ def abbreviations(root: Value, text: str) -> list[str]:
         assert rule is not None
         definition = expression_text(rule, [names[id(c)] for c in v.inputs])
         out.append(f"{name} = {definition}")
-        wanted.extend(n for n in made if n not in done and _uses(definition, n))
+        wanted.extend(n for n in sorted(_used(definition)) if n in made and n not in done)
     return out
 
 
