@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from . import __version__, demo
-from .engine import Value
+from .engine import Value, forward_order
 from .errors import (
     CheckArgumentError,
     DomainError,
@@ -49,6 +49,7 @@ from .errors import (
     VariableError,
 )
 from .higher import hessian, second_derivative_text
+from .names import display_names, where
 from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
 from .parse import functions, parse
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions, read_number
@@ -378,6 +379,20 @@ def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value]) -> Non
         for j in range(i, len(names)):
             text = second_derivative_text(root_name, (u, names[j]))
             print(f"{text} = {h[i][j]:.10g}")
+    _warn_kinks(root)
+
+
+def _warn_kinks(root: Value) -> None:
+    """Says so when a relu sits exactly at its kink: no derivative there, one side's is used."""
+    shown = display_names(root)
+    kinks = [shown[id(v)] for v in forward_order(root) if v.op == "relu" and v.inputs[0].data == 0]
+    if kinks:
+        listed = ", ".join(kinks[:5]) + (f" and {len(kinks) - 5} more" if len(kinks) > 5 else "")
+        print(f"scalargrad grad: warning: {listed} {'is' if len(kinks) == 1 else 'are'} at the "
+              f"kink (input exactly 0), where relu has no derivative: the engine takes "
+              f"relu'(0) = 0, the derivative from the left, so these derivatives are one side's "
+              f"and may differ on the other (move the point off 0 to see both)",
+              file=sys.stderr)
 
 
 def _print_step(step: Step, total: int, out: TextIO) -> None:
@@ -385,6 +400,14 @@ def _print_step(step: Step, total: int, out: TextIO) -> None:
     print(f"step {step.index + 1}/{total}: {first}", file=out)
     for line in rest:
         print(f"    {line}", file=out)
+
+
+def _print_where(steps: list[Step], out: TextIO) -> None:
+    """Defines the made-up names (``u``, ``v``, …) that the steps' text uses, if any."""
+    if steps:
+        defined = where(steps[0].node, "\n".join(line for s in steps for line in s.lines()))
+        if defined:
+            print(defined, file=out)
 
 
 def _grad(args: argparse.Namespace) -> int:
@@ -403,6 +426,7 @@ def _grad(args: argparse.Namespace) -> int:
         print("\nbackward, step by step:")
         for s in steps:
             _print_step(s, len(steps), sys.stdout)
+        _print_where(steps, sys.stdout)
     if args.explain is not None:
         try:
             text = explain(root, leaves[args.explain], max_paths=args.max_paths,
@@ -468,6 +492,7 @@ def _step(args: argparse.Namespace) -> int:
     if not _stdin_is_a_terminal():
         for s in steps:
             _print_step(s, len(steps), sys.stdout)
+        _print_where(steps, sys.stdout)
         print()
         _print_grads(name, leaves, sys.stdout)
         return 0
@@ -494,7 +519,9 @@ def _interactive(steps: list[Step], root_name: str, leaves: dict[str, Value]) ->
     saved = termios.tcgetattr(fd)
     out = sys.stdout
     i = 0
-    print(f"{len(steps)} backward steps. Keys: Enter next, b back, q quit.\n", file=out)
+    print(f"{len(steps)} backward steps. Keys: Enter next, b back, q quit.", file=out)
+    _print_where(steps, out)
+    print(file=out)
     try:
         tty.setcbreak(fd)
         _print_step(steps[i], len(steps), out)
@@ -568,6 +595,7 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
           f"as -0.25, 2.5e-3 or 1/4), r to reveal it, q to quit. An answer is right within a "
           f"relative {REL_TOL:g} or an absolute {ABS_TOL:g} (the absolute only when the "
           f"exact value is 0).", file=out)
+    _print_where(steps, out)
     try:
         for q in questions(steps):
             print(f"\nstep {q.number}/{len(steps)}: {q.prompt}", file=out)

@@ -68,6 +68,7 @@ class ParseError(ValueError):
         self.text = text
         self.line = line
         self.column = column
+        self.end_column = end_column
         lines = text.splitlines() or [""]
         where = f" at column {column}" if column else ""
         if column and len(lines) > 1:

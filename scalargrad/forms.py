@@ -437,6 +437,8 @@ class _Bound(Sequence[str]):
         """
         def name(m: re.Match[str]) -> str:
             key = m[1]
+            if key.isdigit() and int(key) >= len(self.names):  # a literal group: x^{2}
+                return m[0]
             text = (self.out if key == "out" else _num(self.c) if key == "c" else
                     _num(self.c - 1) if key == "c-1" else
                     self.names[{"x": 0, "y": 1}.get(key, 0) if not key.isdigit() else int(key)])

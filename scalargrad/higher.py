@@ -312,6 +312,10 @@ def _local(v: Value, i: int, names: dict[int, str]) -> Value:
         node.label = rule.render(
             form.shown[0], [names[id(c)] for c in v.inputs], names[id(v)]
         )
+    elif node.is_constant and not node.label:
+        # a local derivative that is a number (∂(u + v)/∂u = 1) is named for what it is, so
+        # that stepping through the derivative graph never differentiates "with respect to 1"
+        node.label = derivative_text(names[id(v)], names[id(v.inputs[i])])
     return node
 
 

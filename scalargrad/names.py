@@ -6,36 +6,47 @@ A node is shown by, in order of preference:
 2. for a constant the engine made from a plain number, that number (``"2"``);
 3. for an unlabelled op node whose inputs all have names, its short expression
    (``"a^(L) − y"``) when that stays within :data:`MAX_EXPR` characters;
-4. otherwise a short letter name ``a, b, c, …, z, a1, b1, …`` given in forward
-   topological order (inputs before consumers, left operands first, so two
-   unlabelled leaves added read ``a + b``), skipping any name already used as
-   a label.
+4. otherwise a made-up name ``u, v, p, q, r, s, t, h, m, u1, v1, …``
+   (:data:`scalargrad.notation.LETTERS`: never a letter the notes use, ``w a
+   b z y C δ``) given in forward topological order (inputs before consumers,
+   left operands first, so two unlabelled leaves added read ``u + v``),
+   skipping any name already used as a label. Every text that uses one
+   defines it: :func:`abbreviations`, :func:`where`.
 
 Everything depends only on the graph, so the names are deterministic.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from .graph import forward_order
+from .notation import LETTERS, MINUS
+from .notation import format_number as _format_number
+from .rules import RULES, Rule
 
 if TYPE_CHECKING:
     from .engine import Value
 
-__all__ = ["MAX_EXPR", "display_names", "format_number", "typeset_parts"]
+__all__ = [
+    "MAX_EXPR", "abbreviations", "display_names", "format_number", "plain_name", "typeset_parts",
+    "where",
+]
 
 MAX_EXPR = 24
 """Longest inline expression used as the name of an unlabelled node."""
 
 
 def format_number(x: float) -> str:
-    """Formats a number compactly for names and text: ``2``, ``0.5``, ``1e-08``."""
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.6g}"
+    """A constant's name: :func:`scalargrad.notation.format_number` with ``constant=True``.
+
+    ``2``, ``0.5``, ``0.333333``, ``1e−08``, ``−3``: the minus of the formulas
+    the name appears in.
+    """
+    return _format_number(x, constant=True)
 
 
 # One letter (Latin or Greek) with a subscript and/or a bracketed superscript, as the
@@ -86,6 +97,49 @@ def typeset_parts(text: str) -> list[tuple[str, str]]:
     return parts
 
 
+def with_exponent(rule: Rule, template: str, *, latex: bool = False) -> str:
+    """A ``pow`` template with its exponent written in the one number format: ``x^−1``.
+
+    The other rules' templates are returned as they are. LaTeX keeps ``-``
+    (it typesets it as the minus sign).
+    """
+    if rule.exponent is None:
+        return template
+    c, minus = rule.exponent, "-" if latex else MINUS
+    if c - 1 == 1:  # 2·x^1 reads 2·x
+        template = template.replace("^{{c-1}}", "").replace("^{c-1}", "")
+    return (template.replace("{c-1}", _format_number(c - 1, constant=True, minus=minus))
+            .replace("{c}", _format_number(c, constant=True, minus=minus)))
+
+
+def expression_text(rule: Rule, inputs: Sequence[str]) -> str:
+    """An op node's name from its inputs' names: ``σ(w·a + b)``, ``x²`` (also for ``x**2``)."""
+    if rule.exponent == 2:  # x**2 reads as x.square() does: x²
+        rule = RULES["square"]
+    return rule.render(with_exponent(rule, rule.expr), inputs)
+
+
+_SUB = str.maketrans("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+_SUP = str.maketrans("0123456789+-−=()LlnijkABDEGHIJKMNOPRTUWabcdefghkmoprstuvwxyz",
+                     "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ᴸˡⁿⁱʲᵏᴬᴮᴰᴱᴳᴴᴵᴶᴷᴹᴺᴼᴾᴿᵀᵁᵂᵃᵇᶜᵈᵉᶠᵍʰᵏᵐᵒᵖʳˢᵗᵘᵛʷˣʸᶻ")
+
+
+def plain_name(text: str) -> str:
+    """Names typeset in plain text, for a window's title: ``C_0`` → ``C₀``, ``w^(L)`` → ``w⁽ᴸ⁾``.
+
+    A subscript or superscript with a character Unicode has no small form of
+    keeps its ``_`` / ``^`` spelling, so nothing is lost.
+    """
+    out = []
+    for kind, chars in typeset_parts(text):
+        table, mark = (_SUB, "_") if kind == "sub" else (_SUP, "^")
+        small = chars.translate(table) if kind != "text" else chars
+        if kind != "text" and any(a == b and not a.isspace() for a, b in zip(chars, small)):
+            small = mark + chars  # a character with no small form: as typed
+        out.append(small)
+    return "".join(out)
+
+
 def _fits(parts: list[str]) -> bool:
     """False when names this long cannot make an expression of at most MAX_EXPR characters."""
     total = 0
@@ -96,8 +150,12 @@ def _fits(parts: list[str]) -> bool:
     return True
 
 
-def _letters() -> list[str]:
-    return [chr(c) for c in range(ord("a"), ord("z") + 1)]
+def _made_up_names() -> Iterator[str]:
+    """``u, v, p, q, r, s, t, h, m``, then ``u1, v1, …, m1, u2, …``: never a notes letter."""
+    yield from LETTERS
+    for n in itertools.count(1):
+        for letter in LETTERS:
+            yield f"{letter}{n}"
 
 
 def display_names(root: Value, order: Sequence[Value] | None = None) -> dict[int, str]:
@@ -110,21 +168,28 @@ def display_names(root: Value, order: Sequence[Value] | None = None) -> dict[int
     Returns:
         A dict from ``id(node)`` to its display name.
     """
+    return naming(root, order)[0]
+
+
+def naming(
+    root: Value, order: Sequence[Value] | None = None
+) -> tuple[dict[int, str], dict[str, Value]]:
+    """The display names by ``id(node)``, and the nodes whose names were made up, by name.
+
+    Args:
+        root: The graph's root.
+        order: ``forward_order(root)`` when the caller has it already.
+
+    Returns:
+        ``(names, made)``: what :func:`display_names` returns, and the made-up
+        names' nodes, which :func:`abbreviations` defines.
+    """
     if order is None:
         order = forward_order(root)
     taken = {v.label for v in order if v.label}
     names: dict[int, str] = {}
-    letters = _letters()
-    counter = 0
-
-    def next_letter() -> str:
-        nonlocal counter
-        while True:
-            suffix = "" if counter < 26 else str(counter // 26)
-            name = letters[counter % 26] + suffix
-            counter += 1
-            if name not in taken:
-                return name
+    made: dict[str, Value] = {}
+    letters = (name for name in _made_up_names() if name not in taken)
 
     for v in order:
         if v.label:
@@ -136,8 +201,79 @@ def display_names(root: Value, order: Sequence[Value] | None = None) -> dict[int
             assert rule is not None
             parts = [names[id(c)] for c in v.inputs]
             # the text holds every input name: skip rendering one that cannot fit
-            text = rule.render(rule.expr, parts) if _fits(parts) else ""
-            names[id(v)] = text if 0 < len(text) <= MAX_EXPR else next_letter()
+            text = expression_text(rule, parts) if _fits(parts) else ""
+            if 0 < len(text) <= MAX_EXPR:
+                names[id(v)] = text
+            else:
+                names[id(v)] = name = next(letters)
+                made[name] = v
         else:
-            names[id(v)] = next_letter()
-    return names
+            names[id(v)] = name = next(letters)
+            made[name] = v
+    return names, made
+
+
+UNLABELLED_INPUT = " (an unlabelled input)"
+"""How a definition says that a made-up name stands for a leaf with no label."""
+
+
+# A made-up name standing as a name in a text (2u, σ(u), u², u1; not sum, not a_u)
+_MADE_UP = re.compile(r"(?<![A-Za-z_^])([a-z][0-9]*)(?![A-Za-z0-9_])")
+
+
+def _used(text: str) -> set[str]:
+    """Every word of ``text`` shaped like a made-up name: one pass, however many names."""
+    return set(_MADE_UP.findall(text))
+
+
+def abbreviations(
+    root: Value, text: str, named: tuple[dict[int, str], dict[str, Value]] | None = None
+) -> list[str]:
+    """The definitions of the made-up names ``text`` uses: ``["u = σ(w2·σ(…) + b2) − y"]``.
+
+    A node with no label and no short expression is shown by a made-up name
+    (``u``, ``v``, …); every text that uses one defines it. A definition
+    writes the node's op with its inputs' names, so it may use other made-up
+    names: those are defined too (after it). An unlabelled leaf reads
+    ``u = 1.5 (an unlabelled input)``.
+
+    Args:
+        root: The graph's root; the names are :func:`display_names`'s.
+        text: Any text naming nodes of the graph (steps, an explanation).
+        named: ``naming(root)`` when the caller has it already (a page defines
+            the names of every step from one naming of the graph).
+
+    Returns:
+        One ``name = definition`` per made-up name used, in order of first need.
+    """
+    names, made = naming(root) if named is None else named
+    used = _used(text)
+    wanted = [name for name in made if name in used]
+    done: set[str] = set()
+    out: list[str] = []
+    while wanted:
+        name = wanted.pop(0)
+        if name in done:
+            continue
+        done.add(name)
+        v = made[name]
+        if not v.inputs:
+            out.append(f"{name} = {_format_number(v.data)}{UNLABELLED_INPUT}")
+            continue
+        rule = v.rule
+        assert rule is not None
+        definition = expression_text(rule, [names[id(c)] for c in v.inputs])
+        out.append(f"{name} = {definition}")
+        wanted.extend(n for n in sorted(_used(definition)) if n in made and n not in done)
+    return out
+
+
+def where(
+    root: Value, text: str, named: tuple[dict[int, str], dict[str, Value]] | None = None
+) -> str:
+    """``"where u = σ(…) − y, v = …"`` for the made-up names in ``text``; ``""`` if none.
+
+    ``named`` is :func:`naming`'s result when the caller has it (see :func:`abbreviations`).
+    """
+    defs = abbreviations(root, text, named)
+    return "where " + "; ".join(defs) if defs else ""

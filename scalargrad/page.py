@@ -37,13 +37,15 @@ import hashlib
 import html
 import json
 import re
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path as FilePath
 
 from .engine import Value
-from .names import typeset_parts
+from .names import plain_name, typeset_parts, where
+from .notation import LOCAL_MARK, format_number
 from .practice import ABS_TOL, READER, REL_TOL, Question, Send, questions, slip_windows
-from .trace import derivative_text, fmt
+from .trace import Step, derivative_text, fmt
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
 from .walk import Walk
 
@@ -124,7 +126,8 @@ def _legend(practice: bool) -> str:
         + item(f'<span class="sw" style="border:3px solid {RECEIVER}"></span>',
                "inputs it sends to")
         + f'{asked}<br>'
-        f'numbers on arrows: the local derivative ∂out/∂in<br>'
+        f'numbers on arrows: the local derivative ∂out/∂in (written ∂…{LOCAL_MARK} in the '
+        f'text where it is not the total)<br>'
         f'grad in <b style="color:{PARTIAL}">orange</b>: a partial sum (not every consumer '
         f'has added its share yet); <b style="color:{PENDING}">not yet</b>: no gradient has '
         f'arrived<br><span class="hint">Keys: → next, ← back, Home / End; + / − zoom, '
@@ -153,6 +156,10 @@ def _question_data(q: Question | Send) -> dict[str, object]:
     return data
 
 
+def _all_lines(steps: Sequence[tuple[Step, object]]) -> str:
+    return "\n".join(line for step, _ in steps for line in step.lines())
+
+
 def steps_html(
     root: Value | Walk, *, title: str | None = None, max_nodes: int | None = DEFAULT_PAGE_MAX_NODES,
     rankdir: str = "LR", timeout: float = 300.0, practice: bool = False,
@@ -176,7 +183,7 @@ def steps_html(
     counters = ["Before backward", *(f"Step {k} of {n}" for k in range(1, n + 1)),
                 "All gradients"]
     titles = [html.escape("The forward values")]
-    texts = [html.escape(
+    texts = [html_name(
         f"Every box shows its data; no gradient has been computed yet.\n\n"
         f"Backward starts at {root_name} with {derivative_text(root_name, root_name)} = 1, "
         f"then visits each op once, every consumer before its inputs. Each step multiplies "
@@ -185,13 +192,20 @@ def steps_html(
         + ("At each step you compute the node's gradient first. " if practice else "")
         + "Press Next or →."
     )]
+    defined = where(root, _all_lines(made.steps), walk.naming)  # the made-up names every step uses
+    if defined:
+        texts[0] += "\n\n" + html_name(defined)
     for step, _ in made.steps:
         titles.append(f"Backward at {html_name(step.name)}")
-        texts.append("\n".join(html_name(line) for line in step.lines()))
+        lines = step.lines()
+        # each step's text defines its made-up names
+        defined = where(root, "\n".join(lines), walk.naming)
+        texts.append("\n".join(html_name(line) for line in (*lines, defined) if line))
     titles.append(f"All gradients of {html_name(root_name)}")
     rows = "".join(
         f'<tr data-node="{nid}" data-grad="{g!r}"><td>'
-        f'{html_name(derivative_text(root_name, name))}</td><td class="num">{fmt(g)}</td></tr>'
+        f'{html_name(derivative_text(root_name, name))}</td>'
+        f'<td class="num">{format_number(g)}</td></tr>'
         for nid, name, g in made.grads
     )
     texts.append(f'<table class="grads"><tr><th>gradient</th><th>value</th></tr>{rows}</table>')
@@ -228,7 +242,7 @@ def steps_html(
     data_json = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
     return _fill(
         _template("steps.html"),
-        doc_title=html.escape(heading), title=html_name(heading),
+        doc_title=html.escape(plain_name(heading)), title=html_name(heading),
         mode="practice" if practice else "watch",
         counter=counters[0], shape=_shape(svgs[0]), frames=frame_divs, heading=titles[0],
         practice=panel, texts=text_divs, legend=_legend(practice), data=data_json,

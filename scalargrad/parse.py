@@ -9,6 +9,13 @@ message points at the offending part (column and a caret line). Nothing is
 ever passed to ``eval``; evaluation walks the tree with an explicit stack,
 building :class:`~scalargrad.engine.Value` nodes, so deeply nested input never
 hits Python's recursion limit. Precedence is Python's: ``-x**2`` is ``-(x**2)``.
+
+What the library prints, it reads: before parsing, the notes' characters are
+read as Python's (:func:`normalise`): ``·`` and ``×`` as ``*``, ``−`` (U+2212)
+as ``-``, ``σ`` as ``sigmoid``, superscripts ``x²``, ``x⁻¹`` and a power with a
+number exponent ``x^3``, ``x^−0.5`` as ``**``. Error carets point at the
+characters as typed. Implicit multiplication (``2(x + 1)``, ``2w``) is refused
+with the product to write instead (``2*(…)``).
 """
 
 from __future__ import annotations
@@ -182,6 +189,75 @@ def _number(name: str, x: object) -> float:
     return f
 
 
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+_NOTATION = re.compile(
+    r"(?P<dot>[·×])|(?P<minus>−)|(?P<sup>[⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)"
+    r"|(?P<caret>\^(?=\s*[-−+]?\s*(?:[0-9]|\.[0-9])))"
+    r"|(?P<sigma>(?<![^\W\d])σ(?!\w))"
+)
+
+
+def normalise(text: str) -> tuple[str, list[list[int]]]:
+    """The notation the library prints, as Python reads it, and where each character came from.
+
+    ``σ(w·a + b) − y`` → ``sigmoid(w*a + b) - y``; ``x²`` → ``x**2``;
+    ``x⁻¹`` → ``x**-1``; ``x^3`` → ``x**3`` (``^`` only before a number: a
+    variable exponent stays an error). Nothing else changes.
+
+    Args:
+        text: An expression as typed.
+
+    Returns:
+        ``(python, columns)``: the Python text and, for each of its lines, the
+        0-based column in ``text``'s line of every character (plus one past
+        the end), so that an error found in the Python text points at the
+        characters typed.
+    """
+    out_lines: list[str] = []
+    maps: list[list[int]] = []
+    for line in text.split("\n"):
+        pieces: list[str] = []
+        cols: list[int] = []
+        end = 0
+        for m in _NOTATION.finditer(line):
+            pieces.append(line[end:m.start()])
+            cols.extend(range(end, m.start()))
+            kind = m.lastgroup
+            new = {"dot": "*", "minus": "-", "caret": "**", "sigma": "sigmoid"}.get(
+                kind or "", "")
+            if kind == "sup":
+                new = "**" + m[0].translate(_SUPERSCRIPTS)
+            pieces.append(new)
+            cols.extend([m.start()] * len(new))
+            end = m.end()
+        pieces.append(line[end:])
+        cols.extend(range(end, len(line) + 1))
+        out_lines.append("".join(pieces))
+        maps.append(cols)
+    return "\n".join(out_lines), maps
+
+
+def _typed(err: ParseError, src: str, py: str, maps: list[list[int]]) -> ParseError:
+    """``err``, found in the normalised text ``py``, with its columns in ``src`` as typed."""
+    if not err.column or not 1 <= err.line <= len(maps):
+        return ParseError(err.problem, src, err.line, err.column)
+    cols = maps[err.line - 1]
+    problem = err.problem
+    if problem.startswith("invalid number: "):  # 2σ(x): name the σ typed, not the s read
+        was = py.split("\n")[err.line - 1][err.column - 1:err.column]
+        typed_row = src.split("\n")[err.line - 1]
+        now = typed_row[cols[min(err.column - 1, len(cols) - 1)]:][:1]
+        if was and now and was != now:
+            problem = problem.replace(repr(was), repr(now)).replace(f"*{was})", f"*{now})")
+
+    def typed(column: int) -> int:
+        return cols[min(column - 1, len(cols) - 1)] + 1
+
+    start = typed(err.column)
+    end = max(typed(err.end_column - 1) + 1, start + 1) if err.end_column > err.column else 0
+    return ParseError(problem, src, err.line, start, end)
+
+
 def parse(text: str) -> Expression:
     """Parses and checks an expression; never evaluates Python code.
 
@@ -199,12 +275,25 @@ def parse(text: str) -> Expression:
         raise TypeError(f"parse needs a str, not {type(text).__name__}")
     if not text.strip():
         raise ParseError("empty expression", text)
+    typed = text.strip()
+    py, maps = normalise(typed)
+    try:
+        tree = _parse_python(py)
+        names: list[str] = []
+        _check(tree.body, py, names, in_exponent=False)
+    except ParseError as err:
+        raise _typed(err, typed, py, maps) from None
+    return Expression(typed, tuple(dict.fromkeys(names)), tree.body)
+
+
+def _parse_python(text: str) -> ast.Expression:
+    """``ast.parse`` of the normalised text, every failure as a :class:`ParseError`."""
     try:
         with warnings.catch_warnings():  # "1if x" warns before we refuse it: no stray output
             warnings.simplefilter("ignore")
-            tree = ast.parse(text.strip(), mode="eval")
+            return ast.parse(text, mode="eval")
     except SyntaxError as err:
-        src = text.strip()
+        src = text
         line = err.lineno or 1
         offset = err.offset or 0
         end = err.end_offset if err.end_offset and err.end_lineno == err.lineno else 0
@@ -228,17 +317,13 @@ def parse(text: str) -> Expression:
             "expression is too deeply nested to parse (Python's parser stops near 3,000 "
             "nested operations or 200 nested parentheses)", text) from None
     except ValueError as err:  # a null byte (Python 3.11), an integer beyond the digit limit
-        src = text.strip()
+        src = text
         if "null bytes" in str(err):
             column = src.find("\0") + 1
             raise ParseError("a null byte is not allowed", src, 1, column) from None
         if "Exceeds the limit" in str(err):
             raise _huge_literal(src) from None
         raise ParseError(f"invalid number: {err}", src) from None
-    src = text.strip()
-    names: list[str] = []
-    _check(tree.body, src, names, in_exponent=False)
-    return Expression(src, tuple(dict.fromkeys(names)), tree.body)
 
 
 _DIGITS = re.compile(r"[0-9][0-9_]*")
@@ -289,6 +374,15 @@ def _check(top: ast.expr, text: str, names: list[str], in_exponent: bool) -> Non
     while stack:
         node, exponent = stack.pop()
         if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.BitXor):  # x^y: point at the ^ itself
+                line, _, after_left = _position(text, node.left)
+                right_line, before_right, _ = _position(text, node.right)
+                row = text.splitlines()[line - 1] if text.splitlines() else ""
+                stop = before_right - 1 if right_line == line else len(row)
+                at = row.find("^", after_left - 1, stop) + 1 or after_left
+                raise ParseError("operator '^' is not allowed: a power is written x**2 (or x^2 "
+                                 "with a number exponent); for a variable exponent write "
+                                 "exp(y*log(x))", text, line, at, at + 1)
             if type(node.op) not in _BINOPS:
                 raise refuse(node, f"operator {_op_text(node.op)!r} is not allowed "
                              "(use + - * / **)")
@@ -320,11 +414,23 @@ def _check(top: ast.expr, text: str, names: list[str], in_exponent: bool) -> Non
         elif isinstance(node, ast.Call):
             func = node.func
             known = functions()
+            if not isinstance(func, (ast.Name, ast.Attribute)):  # 2(x + 1), (x + 1)(x - 1)
+                line, start, after = _position(text, func)
+                row = text.splitlines()[line - 1]
+                paren = row.find("(", after - 1) + 1 or after
+                factor = row[start - 1:paren - 1].strip()
+                if factor.count(")") > factor.count("("):  # (x + 1)(x − 1): its own brackets
+                    factor = "(" + factor
+                raise ParseError(
+                    f"implicit multiplication is not allowed: write {_short(factor)}*(…) for a "
+                    f"product (the only calls are {' '.join(known)})", text, line, paren,
+                    paren + 1)
             if not isinstance(func, ast.Name):
                 raise refuse(func, f"only calls of {' '.join(known)} are allowed")
             if func.id not in known:
                 raise refuse(func, f"unknown function {_short(func.id)!r} "
-                             f"(supported: {', '.join(known)})")
+                             f"(supported: {', '.join(known)}; for a product write "
+                             f"{_short(func.id)}*(…))")
             if node.keywords:
                 raise refuse(node.keywords[0], f"{func.id} takes no keyword arguments")
             n = RULES[func.id].arity or 1

@@ -27,7 +27,8 @@ from typing import overload
 from .engine import Value, topological_order
 from .errors import TooManyPathsError
 from .graph import Tape, reverse
-from .names import display_names
+from .names import UNLABELLED_INPUT, abbreviations, display_names, where, with_exponent
+from .notation import LOCAL_MARK, MINUS, SIGNIFICANT, format_number
 from .rules import DomainError, is_atom
 
 __all__ = [
@@ -43,22 +44,19 @@ __all__ = [
     "derivative_text",
     "explain",
     "fmt",
+    "latex_derivative",
     "latex_name",
+    "paths_over_one",
 ]
 
 
-SIGNIFICANT = 4
-"""Significant digits of every number the library shows (text, drawings, the page)."""
-
-
 def fmt(x: float, *, pad: bool = False) -> str:
-    """The one number format of steps, explanations, drawings and the page.
+    """A number as Python reads it back: :func:`scalargrad.notation.format_number` with ``-``.
 
-    :data:`SIGNIFICANT` (4) significant digits; fixed-point for magnitudes
-    in ``[1e-4, 1e5)``, scientific only outside: ``0.45``, ``-0.004103``,
-    ``12346``, ``1.235e-05``, and ``0`` (never ``-0``). Text drops trailing
-    zeros; drawings pass ``pad=True`` to keep them (``0.4500``, ``1.000``) so
-    that every number in a box has the same shape and frames never jump.
+    The same digits as every displayed number (``0.45``, ``-0.004103``,
+    ``1.235e-05``, ``0``, never ``-0``); only the sign is the hyphen-minus.
+    Steps, explanations, drawings and the page display numbers with the
+    formulas' minus sign U+2212 instead.
 
     Args:
         x: The number.
@@ -67,32 +65,13 @@ def fmt(x: float, *, pad: bool = False) -> str:
     Returns:
         The text, with a ``-`` sign only for negative numbers.
     """
-    x = float(x) + 0.0  # -0.0 → 0.0
-    if not math.isfinite(x):
-        return repr(x)
-    if x == 0.0:
-        return f"{0:.{SIGNIFICANT - 1}f}" if pad else "0"
-    rounded = abs(float(f"{x:.{SIGNIFICANT - 1}e}"))  # decide after rounding: 9.9996 → 10.00
-    if not 1e-4 <= rounded < 1e5:
-        text = f"{x:.{SIGNIFICANT - 1}e}"
-        if not pad:
-            mantissa, _, exponent = text.partition("e")
-            text = f"{_strip(mantissa)}e{exponent}"
-        return text
-    decimals = max(0, SIGNIFICANT - 1 - math.floor(math.log10(rounded)))
-    text = f"{x:.{decimals}f}"
-    return text if pad else _strip(text)
+    return format_number(x, pad=pad, minus="-")
 
 
-def _strip(text: str) -> str:
-    """Drops trailing zeros after a decimal point (and the point itself): ``0.5000`` → ``0.5``."""
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _factor_number(x: float, position: int) -> str:
+def _factor_number(x: float, position: int, minus: str = MINUS) -> str:
     """A number inside a product or sum: negative ones after the first in brackets."""
-    text = fmt(x)
-    return f"({text})" if position and text.startswith("-") else text
+    text = format_number(x, minus=minus)
+    return f"({text})" if position and text.startswith(minus) else text
 
 
 def _atom(name: str) -> str:
@@ -106,13 +85,40 @@ def _atom(name: str) -> str:
     return name if is_atom(name) else f"({name})"
 
 
-def derivative_text(top: str, bottom: str) -> str:
+def derivative_text(top: str, bottom: str, *, local: bool = False) -> str:
     """``∂top/∂bottom`` with each name bracketed unless it is one token: ``∂f/∂(w·a + b)``.
 
     The one bracketing rule for every ``∂…/∂…`` that steps, explanations, the
-    command line and the step-through page print.
+    command line and the step-through page print. ``local=True`` marks a
+    local derivative that would otherwise read as the total one:
+    ``∂f/∂x|local`` (:data:`scalargrad.notation.LOCAL_MARK`).
     """
-    return f"∂{_atom(top)}/∂{_atom(bottom)}"
+    return f"∂{_atom(top)}/∂{_atom(bottom)}{LOCAL_MARK if local else ''}"
+
+
+def latex_derivative(top: str, bottom: str, *, local: bool = False) -> str:
+    r"""The LaTeX of :func:`derivative_text`: ``\frac{\partial f}{\partial x}``.
+
+    A marked local derivative reads ``\left.\frac{∂f}{∂x}\right|_{\text{local}}``.
+    """
+    frac = (f"\\frac{{\\partial {latex_name(_atom(top))}}}"
+            f"{{\\partial {latex_name(_atom(bottom))}}}")
+    return f"\\left.{frac}\\right|_{{\\text{{local}}}}" if local else frac
+
+
+def paths_over_one(root: Value) -> set[int]:
+    """The ids of the nodes that reach ``root`` by more than one path.
+
+    For those, a local derivative ``∂root/∂node`` (one edge) is not the total
+    ``∂root/∂node``, so it is written with the local mark; for every other
+    node the two are the same number and the notes' symbol serves for both.
+    """
+    count: dict[int, int] = {id(root): 1}
+    for v in topological_order(root):  # consumers before inputs
+        c = count.get(id(v), 0)
+        for child in v.inputs:
+            count[id(child)] = min(2, count.get(id(child), 0) + c)
+    return {k for k, c in count.items() if c > 1}
 
 
 def _factor_text(text: str, position: int, alone: bool) -> str:
@@ -158,7 +164,8 @@ def _formula(node: Value, index: int, names: Mapping[int, str], latex: bool = Fa
     assert rule is not None
     conv = latex_name if latex else str
     inputs = _InputNames(node.inputs, names, conv)
-    return rule.render(rule.formula(index, latex=latex), inputs, conv(names[id(node)]))
+    template = with_exponent(rule, rule.formula(index, latex=latex), latex=latex)  # x^−2
+    return rule.render(template, inputs, conv(names[id(node)]))
 
 
 class _InputNames(Sequence[str]):
@@ -249,16 +256,41 @@ class Step:
 
     def lines(self) -> list[str]:
         """The step as lines: the upstream gradient, then one line per input edge."""
-        out = [f"{derivative_text(self.root_name, self.name)} = {fmt(self.upstream)}"]
+        num = format_number
+        out = [f"{derivative_text(self.root_name, self.name)} = {num(self.upstream)}"]
+        marked = self._marked()  # once per step: a Σ of 2,000 inputs walks the graph once
         for c in self.contributions:
-            local = f"{derivative_text(self.name, c.name)} = {c.formula}"
+            local = f"{self._symbol(c, marked)} = {c.formula}"
             if not _is_number_text(c.formula, c.local_grad):
-                local += f" = {fmt(c.local_grad)}"
+                local += f" = {num(c.local_grad)}"
             out.append(
-                f"→ {c.name}: {local}, adds {fmt(c.amount)} "
-                f"({fmt(c.grad_before)} → {fmt(c.grad_after)})"
+                f"→ {c.name}: {local}, adds {num(c.amount)} "
+                f"({num(c.grad_before)} → {num(c.grad_after)})"
             )
         return out
+
+    def _marked(self) -> set[int] | None:
+        """The inputs whose local derivative needs the local mark (``None``: every one).
+
+        Only a step at a node named like the root writes locals ``∂root/∂input``
+        that could be read as totals: at the root, those of inputs that reach
+        it by other paths too; at another node of that name, all of them.
+        """
+        if self.name != self.root_name:
+            return set()
+        return paths_over_one(self.node) if self.index == 0 else None
+
+    def local_text(self, contribution: Contribution) -> str:
+        """The symbol of ``contribution``'s local derivative, marked when it could be read as total.
+
+        ``∂(x·y)/∂x``; at the root of ``tanh(x·y) + x``, ``∂f/∂x|local``
+        (``x`` also reaches ``f`` through ``x·y``), but ``∂f/∂tanh(x·y)``.
+        """
+        return self._symbol(contribution, self._marked())
+
+    def _symbol(self, contribution: Contribution, marked: set[int] | None) -> str:
+        local = marked is None or id(contribution.input) in marked
+        return derivative_text(self.name, contribution.name, local=local)
 
     def __str__(self) -> str:
         return "; ".join(self.lines())
@@ -430,6 +462,7 @@ class _Term:
     formula: str
     latex: str
     value: float
+    local: bool = False  # ∂root/∂bottom of one path, while bottom reaches root by several
 
 
 def _kept(v: Value) -> bool:
@@ -442,7 +475,7 @@ def _kept(v: Value) -> bool:
 
 
 
-def _terms(path: Path, root_name: str) -> list[_Term]:
+def _terms(path: Path, root_name: str, shared: set[int] | None = None) -> list[_Term]:
     """The path's factors as the notes write them: factors identically 1 folded away.
 
     A unit factor ``∂P/∂X = 1`` merges into a neighbour so that an unlabelled
@@ -454,22 +487,28 @@ def _terms(path: Path, root_name: str) -> list[_Term]:
     terms: list[_Term] = []
     pending_top = ""
     last = len(path.factors) - 1
+    many = shared or set()
+
+    def term(top: str, f: Factor, formula: str, latex: str, value: float) -> _Term:
+        local = top == root_name and id(f.child) in many
+        return _Term(top, f.child_name, formula, latex, value, local)
+
     for i, f in enumerate(path.factors):
         top = pending_top or f.parent_name
         merge_up = f.is_unit and not f.parent.label and terms and not pending_top
         if merge_up and (f.child.label or _kept(f.child)):
             # ∂f/∂(σ − y) · ∂(σ − y)/∂σ reads ∂f/∂σ: the unlabelled sum goes, σ stays
             prev = terms[-1]
-            terms[-1] = _Term(prev.top, f.child_name, prev.formula, prev.latex, prev.value)
+            terms[-1] = term(prev.top, f, prev.formula, prev.latex, prev.value)
             continue
         if f.is_unit and not f.child.label and i < last:
             pending_top = top  # the next factor reads ∂top/∂…
             continue
         if f.is_unit and not f.parent.label and terms and not pending_top:
             prev = terms[-1]
-            terms[-1] = _Term(prev.top, f.child_name, prev.formula, prev.latex, prev.value)
+            terms[-1] = term(prev.top, f, prev.formula, prev.latex, prev.value)
             continue
-        terms.append(_Term(top, f.child_name, f.formula, f.latex, f.local_grad))
+        terms.append(term(top, f, f.formula, f.latex, f.local_grad))
         pending_top = ""
     if not terms:  # the explained node is the root
         terms.append(_Term(root_name, root_name, "1", "1", 1.0))
@@ -508,7 +547,7 @@ class Explanation:
         """
         groups: dict[str, list[int]] = {}
         for i, ts in enumerate(self._terms):
-            key = " · ".join(derivative_text(t.top, t.bottom) for t in ts)
+            key = " · ".join(derivative_text(t.top, t.bottom, local=t.local) for t in ts)
             groups.setdefault(key, []).append(i)
         notes: list[list[tuple[str, str]] | str] = [[] for _ in self.paths]
         for members in groups.values():
@@ -535,9 +574,7 @@ class Explanation:
         (``a + (-b)``), in the formulas and the numbers alike.
         """
         if latex:
-            def d(top: str, bottom: str) -> str:
-                return (f"\\frac{{\\partial {latex_name(_atom(top))}}}"
-                        f"{{\\partial {latex_name(_atom(bottom))}}}")
+            d = latex_derivative
 
             def note(n: list[tuple[str, str]] | str) -> str:
                 if isinstance(n, str):
@@ -548,28 +585,28 @@ class Explanation:
                 return f"\\quad\\text{{(}}{parts}\\text{{)}}"
             dot = " \\cdot "
         else:
-            def d(top: str, bottom: str) -> str:
-                return derivative_text(top, bottom)
+            d = derivative_text
 
             def note(n: list[tuple[str, str]] | str) -> str:
                 if isinstance(n, str):
                     return f"  ({n})"
                 return "  (" + ", ".join(f"{o} input of {name}" for o, name in n) + ")"
             dot = " · "
+        minus = "-" if latex else MINUS  # LaTeX typesets "-" as the minus sign
         head = d(self.root_name, self.leaf_name)
         notes = self._notes()
-        symbols = [dot.join(d(t.top, t.bottom) for t in ts) for ts in self._terms]
+        symbols = [dot.join(d(t.top, t.bottom, local=t.local) for t in ts) for ts in self._terms]
         rows = [
             [text + note(n) if n else text for text, n in zip(symbols, notes)],
             [dot.join(_factor_text(t.latex if latex else t.formula, i or k, len(ts) == 1)
                       for i, t in enumerate(ts)) for k, ts in enumerate(self._terms)],
-            [dot.join(_factor_number(t.value, i or k) for i, t in enumerate(ts))
+            [dot.join(_factor_number(t.value, i or k, minus) for i, t in enumerate(ts))
              for k, ts in enumerate(self._terms)],
         ]
         if len(self.paths) > 1:
-            products = (_factor_number(p.product, k) for k, p in enumerate(self.paths))
+            products = (_factor_number(p.product, k, minus) for k, p in enumerate(self.paths))
             rows.append([" + ".join(products)])
-        rows.append([fmt(self.total)])
+        rows.append([format_number(self.total, minus=minus)])
         kept: list[list[str]] = []
         previous = head
         for row in rows:
@@ -587,7 +624,9 @@ class Explanation:
             for k, text in enumerate(row):
                 lead = head if not lines else pad
                 lines.append(f"{lead} {'+' if k else '='} {text}")
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        defined = where(self.root, text)  # every made-up name the text uses, defined
+        return f"{text}\n{defined}" if defined else text
 
     def _repr_latex_(self) -> str:
         head, rows = self._rows(latex=True)
@@ -595,8 +634,19 @@ class Explanation:
         for row in rows:
             for k, text in enumerate(row):
                 lines.append(("&\\quad + " if k else "&= ") + text)
+        defs = abbreviations(self.root, str(self))
+        if defs:  # on the last line, which stays one "&= …" row
+            lines[-1] += "\\quad\\text{where } " + ",\\ ".join(_latex_definition(d) for d in defs)
         body = " \\\\\n".join(lines)
         return f"$$\\begin{{aligned}}\n{head} {body}\n\\end{{aligned}}$$"
+
+
+def _latex_definition(definition: str) -> str:
+    """``u = σ(…) − y`` in LaTeX; the words of ``u = 1.5 (an unlabelled input)`` as text."""
+    body, words = definition, ""
+    if body.endswith(UNLABELLED_INPUT):
+        body, words = body[: -len(UNLABELLED_INPUT)], f"\\text{{{UNLABELLED_INPUT}}}"
+    return latex_name(body) + words
 
 
 def explain(root: Value, leaf: Value, *, max_paths: int = 1000,
@@ -702,7 +752,8 @@ def explain(root: Value, leaf: Value, *, max_paths: int = 1000,
         stack.append((v.inputs[i], 0))
     total = math.fsum(p.product for p in paths)
     root_name = names[id(root)]
-    terms = tuple(tuple(_terms(p, root_name)) for p in paths)
+    shared = {k for k, c in count.items() if c > 1}  # reach the root by several paths
+    terms = tuple(tuple(_terms(p, root_name, shared)) for p in paths)
     return Explanation(root, leaf, tuple(paths), total, root_name, names[id(leaf)], terms)
 
 
@@ -731,7 +782,7 @@ def _too_many(root: Value, leaf: Value, n: int, factors: int, max_paths: int,
 # --- LaTeX ----------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"([A-Za-z]+)([0-9]*)(?:_([A-Za-z0-9,]+))?(?:\^\(([^()]*)\))?")
-_POWER = re.compile(r"\^(-?[0-9.]+(?:e-?[0-9]+)?|[A-Za-z]+)")
+_POWER = re.compile(r"\^([-−]?[0-9.]+(?:e[-−]?[0-9]+)?|[A-Za-z]+)")
 _SYMBOLS = {"−": "-", "·": " \\cdot ", "σ": "\\sigma ", "²": "^2", "δ": "\\delta ",
             "Σ": "\\Sigma ", "∂": "\\partial "}
 # LaTeX's special characters, escaped so that they print as themselves in math mode.

@@ -36,7 +36,9 @@ from .dot import DEFAULT_DOT_TIMEOUT, render, split_svgs
 from .engine import Value, forward_order
 from .errors import DotNotFoundError, DotTimeoutError, DrawingTooLargeError
 from .names import typeset_parts
-from .trace import Explanation, Path, Step, fmt
+from .notation import format_number
+from .rules import RULES, Rule
+from .trace import Explanation, Path, Step
 from .walk import Walk
 
 __all__ = [
@@ -163,18 +165,23 @@ def html_name(text: str, size: float = 14) -> str:
 
 
 def _cell(x: float) -> str:
-    """A number in exactly ``_WIDTH`` characters, sign always shown: ``   +0.5000``.
+    """A number in exactly ``_WIDTH`` characters: ``       0.5``, ``   −0.1309``.
 
-    The digits are :func:`~scalargrad.trace.fmt`'s (the library's one number
-    format); the fixed width keeps node positions identical from frame to frame.
+    The text is :func:`~scalargrad.notation.format_number`'s, the same as the
+    steps beside the drawing; the fixed width keeps node positions identical
+    from frame to frame.
     """
-    text = fmt(x, pad=True)
-    return (text if text.startswith("-") else "+" + text).rjust(_WIDTH)
+    return format_number(x, width=_WIDTH)
+
+
+def _symbol(rule: Rule) -> str:
+    """An op's symbol in its box; ``x**2`` shows as ``x.square()`` does, ``²``."""
+    return RULES["square"].symbol if rule.exponent == 2 else rule.symbol
 
 
 def number_text(x: float) -> str:
-    """The number as drawings show it: :func:`~scalargrad.trace.fmt` with decimals, ``0.5000``."""
-    return fmt(x, pad=True)
+    """The number as drawings show it on an arrow: the steps' text, ``0.5``, ``−0.1309``."""
+    return format_number(x)
 
 
 def _mono(text: str, colour: str = "") -> str:
@@ -414,7 +421,7 @@ class _Graph:
                 g.node(oid, _port_label(rule.symbol, v.local_grads, show_local_grads,
                                         rankdir, oid in hl_nodes), **op_attrs)
             else:
-                g.node(oid, f"<{html_text(rule.symbol)}>", **op_attrs)
+                g.node(oid, f"<{html_text(_symbol(rule))}>", **op_attrs)
             for k, (child, local) in enumerate(zip(v.inputs, v.local_grads)):
                 eid = f"e{i}_{k}"
                 e_attrs = {"id": eid}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .engine import Value
 from .graph import Tape, forward_order
-from .names import display_names
+from .names import naming
 from .trace import Step, _steps
 
 __all__ = ["Walk"]
@@ -45,7 +45,7 @@ class Walk:
         self.root = root
         self._tape: Tape[Value] | None = None
         self._order: list[Value] | None = None
-        self._names: dict[int, str] | None = None
+        self._naming: tuple[dict[int, str], dict[str, Value]] | None = None
         self._steps: list[Step] | None = None
         self._finals: list[tuple[bool, ...]] = []
         self._final: dict[int, float] = {}
@@ -65,11 +65,16 @@ class Walk:
         return self._order
 
     @property
+    def naming(self) -> tuple[dict[int, str], dict[str, Value]]:
+        """The display names and the made-up names' nodes (:func:`~scalargrad.names.naming`)."""
+        if self._naming is None:
+            self._naming = naming(self.root, self.order)
+        return self._naming
+
+    @property
     def names(self) -> dict[int, str]:
         """Display names by ``id(node)`` (:func:`~scalargrad.names.display_names`)."""
-        if self._names is None:
-            self._names = display_names(self.root, self.order)
-        return self._names
+        return self.naming[0]
 
     @property
     def steps(self) -> list[Step]:

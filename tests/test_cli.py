@@ -59,10 +59,10 @@ def test_grad_steps_and_explain() -> None:
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "step 1/5: ∂f/∂f = 1" in out and "step 5/5: ∂f/∂(w·a)" in out
-    assert "→ w: ∂(w·a)/∂w = a = 0.71, adds -0.1309 (0 → -0.1309)" in out
+    assert "→ w: ∂(w·a)/∂w = a = 0.71, adds −0.1309 (0 → −0.1309)" in out
     assert "chain rule for ∂f/∂w:" in out
     assert "= 2(σ(w·a + b) − y) · σ'(w·a + b) · a" in out
-    assert out.rstrip().endswith(f"= {hand()['w']:.4g}")
+    assert out.rstrip().endswith(f"= {hand()['w']:.4g}".replace("-", "−"))  # formulas' minus
 
 
 def test_step_without_a_terminal_prints_every_step() -> None:
@@ -462,3 +462,12 @@ def test_grad_hessian_prints_each_second_derivative(capsys: pytest.CaptureFixtur
     assert list(found) == ["∂²f/∂x²", "∂²f/∂x∂y", "∂²f/∂y²"]
     assert found["∂²f/∂x²"] == 1.0 and found["∂²f/∂x∂y"] == 4.0
     assert math.isclose(found["∂²f/∂y²"], math.exp(0.5), rel_tol=1e-9)
+
+
+def test_hessian_at_a_kink_warns() -> None:
+    """Issue 19.8: relu(x)·x at x = 0 is x² on one side and 0 on the other: say so."""
+    r = run("grad", "--hessian", "relu(x)*x", "x=0")
+    assert r.returncode == 0 and "∂²f/∂x² = 0" in r.stdout
+    assert "warning: relu(x) is at the kink" in r.stderr
+    smooth = run("grad", "--hessian", "relu(x)*x", "x=0.5")
+    assert "∂²f/∂x² = 2" in smooth.stdout and "warning" not in smooth.stderr  # x² there

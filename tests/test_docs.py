@@ -58,3 +58,43 @@ def test_readme_quick_start_is_what_ci_runs() -> None:
     assert commands == ["make demo", "make test"]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert re.search(r"^make test$", ci, re.M)
+
+
+def test_the_docs_count_the_lessons_and_say_how_to_serve_the_site() -> None:
+    """Issue 19.13: six lessons, search needs http, the wide drawing opens full size."""
+    import json
+
+    lessons = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    n = len(lessons)
+    for k, path in enumerate(lessons, 1):
+        first = "".join(json.loads(path.read_text(encoding="utf-8"))["cells"][0]["source"])
+        assert f"*Lesson {k} of {n} —" in first, (path.name, first[:200])
+    words = {6: "six"}
+    index = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    assert f"{words[n]} notebooks" in index
+    for text in (index, (ROOT / "README.md").read_text(encoding="utf-8")):
+        assert "python -m http.server -d site" in text
+    maths = (ROOT / "docs" / "mathematics.md").read_text(encoding="utf-8")
+    assert "[![The three-layer chain after backward](drawings/chain.svg)](drawings/chain.svg)" \
+        in maths
+
+
+def test_the_lesson_titles_in_the_navigation_are_plain_text() -> None:
+    """Issue 19.8: the navigation reads "the sum over j", never "$j$"."""
+    import importlib.util
+
+    import yaml
+
+    spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "scripts" / "docs_hooks.py")
+    assert spec and spec.loader
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    config = hooks.on_config({"nav": [{"Lessons": []}]})
+    titles = [next(iter(entry)) for entry in config["nav"][0]["Lessons"]]
+    assert any(t.endswith("the sum over j") for t in titles), titles
+    assert not any("$" in t for t in titles)
+    # mkdocs-jupyter would put the notebook's own heading ($j$ and all) back as the title
+    plugins = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["plugins"]
+    jupyter = next(p["mkdocs-jupyter"] for p in plugins if isinstance(p, dict) and
+                   "mkdocs-jupyter" in p)
+    assert jupyter["ignore_h1_titles"] is True

@@ -9,6 +9,7 @@ third derivatives written here, Hessian symmetry and H·v.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import sys
 import xml.etree.ElementTree as ET
@@ -342,7 +343,9 @@ def test_gradient_graph_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
         pytest.skip("needs dot")
     path = scalargrad.save_steps_html(dw, tmp_path / "dw.html")
     page = path.read_text(encoding="utf-8")
-    assert "∂C_0/∂w^(L)" in page and "<svg" in page
+    # the page typesets the name everywhere, its tab title too (issue 19.8)
+    assert "∂C<sub>0</sub>/∂w<sup>(L)</sup>" in page and "<svg" in page
+    assert "<title>Backpropagation through ∂C₀/∂w⁽ᴸ⁾</title>" in page
 
 
 def test_create_graph_leaves_the_given_graph_alone() -> None:
@@ -405,3 +408,14 @@ def test_a_gradient_graph_compiles_to_second_derivatives() -> None:
     assert math.isclose(value, grad(cost2, w2), rel_tol=1e-12)
     for got, want in zip(second, expected_row[1:]):
         assert close(got, want, 1e-12, 1.0)
+
+
+def test_a_second_derivative_step_never_differentiates_with_respect_to_a_number() -> None:
+    """Issue 19.8: the unit local derivatives of the gradient graph are named for what they are."""
+    cost, w, *_ = chain()
+    dw = grad(cost, w, create_graph=True)
+    lines = [line for s in backward_steps(dw) for line in s.lines()]
+    assert not any(re.search(r"/∂1(?:\s|,|$)", line) for line in lines), lines
+    assert not any(line.startswith("→ 1:") for line in lines)
+    # ∂z^(L)/∂(w^(L)·a^(L-1)) = 1 is the number the gradient graph multiplies by
+    assert any("→ ∂z^(L)/∂(w^(L)·a^(L-1)):" in line for line in lines), lines

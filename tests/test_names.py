@@ -45,7 +45,7 @@ def test_labelled_constant_shows_its_label() -> None:
 
 @pytest.mark.parametrize(
     ("number", "text"),
-    [(2, "2"), (0.5, "0.5"), (-3, "-3"), (1e-8, "1e-08"), (2.0, "2"), (0.1, "0.1")],
+    [(2, "2"), (0.5, "0.5"), (-3, "−3"), (1e-8, "1e−08"), (2.0, "2"), (0.1, "0.1")],
 )
 def test_constants_show_their_number(number: float, text: str) -> None:
     x = Value(1.0, "x")
@@ -78,9 +78,9 @@ def test_long_expressions_fall_back_to_letters() -> None:
     p, q = Value(1.0, "p_long_name"), Value(2.0, "q_long_name")
     s = p + q
     assert len("p_long_name + q_long_name") > MAX_EXPR
-    assert names_of(s, s) == ["a"]
-    t = s * p  # its expression uses the letter: "a·p_long_name"
-    assert names_of(t, s, t) == ["a", "a·p_long_name"]
+    assert names_of(s, s) == ["u"]  # a made-up name, never a notes letter (issue 19.6)
+    t = s * p  # its expression uses the letter: "u·p_long_name"
+    assert names_of(t, s, t) == ["u", "u·p_long_name"]
 
 
 def test_expressions_stay_short() -> None:
@@ -95,18 +95,18 @@ def test_letters_follow_the_operands_left_to_right() -> None:
     x, y, z = Value(1.0), Value(2.0), Value(3.0)
     out = x * y + z
     names = names_of(out, x, y, z, out)
-    assert names[:3] == ["a", "b", "c"]
-    assert names[3] in ("a·b + c", "(a·b) + c")  # both read right; the product is not split
+    assert names[:3] == ["u", "v", "p"]  # made-up names, never a notes letter (issue 19.6)
+    assert names[3] in ("u·v + p", "(u·v) + p")  # both read right; the product is not split
     p, q = Value(1.0), Value(2.0)
-    assert names_of(p + q, p, q) == ["a", "b"]
+    assert names_of(p + q, p, q) == ["u", "v"]
 
 
 def test_letters_skip_names_taken_by_labels() -> None:
-    p, q, r, s = Value(1.0), Value(2.0), Value(3.0, "a"), Value(4.0, "c")
+    p, q, r, s = Value(1.0), Value(2.0), Value(3.0, "u"), Value(4.0, "p")
     root = sum_values([p, q, r, s], label="S")
     names = names_of(root, p, q, r, s)
-    assert names[2:] == ["a", "c"]
-    assert set(names[:2]) == {"b", "d"}
+    assert names[2:] == ["u", "p"]
+    assert set(names[:2]) == {"v", "q"}  # made-up names skip u and p (issue 19.6)
     assert len(set(names)) == 4
 
 
@@ -115,15 +115,15 @@ def test_letters_after_z_stay_unique() -> None:
     root = sum_values(leaves, label="total")
     names = names_of(root, *leaves)
     assert len(set(names)) == 60
-    assert names[:3] == ["a", "b", "c"]
-    assert "z" in names and "total" not in names
+    assert names[:3] == ["u", "v", "p"]  # made-up names, never a notes letter (issue 19.6)
+    assert "m" in names and "total" not in names
 
 
 def test_a_reused_node_has_one_name() -> None:
     a = Value(3.0)
     b = a + a
     c = b * b
-    assert names_of(c, a, b, c) == ["a", "a + a", "(a + a)·(a + a)"]
+    assert names_of(c, a, b, c) == ["u", "u + u", "(u + u)·(u + u)"]  # issue 19.6
 
 
 def build(seed: int) -> Value:

@@ -51,7 +51,7 @@ def test_every_slot_is_filled_and_the_data_is_safe_json() -> None:
     assert not re.search(r"\{\{\w+\}\}", text)
     assert text.count("<script") == 2 and "</script><b>" not in text
     assert "<h1>&lt;/script&gt;&lt;b&gt;x&lt;/b&gt; &amp; C<sub>0</sub></h1>" in text
-    assert "<title>&lt;/script&gt;&lt;b&gt;x&lt;/b&gt; &amp; C_0</title>" in text
+    assert "<title>&lt;/script&gt;&lt;b&gt;x&lt;/b&gt; &amp; C₀</title>" in text  # typeset (19.8)
     raw = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', text, re.S)
     assert raw and "<" not in raw.group(1)
     data = json.loads(raw.group(1))
@@ -172,3 +172,14 @@ def test_the_page_judges_by_the_data_python_made() -> None:
     again = page_data(steps_html(neuron(), practice=True))["key"]
     other = Value(0.7, "w") * Value(2.0, "a")
     assert again == data["key"] != page_data(steps_html(other, practice=True))["key"]
+
+
+@needs_dot
+def test_the_title_and_prose_typeset_c0_as_the_heading_does() -> None:
+    """Issue 19.8: C_0 reads C₀ in the tab title and in the first frame's prose too."""
+    text = steps_html(neuron())
+    assert "<title>Backpropagation through C₀</title>" in text
+    first = re.search(r'<div class="text" id="t0" hidden>(.*?)</div>', text, re.S)
+    assert first and "Backward starts at C<sub>0</sub> with ∂C<sub>0</sub>/∂C<sub>0</sub> = 1" \
+        in first.group(1)
+    assert "C_0" not in re.sub(r"<svg.*?</svg>", "", text, flags=re.S)

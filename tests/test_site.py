@@ -97,6 +97,20 @@ def test_lessons_are_rendered_with_their_outputs(site: Path) -> None:
         # a cell that raises fails the build itself (mkdocs.yml: allow_errors: false)
 
 
+def test_the_navigation_and_lessons_read_as_plain_text(site: Path) -> None:
+    """Issue 19.8 and 19.13: "the sum over j" in the navigation, six lessons, serving told."""
+    import re
+
+    lessons = sorted((site / "lessons").glob("[0-9][0-9]_*.html"))
+    for page in lessons:
+        html = _text(page)
+        nav = re.findall(r'<a href="[^"]*0[0-9]_[^"]*"[^>]*>(.*?)</a>', html, re.S)
+        assert nav and not any("$" in link for link in nav), (page.name, nav)
+        assert " of 4 " not in html and f" of {len(lessons)} —" in html
+    assert "python -m http.server -d site" in _text(site / "index.html")
+    assert 'href="drawings/chain.svg"' in _text(site / "mathematics.html")
+
+
 def test_mathematics_page_states_both_derivations_with_drawings_by_scalargrad(site: Path) -> None:
     html = _text(site / "mathematics.html")
     for needle in [

@@ -75,17 +75,17 @@ def test_golden_step_text_for_the_notes_chain() -> None:
     text = [str(s) for s in backward_steps(cost)]
     assert f"{h['d_a']:.4g}" == "-0.7763" and f"{h['sp']:.4g}" == "0.2375"
     assert text == [
-        "∂C_0/∂C_0 = 1; → a^(L) − y: ∂C_0/∂(a^(L) − y) = 2(a^(L) − y) = -0.7763, "
-        "adds -0.7763 (0 → -0.7763)",
-        "∂C_0/∂(a^(L) − y) = -0.7763; → a^(L): ∂(a^(L) − y)/∂a^(L) = 1, adds -0.7763 "
-        "(0 → -0.7763); → y: ∂(a^(L) − y)/∂y = −1, adds 0.7763 (0 → 0.7763)",
-        "∂C_0/∂a^(L) = -0.7763; → z^(L): ∂a^(L)/∂z^(L) = σ'(z^(L)) = 0.2375, adds -0.1844 "
-        "(0 → -0.1844)",
-        "∂C_0/∂z^(L) = -0.1844; → w^(L)·a^(L-1): ∂z^(L)/∂(w^(L)·a^(L-1)) = 1, adds -0.1844 "
-        "(0 → -0.1844); → b^(L): ∂z^(L)/∂b^(L) = 1, adds -0.1844 (0 → -0.1844)",
-        "∂C_0/∂(w^(L)·a^(L-1)) = -0.1844; → w^(L): ∂(w^(L)·a^(L-1))/∂w^(L) = a^(L-1) = 0.71, "
-        "adds -0.1309 (0 → -0.1309); → a^(L-1): ∂(w^(L)·a^(L-1))/∂a^(L-1) = w^(L) = 0.5, "
-        "adds -0.09219 (0 → -0.09219)",
+        "∂C_0/∂C_0 = 1; → a^(L) − y: ∂C_0/∂(a^(L) − y) = 2(a^(L) − y) = −0.7763, "
+        "adds −0.7763 (0 → −0.7763)",
+        "∂C_0/∂(a^(L) − y) = −0.7763; → a^(L): ∂(a^(L) − y)/∂a^(L) = 1, adds −0.7763 "
+        "(0 → −0.7763); → y: ∂(a^(L) − y)/∂y = −1, adds 0.7763 (0 → 0.7763)",
+        "∂C_0/∂a^(L) = −0.7763; → z^(L): ∂a^(L)/∂z^(L) = σ'(z^(L)) = 0.2375, adds −0.1844 "
+        "(0 → −0.1844)",
+        "∂C_0/∂z^(L) = −0.1844; → w^(L)·a^(L-1): ∂z^(L)/∂(w^(L)·a^(L-1)) = 1, adds −0.1844 "
+        "(0 → −0.1844); → b^(L): ∂z^(L)/∂b^(L) = 1, adds −0.1844 (0 → −0.1844)",
+        "∂C_0/∂(w^(L)·a^(L-1)) = −0.1844; → w^(L): ∂(w^(L)·a^(L-1))/∂w^(L) = a^(L-1) = 0.71, "
+        "adds −0.1309 (0 → −0.1309); → a^(L-1): ∂(w^(L)·a^(L-1))/∂a^(L-1) = w^(L) = 0.5, "
+        "adds −0.09219 (0 → −0.09219)",
     ]
 
 
@@ -186,8 +186,8 @@ def test_explain_chain_reads_like_the_notes() -> None:
     assert str(e) == (
         "∂C_0/∂w^(L) = ∂C_0/∂a^(L) · ∂a^(L)/∂z^(L) · ∂z^(L)/∂w^(L)\n"
         "            = 2(a^(L) − y) · σ'(z^(L)) · a^(L-1)\n"
-        "            = -0.7763 · 0.2375 · 0.71\n"
-        "            = -0.1309"
+        "            = −0.7763 · 0.2375 · 0.71\n"
+        "            = −0.1309"
     )
     eb = explain(cost, b)
     assert str(eb).splitlines()[1].strip() == "= 2(a^(L) − y) · σ'(z^(L)) · 1"  # as the notes
@@ -228,7 +228,7 @@ def test_sum_over_j_gives_one_path_per_neuron() -> None:
                         "∂z_0^(2)/∂a_0^(1)")
     assert lines[1].lstrip().startswith("+ ∂C_0/∂a_1^(2)")
     assert lines[3].lstrip() == "= 2(a_0^(2) − y_0) · σ'(z_0^(2)) · w_00^(2)"
-    assert lines[-1].lstrip() == f"= {hand:.4g}"
+    assert lines[-1].lstrip() == f"= {hand:.4g}".replace("-", "−")  # the formulas' minus
 
 
 def test_a_times_a_has_two_paths() -> None:
@@ -332,9 +332,9 @@ def test_negative_factors_after_the_first_are_bracketed() -> None:
     f = (w * x).label_as("f")
     f.backward()
     text = str(explain(f, x))
-    assert "= -1.2" in text  # first factor: no brackets
+    assert "= −1.2" in text  # first factor: no brackets
     e = explain((Value(2.0, "c") * (w * x)).label_as("g"), x)
-    assert "2 · (-1.2)" in str(e), str(e)
+    assert "2 · (−1.2)" in str(e), str(e)
 
 
 # --- how explanations read: repeated inputs, signs, LaTeX ------------------------------
@@ -344,8 +344,8 @@ def test_x_times_x_tells_its_two_paths_apart_and_repeats_no_row() -> None:
     x = Value(1.0, "x")
     f = (x * x).label_as("f")
     assert str(explain(f, x)) == (
-        "∂f/∂x = ∂f/∂x  (1st input of f)\n"
-        "      + ∂f/∂x  (2nd input of f)\n"
+        "∂f/∂x = ∂f/∂x|local  (1st input of f)\n"  # a local factor, not the total (19.5)
+        "      + ∂f/∂x|local  (2nd input of f)\n"
         "      = x\n"
         "      + x\n"
         "      = 1\n"
@@ -361,15 +361,15 @@ def test_reuse_reads_well_and_negative_terms_are_bracketed_alike() -> None:
     assert str(explain(f, a)) == (
         "∂f/∂a = ∂f/∂(a·a) · ∂(a·a)/∂a  (1st input of a·a)\n"
         "      + ∂f/∂(a·a) · ∂(a·a)/∂a  (2nd input of a·a)\n"
-        "      + ∂f/∂a\n"
+        "      + ∂f/∂a|local\n"  # f's own edge to a, not the total ∂f/∂a (issue 19.5)
         "      = b · a\n"
         "      + b · a\n"
         "      + 1\n"
-        "      = -0.7 · 1.5\n"
-        "      + (-0.7) · 1.5\n"
+        "      = −0.7 · 1.5\n"
+        "      + (−0.7) · 1.5\n"
         "      + 1\n"
-        "      = -1.05 + (-1.05) + 1\n"
-        "      = -1.1"
+        "      = −1.050 + (−1.050) + 1\n"
+        "      = −1.100"
     )
 
 
@@ -377,7 +377,8 @@ def test_a_sum_inside_a_product_is_bracketed() -> None:
     x = Value(-0.5, "x")
     f = (x.sigmoid() * x.tanh() - x).label_as("f")
     lines = [line.strip() for line in str(explain(f, x)).splitlines()]
-    assert "+ σ(x) · (1 − tanh(x)²)" in lines and "+ (−1)" in lines and "+ (-1)" in lines
+    # the formula −1 and the number −1: one minus sign for both
+    assert "+ σ(x) · (1 − tanh(x)²)" in lines and lines.count("+ (−1)") == 2
 
 
 def test_diamond_paths_through_one_node_used_twice() -> None:
@@ -386,11 +387,11 @@ def test_diamond_paths_through_one_node_used_twice() -> None:
     f = (y * y).label_as("f")
     text = str(explain(f, x))
     first = [line.split("=", 1)[-1].split("+", 1)[-1].strip() for line in text.splitlines()[:4]]
-    assert first == [
-        "∂f/∂(x·x) · ∂(x·x)/∂x  (1st input of f, 1st input of x·x)",
-        "∂f/∂(x·x) · ∂(x·x)/∂x  (1st input of f, 2nd input of x·x)",
-        "∂f/∂(x·x) · ∂(x·x)/∂x  (2nd input of f, 1st input of x·x)",
-        "∂f/∂(x·x) · ∂(x·x)/∂x  (2nd input of f, 2nd input of x·x)",
+    assert first == [  # one edge of f's two to x·x: a local factor, not the total (19.5)
+        "∂f/∂(x·x)|local · ∂(x·x)/∂x  (1st input of f, 1st input of x·x)",
+        "∂f/∂(x·x)|local · ∂(x·x)/∂x  (1st input of f, 2nd input of x·x)",
+        "∂f/∂(x·x)|local · ∂(x·x)/∂x  (2nd input of f, 1st input of x·x)",
+        "∂f/∂(x·x)|local · ∂(x·x)/∂x  (2nd input of f, 2nd input of x·x)",
     ]
     assert text.endswith("= 8 + 8 + 8 + 8\n      = 32")  # by hand: d(x⁴)/dx = 4x³ = 32
 
@@ -551,7 +552,8 @@ def test_unlabelled_expression_explains_like_the_notes() -> None:
     )
     assert text.splitlines()[1].strip() == "= 2(σ(w·a + b) − y) · σ'(w·a + b) · a"
     s = 1 / (1 + math.exp(-(0.5 * 1.5 + 0.1)))
-    assert text.splitlines()[-1].strip() == f"= {2 * (s - 1) * s * (1 - s) * 1.5:.4g}"
+    assert text.splitlines()[-1].strip() == f"= {2 * (s - 1) * s * (1 - s) * 1.5:.4g}".replace(
+        "-", "−")  # the formulas' minus
 
 
 # --- the one number format --------------------------------------------------------------
@@ -563,8 +565,8 @@ def test_unlabelled_expression_explains_like_the_notes() -> None:
     (1e-4, "0.0001", "0.0001000"),
     (9.99e-5, "9.99e-05", "9.990e-05"),  # … scientific below
     (12345.6, "12346", "12346"),  # fixed-point up to 1e5 …
-    (99999.6, "1e+05", "1.000e+05"),  # … scientific from 1e5 (after rounding)
-    (0.99996, "1", "1.000"),  # rounding carries: still 4 significant digits
+    (99999.6, "1.000e+05", "1.000e+05"),  # … scientific from 1e5 (after rounding)
+    (0.99996, "1.000", "1.000"),  # rounded, so it keeps its 4 significant digits
     (1.0, "1", "1.000"),
     (-0.0, "0", "0.000"),
     (0.0, "0", "0.000"),

@@ -122,16 +122,18 @@ def centre(g: ET.Element) -> tuple[float, float]:
 
 # --- DOT text ---------------------------------------------------------------------------
 
+NBSP = "&#160;"
+
 GOLDEN_PRODUCT = """digraph scalargrad {
 \tgraph [bgcolor=white fontname="DejaVu Sans" newrank=true nodesep=0.25 rankdir=LR ranksep=0.35]
 \tnode [fontname="DejaVu Sans" fontsize=11]
 \tedge [arrowsize=0.6 color="#5a5a5a" fontcolor="#1f5fa8" fontname="DejaVu Sans Mono" fontsize=10]
-\tn0 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">x</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;+2.000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value input" color="#333333" fillcolor="#cfe2f3" id=n0 margin="0.06,0.03" shape=box style="rounded,filled"]
-\tn1 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">w</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;-3.000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value parameter" color="#333333" fillcolor="#fde7b0" id=n1 margin="0.06,0.03" shape=box style="rounded,filled"]
-\tn2 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">c</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;-6.000</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value cost" color="#333333" fillcolor="#f6c9c4" id=n2 margin="0.06,0.03" shape=box style="rounded,filled"]
+\tn0 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">x</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;&#160;&#160;&#160;&#160;&#160;2</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value input" color="#333333" fillcolor="#cfe2f3" id=n0 margin="0.06,0.03" shape=box style="rounded,filled"]
+\tn1 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">w</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;&#160;&#160;&#160;&#160;−3</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value parameter" color="#333333" fillcolor="#fde7b0" id=n1 margin="0.06,0.03" shape=box style="rounded,filled"]
+\tn2 [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD COLSPAN="2"><FONT POINT-SIZE="14">c</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;&#160;&#160;&#160;&#160;−6</FONT></TD></TR><TR><TD ALIGN="LEFT"><FONT COLOR="#555555">grad </FONT></TD><TD ALIGN="RIGHT"><FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet</FONT></TD></TR></TABLE>> class="value cost" color="#333333" fillcolor="#f6c9c4" id=n2 margin="0.06,0.03" shape=box style="rounded,filled"]
 \to2 [label=<×> class=op color="#555555" fillcolor="#f2f2f2" fontsize=12 id=o2 margin=0.02 shape=circle style=filled width=0.3]
-\tn0 -> o2 [label=<-3.000> id=e2_0]
-\tn1 -> o2 [label=<2.000> id=e2_1]
+\tn0 -> o2 [label=<−3> id=e2_0]
+\tn1 -> o2 [label=<2> id=e2_1]
 \to2 -> n2 [id=e2]
 }
 """  # noqa: E501
@@ -154,15 +156,16 @@ def test_golden_dot_after_backward_shows_grads_and_is_stable() -> None:
     first, second = draw(build()).source, draw(build()).source
     assert first == second  # ids from the order, never from memory addresses
     assert "not&#160;yet" not in first
-    # grad x = w = −3, grad w = x = 2, grad c = 1, fixed width 10 characters
-    assert "&#160;&#160;&#160;&#160;-3.000</FONT></TD></TR></TABLE>" in node_line(first, "n0")
-    assert "&#160;&#160;&#160;&#160;+2.000</FONT></TD></TR></TABLE>" in node_line(first, "n1")
-    assert "&#160;&#160;&#160;&#160;+1.000</FONT></TD></TR></TABLE>" in node_line(first, "n2")
-    assert first == GOLDEN_PRODUCT.replace(
+    # grad x = w = −3, grad w = x = 2, grad c = 1, fixed width 10 characters, the steps' text
+    cells = [NBSP * 8 + "−3", NBSP * 9 + "2", NBSP * 9 + "1"]
+    for node, cell in zip(("n0", "n1", "n2"), cells):
+        assert f"{cell}</FONT></TD></TR></TABLE>" in node_line(first, node)
+    expected = GOLDEN_PRODUCT.replace(
         '<FONT FACE="DejaVu Sans Mono" COLOR="#8a8a8a">&#160;&#160;&#160;not&#160;yet', "@"
-    ).replace("@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;-3.000', 1).replace(
-        "@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;+2.000', 1
-    ).replace("@", '<FONT FACE="DejaVu Sans Mono">&#160;&#160;&#160;&#160;+1.000', 1)
+    )
+    for cell in cells:
+        expected = expected.replace("@", f'<FONT FACE="DejaVu Sans Mono">{cell}', 1)
+    assert first == expected
 
 
 def test_ids_follow_reading_order_and_local_derivatives_are_hand_formulas() -> None:
@@ -190,7 +193,7 @@ def test_ids_follow_reading_order_and_local_derivatives_are_hand_formulas() -> N
         got_tail, head, attrs = e[eid]
         assert got_tail == tail and head == "o" + eid[1:].split("_")[0]
         label = re.search(r"label=<([^>]*)>", attrs)
-        assert label and float(label.group(1)) == pytest.approx(local, abs=5e-5)
+        assert label and float(label.group(1).replace("−", "-")) == pytest.approx(local, abs=5e-5)
     for i in (2, 4, 5, 7, 8):  # one op → value edge per op node
         assert e[f"e{i}"][:2] == (f"o{i}", f"n{i}")
     assert 'class="value parameter"' in node_line(source, "n0")  # w
@@ -210,7 +213,7 @@ def test_a_times_a_draws_two_edges_and_constants_get_their_role() -> None:
     source = draw(out).source
     e = edges(source)
     assert e["e1_0"][:2] == ("n0", "o1") and e["e1_1"][:2] == ("n0", "o1")
-    assert re.search(r"label=<3.000>.*\n.*label=<3.000>", source)  # ∂(a·a)/∂a = a, twice
+    assert re.search(r"label=<3>.*\n.*label=<3>", source)  # ∂(a·a)/∂a = a, twice
     assert 'class="value constant"' in node_line(source, "n2")  # the 2
     assert ">2</FONT>" in node_line(source, "n2")
 
@@ -220,7 +223,7 @@ def test_grads_option_and_state_before_and_after_backward() -> None:
     assert draw(cost).source.count("not&#160;yet") == 9
     partial = draw(cost, grads={v["w"]: 0.25}).source
     assert partial.count("not&#160;yet") == 8
-    assert "+0.2500" in node_line(partial, "n0")
+    assert "&#160;0.25</FONT>" in node_line(partial, "n0")  # as the steps write 0.25
     cost.backward()
     assert draw(cost).source.count("not&#160;yet") == 0
     cost.zero_grad()
@@ -375,12 +378,13 @@ def test_svg_has_every_node_edge_and_label() -> None:
     assert (len(values), len(ops), len(edge_gs)) == (9, 5, 8 + 5)
     names = {texts(g)[0] for g in values}
     assert {"w", "a", "b", "y"} <= names
-    assert {texts(g)[0] for g in ops} == {"×", "+", "σ", "−", "^2"}
+    assert {texts(g)[0] for g in ops} == {"×", "+", "σ", "−", "²"}  # **2 reads as square()
     w = svg_nodes(svg)["n0"]
     # ∂C/∂w = 2(σ − 1)σ(1 − σ)·a, derived by hand
     s = 1 / (1 + math.exp(-0.85))
     grad_w = 2 * (s - 1) * s * (1 - s) * 1.5
-    assert texts(w)[1:] == ["data ", "   +0.5000", "grad ", f"{grad_w:+10.4f}"]
+    grad_text = f"{grad_w:.4f}".replace("-", "−").rjust(10)  # the steps' text, 10 wide
+    assert texts(w)[1:] == ["data ", "       0.5", "grad ", grad_text]
 
 
 @needs_dot
@@ -495,9 +499,9 @@ def test_draw_steps_shows_partial_sums_and_leaves_grads_alone() -> None:
     assert len(drawings) == len(steps) + 1 == 3
     # step 0 is C = (x·y) + x: x gets 1 from the + but still waits for the ×
     first = node_line(drawings[0].source, "n0")
-    assert PARTIAL in first and "+1.000" in first
+    assert PARTIAL in first and "&#160;1</FONT>" in first
     last = node_line(drawings[-1].source, "n0")
-    assert PARTIAL not in last and "+4.000" in last  # y + 1
+    assert PARTIAL not in last and "&#160;4</FONT>" in last  # y + 1
     assert "highlight" not in drawings[-1].source
 
 

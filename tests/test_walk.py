@@ -22,14 +22,14 @@ import scalargrad.walk
 from scalargrad import Value
 from scalargrad.cli import main
 from scalargrad.graph import forward_order
-from scalargrad.names import display_names
+from scalargrad.names import naming
 from scalargrad.walk import Walk
 
 
 def _count_calls(monkeypatch: pytest.MonkeyPatch, work: Any) -> Counter[str]:
-    """Runs ``work()`` and counts calls of display_names, forward_order, backward and replays."""
+    """Runs ``work()``; counts naming (display_names, where), forward_order, backward, replays."""
     counts: Counter[str] = Counter()
-    watched = {display_names.__code__: "display_names", forward_order.__code__: "forward_order",
+    watched = {naming.__code__: "naming", forward_order.__code__: "forward_order",
                Value.backward.__code__: "backward"}
     steps = scalargrad.trace._steps
 
@@ -67,7 +67,7 @@ def test_one_html_run_computes_order_names_and_the_replay_once(
     counts = _count_calls(monkeypatch, lambda: main(argv))
     assert out.read_text(encoding="utf-8").count('class="frame"') == 5 + 3 * practice
     # The CLI's own backward prints the grads; the page replays backward once more.
-    assert counts == {"display_names": 1, "forward_order": 1, "backward": 1, "replay": 1}
+    assert counts == {"naming": 1, "forward_order": 1, "backward": 1, "replay": 1}
     s = 1 / (1 + math.exp(-(0.5 * 0.7 + 0.1)))
     assert f"∂f/∂w = {s * (1 - s) * 0.7:.10g}" in capsys.readouterr().out
 
@@ -86,7 +86,7 @@ def test_a_walk_computes_each_datum_on_first_use_and_keeps_it(
             assert len(walk.steps) == 2 and len(walk.finals) == 2
             assert walk.final[id(w)] == -1.0 and walk.final[id(a)] == 0.5
     counts = _count_calls(monkeypatch, read)
-    assert counts == {"display_names": 1, "forward_order": 1, "replay": 1}
+    assert counts == {"naming": 1, "forward_order": 1, "replay": 1}
     assert (c.grad, w.grad, a.grad) == (7.0, 3.0, 0.0)
     # Step 0 (c = w·a + w) sends a partial sum into w (w·a still has to send), final into w·a.
     assert walk.finals[0] == (True, False)
