@@ -20,7 +20,7 @@ speed, and a property test checks that the two agree bit for bit.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -51,8 +51,8 @@ def topological_order(root: Value) -> list[Value]:
 
 def _kahn(
     root: Value, counts: dict[Value, int] | None = None
-) -> tuple[list[Value], dict[Value, tuple[Value, ...]]]:
-    """Backward's order, and every node's inputs (each node's ``inputs`` is read once).
+) -> tuple[list[Value], list[tuple[Value, ...]]]:
+    """Backward's order, and each node's inputs in that order (each ``inputs`` is read once).
 
     ``counts``, when given, receives every node's consumer count.
     """
@@ -74,17 +74,20 @@ def _kahn(
         counts.update(pending)
     # Pass 2: release a node once all its consumers have been released.
     order: list[Value] = []
+    ins_of: list[tuple[Value, ...]] = []
     ready = [root]
-    pop, push, emit = ready.pop, ready.append, order.append
+    pop, push, emit, keep = ready.pop, ready.append, order.append, ins_of.append
     while ready:
         v = pop()
         emit(v)
-        for child in reversed(edges[v]):
+        inputs = edges[v]
+        keep(inputs)
+        for child in reversed(inputs):
             left = pending[child] - 1
             pending[child] = left
             if not left:
                 push(child)
-    return order, edges
+    return order, ins_of
 
 
 def forward_order(root: Value) -> list[Value]:
@@ -233,10 +236,18 @@ class Tape(Generic[N]):
             The tape, ``nodes[0] is root``, ``nodes == topological_order(root)``.
         """
         counts: dict[Value, int] = {}
-        order, edges = _kahn(root, counts)
+        order, ins_of = _kahn(root, counts)
         position = dict(zip(order, range(len(order))))
-        at = position.__getitem__
-        inputs = [tuple(map(at, edges[v])) for v in order]
+        # Each node's input positions in one C call (itemgetter over the position dict).
+        inputs: list[tuple[int, ...]] = []
+        keep = inputs.append
+        for ins in ins_of:
+            if len(ins) > 1:
+                keep(itemgetter(*ins)(position))
+            elif ins:
+                keep((position[ins[0]],))
+            else:
+                keep(())
         return Tape(order, inputs, list(map(_LOCAL_GRADS, order)), position,
                     list(map(counts.__getitem__, order)))
 
@@ -273,7 +284,8 @@ def reverse(
     add: Callable[[Any, Any], Any] | None = None,
     total: Callable[[int, Any], Any] | None = None,
     start: Any = 0.0,
-) -> Iterator[tuple[int, Any, list[Sent]]]:
+    record: bool = True,
+) -> Iterator[tuple[int, Any, Sequence[Sent]]]:
     """The reverse walk: yields ``(position, upstream, sent)`` for every node, in backward's order.
 
     ``upstream`` is ``∂root/∂node``, final when it is yielded (every consumer
@@ -287,6 +299,13 @@ def reverse(
     for bit. ``send``, ``add``, ``total`` and ``start`` give other number
     types (``grad(create_graph=True)`` walks with Values).
 
+    With ``record=False`` the walk is the same (the same order, amounts,
+    sums and zero rule, so the same upstreams bit for bit) but keeps no
+    :data:`Sent` records and no final flags: ``sent`` is always ``()``. It
+    is the fast mode for callers that want only each node's upstream
+    (``grad`` and the compiled replay's diagnosis); with floats and no
+    ``needed`` each edge is the one statement ``acc[c] += upstream · local``.
+
     Args:
         tape: The graph.
         seed: ``∂root/∂root``.
@@ -298,19 +317,28 @@ def reverse(
         add: ``add(accumulated, amount)`` is the new accumulated value.
         total: ``total(k, accumulated)`` is node ``k``'s upstream (not for the root).
         start: What every node has accumulated before any edge (immutable).
+        record: False: yield ``()`` as ``sent`` (see above).
 
     Yields:
         ``(k, upstream, sent)`` for each position walked.
     """
     inputs, local_grads = tape.inputs, tape.local_grads
-    left = list(tape.consumers)
     acc = [start] * len(inputs)
+    left = list(tape.consumers) if record else []
+    floats = needed is None and send is None and add is None and not record
+    nothing: tuple[Sent, ...] = ()
     k = -1
     for ins in inputs:
         k += 1
         if needed is not None and not needed[k]:
             continue
         g = seed if not k else acc[k] if total is None else total(k, acc[k])
+        if floats:  # the fast mode with floats: the same sums as below
+            if g and ins:  # as backward(): a zero upstream sends nothing
+                for c, local in zip(ins, local_grads[k]):
+                    acc[c] += g * local
+            yield k, g, nothing
+            continue
         sent: list[Sent] = []
         if ins:
             locals_ = local_grads[k]
@@ -325,7 +353,8 @@ def reverse(
                     after = acc[c] = before + amount if add is None else add(before, amount)
                 else:
                     after = before
-                n = left[c] - 1
-                left[c] = n
-                sent.append((i, c, amount, before, after, not n))
-        yield k, g, sent
+                if record:
+                    n = left[c] - 1
+                    left[c] = n
+                    sent.append((i, c, amount, before, after, not n))
+        yield k, g, sent if record else nothing
