@@ -46,48 +46,63 @@ def topological_order(root: Value) -> list[Value]:
     Returns:
         The nodes, ``order[0] is root``.
     """
-    return _kahn(root)[0]
+    nodes, _, order, _ = _kahn(root)
+    return list(map(nodes.__getitem__, order))
 
 
-def _kahn(
-    root: Value, counts: dict[Value, int] | None = None
-) -> tuple[list[Value], list[tuple[Value, ...]]]:
-    """Backward's order, and each node's inputs in that order (each ``inputs`` is read once).
+def _kahn(root: Value) -> tuple[list[Value], list[tuple[int, ...]], list[int], list[int]]:
+    """Kahn's algorithm over numbered nodes (each node's ``inputs`` is read once).
 
-    ``counts``, when given, receives every node's consumer count.
+    Returns ``(nodes, inputs, order, counts)``: the nodes numbered as found
+    (``nodes[0] is root``), each one's inputs as numbers (duplicates kept),
+    backward's order as numbers, and each one's consumer count. Working on
+    numbers (lists, and one ``itemgetter`` call per node to number its
+    inputs) is cheaper than keeping the counts in a dict keyed by node.
     """
-    # Pass 1: count, for every node, how many edges come into it from consumers.
-    pending = {root: 0}
-    edges: dict[Value, tuple[Value, ...]] = {}
-    stack = [root]
-    pop, push = stack.pop, stack.append
-    while stack:
-        v = pop()
-        inputs = edges[v] = v.inputs
-        for child in inputs:
-            if child in pending:
-                pending[child] += 1
-            else:
-                pending[child] = 1
-                push(child)
-    if counts is not None:
-        counts.update(pending)
+    # Pass 1: number every node and its inputs.
+    ids = {root: 0}
+    nodes = [root]
+    found = nodes.append
+    ins_ids: list[tuple[int, ...]] = []
+    keep = ins_ids.append
+    n = 1
+    for v in nodes:  # grows while it is read: every node is read once
+        ins = v.inputs
+        if len(ins) > 1:
+            for c in ins:
+                if c not in ids:
+                    ids[c] = n
+                    n += 1
+                    found(c)
+            keep(itemgetter(*ins)(ids))
+        elif ins:
+            c = ins[0]
+            if c not in ids:
+                ids[c] = n
+                n += 1
+                found(c)
+            keep((ids[c],))
+        else:
+            keep(())
+    # Count, for every node, how many edges come into it from consumers.
+    left = [0] * n
+    for ins_ in ins_ids:
+        for d in ins_:
+            left[d] += 1
+    counts = left[:]
     # Pass 2: release a node once all its consumers have been released.
-    order: list[Value] = []
-    ins_of: list[tuple[Value, ...]] = []
-    ready = [root]
-    pop, push, emit, keep = ready.pop, ready.append, order.append, ins_of.append
+    order: list[int] = []
+    ready = [0]
+    pop, push, emit = ready.pop, ready.append, order.append
     while ready:
-        v = pop()
-        emit(v)
-        inputs = edges[v]
-        keep(inputs)
-        for child in reversed(inputs):
-            left = pending[child] - 1
-            pending[child] = left
-            if not left:
-                push(child)
-    return order, ins_of
+        d = pop()
+        emit(d)
+        for c_ in reversed(ins_ids[d]):
+            m = left[c_] - 1
+            left[c_] = m
+            if not m:
+                push(c_)
+    return nodes, ins_ids, order, counts
 
 
 def forward_order(root: Value) -> list[Value]:
@@ -174,9 +189,8 @@ def consumer_counts(root: Value) -> dict[Value, int]:
     Returns:
         A dict with every node below ``root`` (and ``root``) as a key.
     """
-    counts: dict[Value, int] = {}
-    _kahn(root, counts)
-    return counts
+    nodes, _, _, counts = _kahn(root)
+    return dict(zip(nodes, counts))
 
 
 class Tape(Generic[N]):
@@ -235,20 +249,25 @@ class Tape(Generic[N]):
         Returns:
             The tape, ``nodes[0] is root``, ``nodes == topological_order(root)``.
         """
-        counts: dict[Value, int] = {}
-        order, ins_of = _kahn(root, counts)
-        position = dict(zip(order, range(len(order))))
-        # Each node's input positions in one C call (itemgetter over the position dict).
+        nodes, ins_ids, order, counts = _kahn(root)
+        at = [0] * len(order)  # number → position
+        k = 0
+        for d in order:
+            at[d] = k
+            k += 1
+        # Each node's input positions in one C call (itemgetter over the positions).
         inputs: list[tuple[int, ...]] = []
         keep = inputs.append
-        for ins in ins_of:
+        for d in order:
+            ins = ins_ids[d]
             if len(ins) > 1:
-                keep(itemgetter(*ins)(position))
+                keep(itemgetter(*ins)(at))
             elif ins:
-                keep((position[ins[0]],))
+                keep((at[ins[0]],))
             else:
                 keep(())
-        return Tape(order, inputs, list(map(_LOCAL_GRADS, order)), position,
+        taped = list(map(nodes.__getitem__, order))
+        return Tape(taped, inputs, list(map(_LOCAL_GRADS, taped)), None,
                     list(map(counts.__getitem__, order)))
 
     @property
@@ -333,10 +352,19 @@ def reverse(
         if needed is not None and not needed[k]:
             continue
         g = seed if not k else acc[k] if total is None else total(k, acc[k])
-        if floats:  # the fast mode with floats: the same sums as below
+        if floats:  # the fast mode with floats: the same sums, in the same order, as below
             if g and ins:  # as backward(): a zero upstream sends nothing
-                for c, local in zip(ins, local_grads[k]):
-                    acc[c] += g * local
+                n = len(ins)
+                if n == 1:
+                    acc[ins[0]] += g * local_grads[k][0]
+                elif n == 2:
+                    c, d = ins
+                    lc, ld = local_grads[k]
+                    acc[c] += g * lc
+                    acc[d] += g * ld  # after c's: a * a adds twice, in input order
+                else:
+                    for c, local in zip(ins, local_grads[k]):
+                        acc[c] += g * local
             yield k, g, nothing
             continue
         sent: list[Sent] = []
