@@ -55,9 +55,11 @@ def _kahn(root: Value) -> tuple[list[Value], list[tuple[int, ...]], list[int], l
 
     Returns ``(nodes, inputs, order, counts)``: the nodes numbered as found
     (``nodes[0] is root``), each one's inputs as numbers (duplicates kept),
-    backward's order as numbers, and each one's consumer count. Working on
-    numbers (lists, and one ``itemgetter`` call per node to number its
-    inputs) is cheaper than keeping the counts in a dict keyed by node.
+    backward's order as numbers, and each one's consumer count. Counting and
+    releasing on lists of numbers is cheaper than in a dict keyed by node
+    (a wide node's inputs are numbered in one ``itemgetter`` call). Nodes
+    are numbered breadth first; the order depends only on the counts and
+    the order of each node's ``inputs``, as before.
     """
     # Pass 1: number every node and its inputs.
     ids = {root: 0}
@@ -68,7 +70,19 @@ def _kahn(root: Value) -> tuple[list[Value], list[tuple[int, ...]], list[int], l
     n = 1
     for v in nodes:  # grows while it is read: every node is read once
         ins = v.inputs
-        if len(ins) > 1:
+        size = len(ins)
+        if size == 2:
+            c, e = ins
+            if c not in ids:
+                ids[c] = n
+                n += 1
+                found(c)
+            if e not in ids:
+                ids[e] = n
+                n += 1
+                found(e)
+            keep((ids[c], ids[e]))
+        elif size > 2:
             for c in ins:
                 if c not in ids:
                     ids[c] = n
@@ -86,22 +100,22 @@ def _kahn(root: Value) -> tuple[list[Value], list[tuple[int, ...]], list[int], l
             keep(())
     # Count, for every node, how many edges come into it from consumers.
     left = [0] * n
-    for ins_ in ins_ids:
-        for d in ins_:
-            left[d] += 1
+    for numbers in ins_ids:
+        for i in numbers:
+            left[i] += 1
     counts = left[:]
     # Pass 2: release a node once all its consumers have been released.
     order: list[int] = []
     ready = [0]
     pop, push, emit = ready.pop, ready.append, order.append
     while ready:
-        d = pop()
-        emit(d)
-        for c_ in reversed(ins_ids[d]):
-            m = left[c_] - 1
-            left[c_] = m
+        j = pop()
+        emit(j)
+        for i in reversed(ins_ids[j]):
+            m = left[i] - 1
+            left[i] = m
             if not m:
-                push(c_)
+                push(i)
     return nodes, ins_ids, order, counts
 
 
@@ -255,12 +269,20 @@ class Tape(Generic[N]):
         for d in order:
             at[d] = k
             k += 1
-        # Each node's input positions in one C call (itemgetter over the positions).
+        # Each node's input numbers become positions (a wide node's in one itemgetter call).
+        # Each numbers tuple is dropped as its replacement is made, so that no more than one
+        # tuple per node is alive at once: every surviving container counts towards the
+        # cyclic collector's next run, and twice as many made hvp's float pass trigger a
+        # full collection of the whole heap (both graphs) where the old fused loop did not.
         inputs: list[tuple[int, ...]] = []
         keep = inputs.append
         for d in order:
             ins = ins_ids[d]
-            if len(ins) > 1:
+            ins_ids[d] = ()
+            size = len(ins)
+            if size == 2:
+                keep((at[ins[0]], at[ins[1]]))
+            elif size > 2:
                 keep(itemgetter(*ins)(at))
             elif ins:
                 keep((at[ins[0]],))

@@ -214,10 +214,16 @@ def _needed(tape: Tape[Value], targets: list[Value]) -> list[bool]:
     sends gradients into them alone.
     """
     wanted = set(targets)
-    needed = [False] * len(tape.nodes)
-    inputs = tape.inputs
+    nodes, inputs = tape.nodes, tape.inputs
+    needed = [False] * len(nodes)
     for k in range(len(needed) - 1, -1, -1):  # inputs before consumers
-        needed[k] = tape.nodes[k] in wanted or any(needed[c] for c in inputs[k])
+        if nodes[k] in wanted:
+            needed[k] = True
+        else:
+            for c in inputs[k]:
+                if needed[c]:
+                    needed[k] = True
+                    break
     return needed
 
 
