@@ -58,8 +58,8 @@ def _kahn(root: Value) -> tuple[list[Value], list[tuple[int, ...]], list[int], l
     backward's order as numbers, and each one's consumer count. Counting and
     releasing on lists of numbers is cheaper than in a dict keyed by node
     (a wide node's inputs are numbered in one ``itemgetter`` call). Nodes
-    are numbered breadth first; the order depends only on the counts and
-    the order of each node's ``inputs``, as before.
+    are numbered breadth first; backward's order depends only on the counts
+    and on the order of each node's ``inputs``, not on the numbering.
     """
     # Pass 1: number every node and its inputs.
     ids = {root: 0}
