@@ -20,7 +20,7 @@ speed, and a property test checks that the two agree bit for bit.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -46,45 +46,77 @@ def topological_order(root: Value) -> list[Value]:
     Returns:
         The nodes, ``order[0] is root``.
     """
-    return _kahn(root)[0]
+    nodes, _, order, _ = _kahn(root)
+    return list(map(nodes.__getitem__, order))
 
 
-def _kahn(
-    root: Value, counts: dict[Value, int] | None = None
-) -> tuple[list[Value], dict[Value, tuple[Value, ...]]]:
-    """Backward's order, and every node's inputs (each node's ``inputs`` is read once).
+def _kahn(root: Value) -> tuple[list[Value], list[tuple[int, ...]], list[int], list[int]]:
+    """Kahn's algorithm over numbered nodes (each node's ``inputs`` is read once).
 
-    ``counts``, when given, receives every node's consumer count.
+    Returns ``(nodes, inputs, order, counts)``: the nodes numbered as found
+    (``nodes[0] is root``), each one's inputs as numbers (duplicates kept),
+    backward's order as numbers, and each one's consumer count. Counting and
+    releasing on lists of numbers is cheaper than in a dict keyed by node
+    (a wide node's inputs are numbered in one ``itemgetter`` call). Nodes
+    are numbered breadth first; backward's order depends only on the counts
+    and on the order of each node's ``inputs``, not on the numbering.
     """
-    # Pass 1: count, for every node, how many edges come into it from consumers.
-    pending = {root: 0}
-    edges: dict[Value, tuple[Value, ...]] = {}
-    stack = [root]
-    pop, push = stack.pop, stack.append
-    while stack:
-        v = pop()
-        inputs = edges[v] = v.inputs
-        for child in inputs:
-            if child in pending:
-                pending[child] += 1
-            else:
-                pending[child] = 1
-                push(child)
-    if counts is not None:
-        counts.update(pending)
+    # Pass 1: number every node and its inputs.
+    ids = {root: 0}
+    nodes = [root]
+    found = nodes.append
+    ins_ids: list[tuple[int, ...]] = []
+    keep = ins_ids.append
+    n = 1
+    for v in nodes:  # grows while it is read: every node is read once
+        ins = v.inputs
+        size = len(ins)
+        if size == 2:
+            c, e = ins
+            if c not in ids:
+                ids[c] = n
+                n += 1
+                found(c)
+            if e not in ids:
+                ids[e] = n
+                n += 1
+                found(e)
+            keep((ids[c], ids[e]))
+        elif size > 2:
+            for c in ins:
+                if c not in ids:
+                    ids[c] = n
+                    n += 1
+                    found(c)
+            keep(itemgetter(*ins)(ids))
+        elif ins:
+            c = ins[0]
+            if c not in ids:
+                ids[c] = n
+                n += 1
+                found(c)
+            keep((ids[c],))
+        else:
+            keep(())
+    # Count, for every node, how many edges come into it from consumers.
+    left = [0] * n
+    for numbers in ins_ids:
+        for i in numbers:
+            left[i] += 1
+    counts = left[:]
     # Pass 2: release a node once all its consumers have been released.
-    order: list[Value] = []
-    ready = [root]
+    order: list[int] = []
+    ready = [0]
     pop, push, emit = ready.pop, ready.append, order.append
     while ready:
-        v = pop()
-        emit(v)
-        for child in reversed(edges[v]):
-            left = pending[child] - 1
-            pending[child] = left
-            if not left:
-                push(child)
-    return order, edges
+        j = pop()
+        emit(j)
+        for i in reversed(ins_ids[j]):
+            m = left[i] - 1
+            left[i] = m
+            if not m:
+                push(i)
+    return nodes, ins_ids, order, counts
 
 
 def forward_order(root: Value) -> list[Value]:
@@ -171,9 +203,8 @@ def consumer_counts(root: Value) -> dict[Value, int]:
     Returns:
         A dict with every node below ``root`` (and ``root``) as a key.
     """
-    counts: dict[Value, int] = {}
-    _kahn(root, counts)
-    return counts
+    nodes, _, _, counts = _kahn(root)
+    return dict(zip(nodes, counts))
 
 
 class Tape(Generic[N]):
@@ -232,12 +263,33 @@ class Tape(Generic[N]):
         Returns:
             The tape, ``nodes[0] is root``, ``nodes == topological_order(root)``.
         """
-        counts: dict[Value, int] = {}
-        order, edges = _kahn(root, counts)
-        position = dict(zip(order, range(len(order))))
-        at = position.__getitem__
-        inputs = [tuple(map(at, edges[v])) for v in order]
-        return Tape(order, inputs, list(map(_LOCAL_GRADS, order)), position,
+        nodes, ins_ids, order, counts = _kahn(root)
+        at = [0] * len(order)  # number → position
+        k = 0
+        for d in order:
+            at[d] = k
+            k += 1
+        # Each node's input numbers become positions (a wide node's in one itemgetter call).
+        # Each numbers tuple is dropped as its replacement is made, so that no more than one
+        # tuple per node is alive at once: every surviving container counts towards the
+        # cyclic collector's next run, and twice as many made hvp's float pass trigger a
+        # full collection of the whole heap (both graphs) where the old fused loop did not.
+        inputs: list[tuple[int, ...]] = []
+        keep = inputs.append
+        for d in order:
+            ins = ins_ids[d]
+            ins_ids[d] = ()
+            size = len(ins)
+            if size == 2:
+                keep((at[ins[0]], at[ins[1]]))
+            elif size > 2:
+                keep(itemgetter(*ins)(at))
+            elif ins:
+                keep((at[ins[0]],))
+            else:
+                keep(())
+        taped = list(map(nodes.__getitem__, order))
+        return Tape(taped, inputs, list(map(_LOCAL_GRADS, taped)), None,
                     list(map(counts.__getitem__, order)))
 
     @property
@@ -273,7 +325,8 @@ def reverse(
     add: Callable[[Any, Any], Any] | None = None,
     total: Callable[[int, Any], Any] | None = None,
     start: Any = 0.0,
-) -> Iterator[tuple[int, Any, list[Sent]]]:
+    record: bool = True,
+) -> Iterator[tuple[int, Any, Sequence[Sent]]]:
     """The reverse walk: yields ``(position, upstream, sent)`` for every node, in backward's order.
 
     ``upstream`` is ``∂root/∂node``, final when it is yielded (every consumer
@@ -287,6 +340,14 @@ def reverse(
     for bit. ``send``, ``add``, ``total`` and ``start`` give other number
     types (``grad(create_graph=True)`` walks with Values).
 
+    With ``record=False`` the walk is the same (the same order, amounts,
+    sums and zero rule, so the same upstreams bit for bit) but keeps no
+    :data:`Sent` records and no final flags: ``sent`` is always ``()``. It
+    is the fast mode for callers that want only each node's upstream
+    (``grad``'s two passes); with the default floats and no ``needed``
+    each edge is the one statement ``acc[c] += upstream · local``, which
+    is what makes ``grad`` about as fast as a loop fused into Kahn's.
+
     Args:
         tape: The graph.
         seed: ``∂root/∂root``.
@@ -298,19 +359,42 @@ def reverse(
         add: ``add(accumulated, amount)`` is the new accumulated value.
         total: ``total(k, accumulated)`` is node ``k``'s upstream (not for the root).
         start: What every node has accumulated before any edge (immutable).
+        record: False: yield ``()`` as ``sent`` (see above).
 
     Yields:
-        ``(k, upstream, sent)`` for each position walked.
+        ``(k, upstream, sent)`` for each position walked (``sent`` a list of
+        :data:`Sent`, or ``()`` with ``record=False``).
     """
     inputs, local_grads = tape.inputs, tape.local_grads
-    left = list(tape.consumers)
     acc = [start] * len(inputs)
+    left = list(tape.consumers) if record else []
+    # The plain mode: default numbers, every node, no records. Each edge is then the one
+    # statement acc[c] = acc[c] + g·local: the same sums in the same order as the loop
+    # below (which adds `before + amount`), without its per-edge bookkeeping.
+    plain = needed is None and send is None and add is None and not record
+    nothing: tuple[Sent, ...] = ()
     k = -1
     for ins in inputs:
         k += 1
         if needed is not None and not needed[k]:
             continue
         g = seed if not k else acc[k] if total is None else total(k, acc[k])
+        if plain:
+            if g and ins:  # as backward(): a zero upstream sends nothing
+                n = len(ins)
+                if n == 1:
+                    c = ins[0]
+                    acc[c] = acc[c] + g * local_grads[k][0]
+                elif n == 2:
+                    c, d = ins
+                    lc, ld = local_grads[k]
+                    acc[c] = acc[c] + g * lc
+                    acc[d] = acc[d] + g * ld  # after c's: a * a adds twice, in input order
+                else:
+                    for c, local in zip(ins, local_grads[k]):
+                        acc[c] = acc[c] + g * local
+            yield k, g, nothing
+            continue
         sent: list[Sent] = []
         if ins:
             locals_ = local_grads[k]
@@ -325,7 +409,8 @@ def reverse(
                     after = acc[c] = before + amount if add is None else add(before, amount)
                 else:
                     after = before
-                n = left[c] - 1
-                left[c] = n
-                sent.append((i, c, amount, before, after, not n))
-        yield k, g, sent
+                if record:
+                    n = left[c] - 1
+                    left[c] = n
+                    sent.append((i, c, amount, before, after, not n))
+        yield k, g, sent if record else nothing

@@ -216,10 +216,16 @@ def _needed(tape: Tape[Value], targets: list[Value]) -> list[bool]:
     sends gradients into them alone.
     """
     wanted = set(targets)
-    needed = [False] * len(tape.nodes)
-    inputs = tape.inputs
+    nodes, inputs = tape.nodes, tape.inputs
+    needed = [False] * len(nodes)
     for k in range(len(needed) - 1, -1, -1):  # inputs before consumers
-        needed[k] = tape.nodes[k] in wanted or any(needed[c] for c in inputs[k])
+        if nodes[k] in wanted:
+            needed[k] = True
+        else:
+            for c in inputs[k]:
+                if needed[c]:
+                    needed[k] = True
+                    break
     return needed
 
 
@@ -227,7 +233,7 @@ def _float_pass(root: Value, targets: list[Value]) -> list[float]:
     # The reverse walk with floats: backward's order and sums, bit for bit, into a list.
     tape = Tape.of(root)
     grads = [0.0] * len(tape.nodes)
-    for k, g, _ in reverse(tape):
+    for k, g, _ in reverse(tape, record=False):
         if g - g != 0.0:  # final: every consumer has sent its share
             raise _not_finite(root, tape.nodes[k], g)
         grads[k] = g
@@ -290,7 +296,7 @@ def _graph_pass(root: Value, targets: list[Value]) -> list[Value]:
 
     done: dict[Value, Value] = {}
     for k, g, _ in reverse(tape, finish(root, _constant(1.0)), needed=needed, send=send,
-                           add=add, total=total, start=None):
+                           add=add, total=total, start=None, record=False):
         done[nodes[k]] = g
     return [done[t] if t in done else finish(t, _constant(0.0)) for t in targets]
 
