@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 import graphviz
 
+from ._files import write_atomically
 from .dot import DEFAULT_DOT_TIMEOUT, render, split_svgs
 from .engine import Value, forward_order
 from .errors import DotNotFoundError, DotTimeoutError, DrawingTooLargeError
@@ -597,6 +598,8 @@ def write_drawing(root: Value, path: str | FilePath, **options: Any) -> FilePath
     Raises:
         ValueError: The suffix is not one of the above.
         DotNotFoundError: ``dot`` is needed and missing.
+        OSError: The file could not be written; a file that was there is left
+            unchanged (the drawing goes to a temporary file renamed into place).
     """
     path = FilePath(path)
     fmt = _FORMATS.get(path.suffix.lower())
@@ -607,8 +610,5 @@ def write_drawing(root: Value, path: str | FilePath, **options: Any) -> FilePath
         )
     timeout = float(options.pop("timeout", 120.0))
     drawing = draw(root, **options)
-    if fmt == "dot":
-        path.write_text(drawing.source, encoding="utf-8")
-    else:
-        path.write_bytes(render(drawing.source, fmt, timeout=timeout))
-    return path
+    data = drawing.source if fmt == "dot" else render(drawing.source, fmt, timeout=timeout)
+    return write_atomically(path, data)
