@@ -241,6 +241,41 @@ class _Asked(NamedTuple):
     node: Value
 
 
+def _refuse_beyond(root: Value, limit: int) -> None:
+    """Raises :class:`DrawingTooLargeError` when ``root``'s graph has more than ``limit`` Values.
+
+    Counting stops at ``2 * limit``, so refusing a graph of millions costs
+    about as much as counting to the limit: up to twice the limit the message
+    gives the exact count, beyond it "at least" the count reached.
+    """
+    stop = 2 * limit
+    seen = {id(root)}
+    stack = [root]
+    push, pop, add = stack.append, stack.pop, seen.add
+    while stack and len(seen) <= stop:
+        for c in pop().inputs:
+            if id(c) not in seen:
+                add(id(c))
+                push(c)
+    count = len(seen)
+    if count <= limit:
+        return
+    name = root.label or "this Value"
+    if count <= stop:
+        raise DrawingTooLargeError(
+            f"the graph of {name} has {count} Values, more than max_nodes={limit}; dot needs "
+            f"about a second per 1,000 Values and much longer beyond (minutes at 10,000). "
+            f"Draw one example rather than a batch, or pass max_nodes={count} (or "
+            f"max_nodes=None) to draw it anyway.", count, limit,
+        )
+    raise DrawingTooLargeError(
+        f"the graph of {name} has at least {count} Values (counting stopped there), more "
+        f"than twice max_nodes={limit}; dot needs about a second per 1,000 Values and much "
+        f"longer beyond (minutes at 10,000). Draw one example rather than a batch, or pass "
+        f"max_nodes=None to draw it anyway.", count, limit, exact=False,
+    )
+
+
 class _Graph:
     """What every frame of one graph shares: order, ids, names, roles, layer groups."""
 
@@ -251,17 +286,11 @@ class _Graph:
             if isinstance(max_nodes, bool) or not isinstance(max_nodes, Integral) or max_nodes < 1:
                 raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
             max_nodes = int(max_nodes)  # a numpy integer counts like an int
+        if max_nodes is not None:
+            _refuse_beyond(root, max_nodes)
         if walk is None:
             walk = Walk(root)
         order = walk.order
-        if max_nodes is not None and len(order) > max_nodes:
-            raise DrawingTooLargeError(
-                f"the graph of {root.label or 'this Value'} has {len(order)} Values, more than "
-                f"max_nodes={max_nodes}; dot needs about a second per 1,000 Values and much "
-                f"longer beyond (minutes at 10,000). Draw one example rather than a batch, or "
-                f"pass max_nodes={len(order)} (or max_nodes=None) to draw it anyway.",
-                len(order), max_nodes,
-            )
         self.root = root
         self.walk = walk
         self.order = order

@@ -139,6 +139,18 @@ def test_too_large_drawing_names_the_cli_option(option: str, tmp_path: Path) -> 
         assert f"wrote {target}" in ok.stdout
 
 
+@pytest.mark.parametrize("option", ["--draw", "--html"])
+def test_a_drawing_far_over_the_limit_is_refused_without_counting_it_all(
+    option: str, tmp_path: Path
+) -> None:
+    target = tmp_path / ("g.dot" if option == "--draw" else "g.html")
+    r = run("grad", "*".join(["x"] * 40), "x=1", option, str(target), "--max-nodes", "5")
+    assert r.returncode == 2, r.stderr  # 40 Values; counting stops past 10
+    assert "at least 11 Values (counting stopped there), more than the limit of 5" in r.stderr
+    assert "pass a --max-nodes as large as the graph" in r.stderr
+    assert not target.exists()
+
+
 def test_leading_minus_needs_double_dash_and_then_works() -> None:
     assert main(["grad", "--", "-x**2", "x=3"]) == 0
 

@@ -279,6 +279,72 @@ def test_size_limit_names_the_count_and_the_way_out() -> None:
     assert draw(x, max_nodes=None).source.count(" -> ") == 600
 
 
+def _chain(n: int) -> Value:
+    x = Value(0.5, "x")
+    for _ in range(n):
+        x = x * 1.0001  # 2n + 1 Values
+    return x
+
+
+def _refusal(root: Value) -> DrawingTooLargeError:
+    try:
+        draw(root)
+    except DrawingTooLargeError as err:
+        return err
+    raise AssertionError("draw accepted a graph over the limit")
+
+
+def _cpu_per_refusal(root: Value, calls: int, blocks: int = 5) -> float:
+    """The least CPU time per refusal over ``blocks`` runs of ``calls`` refusals."""
+    import gc
+    import time
+
+    best = math.inf
+    gc.disable()  # a collection over the other, huge graph must not land in one run only
+    try:
+        for _ in range(blocks):
+            start = time.process_time()
+            for _ in range(calls):
+                _refusal(root)
+            best = min(best, (time.process_time() - start) / calls)
+    finally:
+        gc.enable()
+    return best
+
+
+def test_refusing_a_huge_graph_costs_about_what_counting_to_the_limit_costs() -> None:
+    """The guard stops counting at twice the limit instead of walking 200,001 Values.
+
+    The baseline is refusing a graph just over the default limit of 400 (403
+    Values), measured in the same test: refusing 200,001 Values must cost
+    about as much (the count goes to 801, twice the baseline's), not 500 times
+    as much as a full walk does.
+    """
+    small, huge = _chain(201), _chain(100_000)
+    assert _refusal(small).exact and _refusal(small).count == 403
+    err = _refusal(huge)
+    assert not err.exact and 801 <= err.count < 900 and err.limit == 400
+    message = str(err)
+    assert "at least" in message and "counting stopped there" in message
+    assert "max_nodes=None" in message
+    base = _cpu_per_refusal(small, 200)
+    once = _cpu_per_refusal(huge, 1, blocks=1)  # a full walk fails here already, quickly
+    assert once < 50 * base + 0.005, (once, base)
+    assert _cpu_per_refusal(huge, 50) < 4 * base
+
+
+def test_a_graph_of_up_to_twice_the_limit_is_counted_exactly() -> None:
+    x = _chain(400)  # 801 Values: exactly twice the limit of 400, plus one
+    err = _refusal(_chain(399))  # 799 Values
+    assert err.exact and err.count == 799 and "has 799 Values" in str(err)
+    err = _refusal(x)
+    assert not err.exact and "at least 801 Values" in str(err)
+    wide = sum_values([Value(float(k), f"v{k}") for k in range(2000)])  # one node, 2,001 Values
+    err = _refusal(wide)
+    assert not err.exact and err.count > 800 and f"at least {err.count} Values" in str(err)
+    assert draw(_chain(199), max_nodes=399).source.count(" -> ") == 3 * 199  # 399: accepted
+
+
 def test_deep_graph_needs_no_recursion() -> None:
     x = Value(1.0, "x")
     for _ in range(5 * sys.getrecursionlimit()):
