@@ -7,6 +7,13 @@ recursion limit, and several nodes of one graph copied or pickled together
 stay one graph. Nodes are made through ``Value._restore`` (the engine owns the
 node layout); this module needs nothing from the engine at import time, so
 there is no import circle.
+
+Unpickling checks what it builds, as the constructor would: every leaf's and
+record's numbers are finite floats (or ints), labels are strs, each record
+names a known op with the right number of inputs, and every input index is
+an earlier node; a record that fails raises :class:`pickle.UnpicklingError`
+(also a :class:`ValueError`) naming the record, before any rule sized by it
+is made (a 200-byte ``("affine", 10**7, …)`` record is refused at once).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from .rules import CONSTANT, RULES, Rule, affine_rule, pow_rule
 if TYPE_CHECKING:
     from .engine import Value
 
-__all__ = ["CorruptPickleError", "deep_copy", "reduce_value", "shallow_copy"]
+__all__ = ["deep_copy", "reduce_value", "shallow_copy"]
 
 
 def shallow_copy(v: Value) -> Value:
@@ -95,7 +102,7 @@ def reduce_value(v: Value) -> tuple[Any, ...]:
     return _rebuild_graph, (cls, tuple(leaves), tuple(records))
 
 
-class CorruptPickleError(pickle.UnpicklingError, ValueError):
+class _CorruptPickleError(pickle.UnpicklingError, ValueError):
     """A pickled Value's record is not something the engine could have built.
 
     Raised while unpickling, before anything sized by the bad record is made;
@@ -107,15 +114,15 @@ class CorruptPickleError(pickle.UnpicklingError, ValueError):
 def _number(x: object, what: str) -> float:
     """``x`` as a finite float, checked as ``Value(x)`` would check it."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise CorruptPickleError(f"unpickling a Value: {what} must be an int or a float, "
+        raise _CorruptPickleError(f"unpickling a Value: {what} must be an int or a float, "
                                  f"not {type(x).__name__} ({_short(x)})")
     try:
         f = float(x)
     except OverflowError:
-        raise CorruptPickleError(f"unpickling a Value: {what} is an int too large for a "
+        raise _CorruptPickleError(f"unpickling a Value: {what} is an int too large for a "
                                  "float") from None
     if not math.isfinite(f):
-        raise CorruptPickleError(f"unpickling a Value: {what} must be finite, got {f!r}")
+        raise _CorruptPickleError(f"unpickling a Value: {what} must be finite, got {f!r}")
     return f
 
 
@@ -129,7 +136,7 @@ def _value_class(cls: object) -> type[Value]:
     from .engine import Value  # at call time: engine imports this module
 
     if not (isinstance(cls, type) and issubclass(cls, Value)):
-        raise CorruptPickleError(f"unpickling a Value: {_short(cls)} is not a Value class")
+        raise _CorruptPickleError(f"unpickling a Value: {_short(cls)} is not a Value class")
     return cls
 
 
@@ -138,19 +145,19 @@ def _rebuild_leaf(cls: type[Value], data: float, grad: float, label: str,
     """Unpickles a leaf (see ``Value.__reduce__``), checked as ``Value(data, label)`` checks.
 
     Raises:
-        CorruptPickleError: ``cls`` is not a Value class, ``data`` or
+        pickle.UnpicklingError: (also a ValueError) ``cls`` is not a Value class, ``data`` or
             ``grad`` is not a finite number, ``label`` is not a str or
             ``constant`` not a bool.
     """
     cls = _value_class(cls)
     if not isinstance(label, str):
-        raise CorruptPickleError(f"unpickling a Value: a leaf's label must be a str, not "
+        raise _CorruptPickleError(f"unpickling a Value: a leaf's label must be a str, not "
                                  f"{type(label).__name__}")
     what = f"the leaf {label!r}" if label else "an unlabelled leaf"
     x = _number(data, f"the data of {what}")
     g = _number(grad, f"the grad of {what}")
     if not isinstance(constant, bool):
-        raise CorruptPickleError(f"unpickling a Value: {what}'s constant flag must be a bool, "
+        raise _CorruptPickleError(f"unpickling a Value: {what}'s constant flag must be a bool, "
                                  f"not {type(constant).__name__}")
     return cls._restore(x, g, label, (), (), CONSTANT if constant else None)
 
@@ -171,7 +178,7 @@ def _rebuild_graph(cls: type[Value], leaves: tuple[Value, ...],
     for a rule sized by a number it does not back with inputs.
 
     Raises:
-        CorruptPickleError: A record names an unknown op, gives the wrong
+        pickle.UnpicklingError: (also a ValueError) A record names an unknown op, gives the wrong
             number of inputs or local derivatives, an input index that is not
             an earlier node, a number that is not finite, or a label that is
             not a str; or a leaf is not a Value.
@@ -180,12 +187,12 @@ def _rebuild_graph(cls: type[Value], leaves: tuple[Value, ...],
 
     cls = _value_class(cls)
     if not isinstance(leaves, (tuple, list)) or not isinstance(records, (tuple, list)):
-        raise CorruptPickleError("unpickling a Value: leaves and records must be tuples")
+        raise _CorruptPickleError("unpickling a Value: leaves and records must be tuples")
     if not records:
-        raise CorruptPickleError("unpickling a Value: a graph with no op records")
+        raise _CorruptPickleError("unpickling a Value: a graph with no op records")
     for k, leaf in enumerate(leaves):
         if not isinstance(leaf, Value):
-            raise CorruptPickleError(f"unpickling a Value: leaf {k} is a "
+            raise _CorruptPickleError(f"unpickling a Value: leaf {k} is a "
                                      f"{type(leaf).__name__} ({_short(leaf)}), not a Value")
     nodes = list(leaves)
     for k, record in enumerate(records):
@@ -202,32 +209,32 @@ def _check_record(k: int, record: object, known: int) -> _Record:
     Returns the record with its numbers as floats and its sequences as tuples.
     """
     if not isinstance(record, tuple) or len(record) != 7:
-        raise CorruptPickleError(f"unpickling a Value: record {k} must be a tuple of 7 fields "
+        raise _CorruptPickleError(f"unpickling a Value: record {k} must be a tuple of 7 fields "
                                  f"(op, parameter, inputs, data, grad, label, local grads), "
                                  f"got {_short(record)}")
     name, param, idx, data, grad, label, local_grads = record
     if not isinstance(name, str):
-        raise CorruptPickleError(f"unpickling a Value: record {k}'s op must be a str, not "
+        raise _CorruptPickleError(f"unpickling a Value: record {k}'s op must be a str, not "
                                  f"{type(name).__name__}")
     where = f"record {k} ({name!r})"
     if not isinstance(label, str):
-        raise CorruptPickleError(f"unpickling a Value: {where}: the label must be a str, not "
+        raise _CorruptPickleError(f"unpickling a Value: {where}: the label must be a str, not "
                                  f"{type(label).__name__}")
     if label:
         where = f"record {k} ({name!r} node {label!r})"
     if not isinstance(idx, (tuple, list)) or not isinstance(local_grads, (tuple, list)):
-        raise CorruptPickleError(f"unpickling a Value: {where}: inputs and local derivatives "
+        raise _CorruptPickleError(f"unpickling a Value: {where}: inputs and local derivatives "
                                  f"must be tuples")
     if not idx:
-        raise CorruptPickleError(f"unpickling a Value: {where} has no inputs")
+        raise _CorruptPickleError(f"unpickling a Value: {where} has no inputs")
     if len(local_grads) != len(idx):
-        raise CorruptPickleError(
+        raise _CorruptPickleError(
             f"unpickling a Value: a {name!r} node with {len(idx)} inputs and "
             f"{len(local_grads)} local derivatives ({where})"
         )
     for i in idx:
         if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < known:
-            raise CorruptPickleError(
+            raise _CorruptPickleError(
                 f"unpickling a Value: {where}: input index {_short(i)} is not one of the "
                 f"{known} nodes before it (0..{known - 1})"
             )
@@ -243,23 +250,23 @@ def _rule(name: str, param: object, arity: int) -> Rule:
     wrong = (f"unpickling a Value: unknown op {name!r} with parameter {_short(param)}")
     if name == "affine":
         if isinstance(param, bool) or not isinstance(param, int) or param != arity:
-            raise CorruptPickleError(
+            raise _CorruptPickleError(
                 f"{wrong}: an affine node's parameter is its number of inputs, {arity} here"
             )
         if arity < 3 or arity % 2 == 0:
-            raise CorruptPickleError(f"unpickling a Value: an 'affine' node has 2n + 1 inputs "
+            raise _CorruptPickleError(f"unpickling a Value: an 'affine' node has 2n + 1 inputs "
                                      f"(n ≥ 1 weight–input pairs and a bias), not {arity}")
         return affine_rule(arity // 2)
     if name == "pow":
         if param is None:
-            raise CorruptPickleError(f"{wrong}: a pow node needs its exponent")
+            raise _CorruptPickleError(f"{wrong}: a pow node needs its exponent")
         rule = pow_rule(_number(param, "a pow node's exponent"))
     elif name in RULES and param is None:
         rule = RULES[name]
     else:
-        raise CorruptPickleError(wrong)
+        raise _CorruptPickleError(wrong)
     if rule.arity is not None and rule.arity != arity:
-        raise CorruptPickleError(
+        raise _CorruptPickleError(
             f"unpickling a Value: a {name!r} node with {arity} inputs and {arity} local "
             f"derivatives ({name!r} takes {rule.arity})"
         )
