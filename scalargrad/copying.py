@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import pickle
 import reprlib
+import sys
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .graph import forward_order
@@ -132,9 +133,13 @@ def _short(x: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _value_class(cls: object) -> type[Value]:
-    from .engine import Value  # at call time: engine imports this module
+def _value_type() -> type[Value]:
+    """The engine's Value class, read from the loaded engine (which imports this module)."""
+    return sys.modules[__package__ + ".engine"].Value  # type: ignore[no-any-return]
 
+
+def _value_class(cls: object) -> type[Value]:
+    Value = _value_type()
     if not (isinstance(cls, type) and issubclass(cls, Value)):
         raise _CorruptPickleError(f"unpickling a Value: {_short(cls)} is not a Value class")
     return cls
@@ -183,8 +188,7 @@ def _rebuild_graph(cls: type[Value], leaves: tuple[Value, ...],
             an earlier node, a number that is not finite, or a label that is
             not a str; or a leaf is not a Value.
     """
-    from .engine import Value
-
+    Value = _value_type()
     cls = _value_class(cls)
     if not isinstance(leaves, (tuple, list)) or not isinstance(records, (tuple, list)):
         raise _CorruptPickleError("unpickling a Value: leaves and records must be tuples")
