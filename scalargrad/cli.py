@@ -460,10 +460,17 @@ def _write(option: str, root: Value, target: str, max_nodes: int | None,
             path = save_steps_html(root, target, max_nodes=max_nodes or DEFAULT_PAGE_MAX_NODES,
                                    practice=practice, timeout=timeout)
     except DrawingTooLargeError as err:
+        has, way_out = (
+            (f"{err.count} Values", f"Pass --max-nodes {err.count} to draw it anyway.")
+            if err.exact else
+            (f"at least {err.count} Values (counting stopped there)",
+             "Draw a smaller expression, or pass a --max-nodes as large as the graph to "
+             "draw it anyway.")
+        )
         raise _UsageError(
-            f"--{option} {target}: the graph has {err.count} Values, more than the limit of "
+            f"--{option} {target}: the graph has {has}, more than the limit of "
             f"{err.limit}; dot needs about a second per 1,000 Values (and much longer "
-            f"beyond). Pass --max-nodes {err.count} to draw it anyway."
+            f"beyond). {way_out}"
         ) from None
     except DotTimeoutError as err:
         print(f"scalargrad grad: --{option} {target}: Graphviz's dot did not finish the layout "

@@ -138,16 +138,19 @@ class DrawingTooLargeError(ValueError):
     """The graph has more Values than ``max_nodes``; laying it out would take minutes.
 
     Attributes:
-        count: The number of Values in the graph.
+        count: The number of Values in the graph, or when ``exact`` is false
+            a number it is at least (the guard stops counting at twice the limit).
         limit: The ``max_nodes`` it exceeds.
+        exact: Whether ``count`` is the whole graph's size.
     """
 
     __module__ = "scalargrad.viz"  # tracebacks name it where it was always raised from
 
-    def __init__(self, message: str, count: int, limit: int) -> None:
+    def __init__(self, message: str, count: int, limit: int, *, exact: bool = True) -> None:
         super().__init__(message)
         self.count = count
         self.limit = limit
+        self.exact = exact
 
 
 class DotTimeoutError(RuntimeError):

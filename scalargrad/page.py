@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path as FilePath
 
+from ._files import write_atomically
 from .engine import Value
 from .names import plain_name, typeset_parts, where
 from .notation import LOCAL_MARK, format_number
@@ -278,12 +279,12 @@ def save_steps_html(
     Raises:
         DrawingTooLargeError: The graph has more than ``max_nodes`` Values.
         DotNotFoundError: Graphviz's ``dot`` program is missing.
+        OSError: The file could not be written; a file that was there is left
+            unchanged (the page goes to a temporary file renamed into place).
     """
-    path = FilePath(path)
     text = steps_html(root, title=title, max_nodes=max_nodes, rankdir=rankdir,
                       timeout=timeout, practice=practice)
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_atomically(path, text)
 
 
 class StepsView:
@@ -309,9 +310,7 @@ class StepsView:
 
     def save(self, path: str | FilePath) -> FilePath:
         """Writes the page to an ``.html`` file and returns its path."""
-        path = FilePath(path)
-        path.write_text(self.html, encoding="utf-8")
-        return path
+        return write_atomically(path, self.html)
 
 
 def show_steps(

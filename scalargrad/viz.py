@@ -14,6 +14,12 @@ first input, the root is last), never from labels, so the DOT text is
 deterministic. Numbers are fixed-width in a monospace font, so frames of the
 same graph have identical node positions.
 
+A Value used again many levels after its first use gets a dashed copy of
+its box (its name only) beside each such consumer, and that arrow starts at
+the copy: one arrow across every level in between would cost ``dot`` time
+growing with the square of the depth. The grad in a box is the sum over all
+its arrows, those from its copies included.
+
 Producing DOT text never needs Graphviz's ``dot`` program; rendering does,
 and :func:`render` (from :mod:`scalargrad.dot`, which runs it) says exactly
 what to install when it is missing.
@@ -32,6 +38,7 @@ from typing import Any, NamedTuple
 
 import graphviz
 
+from ._files import write_atomically
 from .dot import DEFAULT_DOT_TIMEOUT, render, split_svgs
 from .engine import Value, forward_order
 from .errors import DotNotFoundError, DotTimeoutError, DrawingTooLargeError
@@ -247,6 +254,115 @@ class _Asked(NamedTuple):
     node: Value
 
 
+def _refuse_beyond(root: Value, limit: int) -> None:
+    """Raises :class:`DrawingTooLargeError` when ``root``'s graph has more than ``limit`` Values.
+
+    Counting stops at ``2 * limit``, so refusing a graph of millions costs
+    about as much as counting to the limit: up to twice the limit the message
+    gives the exact count, beyond it "at least" the count reached.
+    """
+    stop = 2 * limit
+    seen = {id(root)}
+    stack = [root]
+    push, pop, add = stack.append, stack.pop, seen.add
+    while stack and len(seen) <= stop:
+        for c in pop().inputs:
+            if id(c) not in seen:
+                add(id(c))
+                push(c)
+    count = len(seen)
+    if count <= limit:
+        return
+    name = root.label or "this Value"
+    if count <= stop:
+        raise DrawingTooLargeError(
+            f"the graph of {name} has {count} Values, more than max_nodes={limit}; dot needs "
+            f"about a second per 1,000 Values and much longer beyond (minutes at 10,000). "
+            f"Draw one example rather than a batch, or pass max_nodes={count} (or "
+            f"max_nodes=None) to draw it anyway.", count, limit,
+        )
+    raise DrawingTooLargeError(
+        f"the graph of {name} has at least {count} Values (counting stopped there), more "
+        f"than twice max_nodes={limit}; dot needs about a second per 1,000 Values and much "
+        f"longer beyond (minutes at 10,000). Draw one example rather than a batch, or pass "
+        f"max_nodes=None to draw it anyway.", count, limit, exact=False,
+    )
+
+
+_FAR = 3
+"""Levels an arrow may span beyond a node's first use before it is drawn from a copy."""
+
+
+def _levels(order: Sequence[Value], index: Mapping[int, int],
+            consumers: Sequence[Sequence[int]]) -> tuple[list[int], list[int]]:
+    """Each node's earliest and latest level (``order`` has inputs first, the root last).
+
+    Earliest: 0 for a leaf, else one more than its deepest input's. Latest:
+    the root's earliest level for the root, else one less than its earliest
+    consumer's. ``dot`` ranks every node somewhere between the two.
+    """
+    early = [0] * len(order)
+    for i, v in enumerate(order):
+        inputs = v.inputs
+        if inputs:
+            early[i] = 1 + max([early[index[id(c)]] for c in inputs])
+    late = [0] * len(order)
+    top = early[-1] if early else 0
+    for i in range(len(order) - 1, -1, -1):
+        users = consumers[i]
+        late[i] = min([late[u] for u in users]) - 1 if users else top
+    return early, late
+
+
+def _far_inputs(levels: Sequence[Sequence[int]],
+                consumers: Sequence[Sequence[int]]) -> frozenset[tuple[int, int]]:
+    """The (input, consumer) pairs whose arrow is drawn from a copy of the input's box.
+
+    A node used again many levels after its first use (``x`` in
+    ``tanh(tanh(x·0.9 + x)·0.9 + x)…``, or in ``x·0.5 + x·0.5 + …``) would
+    need an arrow across every level in between; ``dot`` routes each such
+    arrow through one virtual node per rank, and laying those out grows with
+    the square of the depth (29 levels: ~40 s; 100 terms: ~40 s). So an
+    arrow to a consumer more than :data:`_FAR` levels after the node's first
+    consumer, counted in earliest or in latest levels (:func:`_levels`),
+    starts at a dashed copy of the box drawn next to that consumer. The
+    first consumer's arrow always starts at the box itself.
+    """
+    far: set[tuple[int, int]] = set()
+    for c, users in enumerate(consumers):
+        if len(users) > 1:
+            for level in levels:
+                first = min([level[i] for i in users])
+                far.update((c, i) for i in users if level[i] - first > _FAR)
+    return frozenset(far)
+
+
+_SPAN = 1000
+"""Above this :func:`_span`, ``dot``'s positioning pass is given an iteration budget."""
+
+
+def _span(order: Sequence[Value], index: Mapping[int, int], early: Sequence[int],
+          late: Sequence[int], far: frozenset[tuple[int, int]]) -> int:
+    """About how many levels all arrows cross: the virtual nodes ``dot`` will position.
+
+    Each arrow counts the larger of its lengths in earliest levels (a leaf
+    sitting just before its first consumer) and in latest levels; an arrow
+    from a copy counts 1. Dense graphs (many arrows into wide Σ nodes) reach
+    thousands even with copies; above :data:`_SPAN` the drawing sets
+    ``nslimit`` so that placing the nodes stays within seconds.
+    """
+    place = list(early)
+    for j, v in enumerate(order):
+        if not v.inputs:
+            place[j] = late[j]  # a leaf: just before its first consumer
+    total = 0
+    for i, v in enumerate(order):
+        for c in v.inputs:
+            j = index[id(c)]
+            total += 1 if (j, i) in far else max(early[i] - place[j], late[i] - late[j])
+    return total
+
+
 class _Graph:
     """What every frame of one graph shares: order, ids, names, roles, layer groups."""
 
@@ -257,17 +373,11 @@ class _Graph:
             if isinstance(max_nodes, bool) or not isinstance(max_nodes, Integral) or max_nodes < 1:
                 raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
             max_nodes = int(max_nodes)  # a numpy integer counts like an int
+        if max_nodes is not None:
+            _refuse_beyond(root, max_nodes)
         if walk is None:
             walk = Walk(root)
         order = walk.order
-        if max_nodes is not None and len(order) > max_nodes:
-            raise DrawingTooLargeError(
-                f"the graph of {root.label or 'this Value'} has {len(order)} Values, more than "
-                f"max_nodes={max_nodes}; dot needs about a second per 1,000 Values and much "
-                f"longer beyond (minutes at 10,000). Draw one example rather than a batch, or "
-                f"pass max_nodes={len(order)} (or max_nodes=None) to draw it anyway.",
-                len(order), max_nodes,
-            )
         self.root = root
         self.walk = walk
         self.order = order
@@ -278,6 +388,9 @@ class _Graph:
         for i, v in enumerate(order):
             for c in dict.fromkeys(id(c) for c in v.inputs):
                 self.consumers[self.index[c]].append(i)
+        self.levels, late = _levels(order, self.index, self.consumers)
+        self.far = _far_inputs((self.levels, late), self.consumers)
+        self.span = _span(order, self.index, self.levels, late, self.far)
         # Layer groups: every z_j^(l) (a_j^(l), b_j^(l), w_jk^(l)) of one layer on one
         # rank, in the order of their indices j (then k), as in the notes' diagrams.
         # Layer groups, one rank each, members in the notes' index order: every z_j^(l);
@@ -299,6 +412,20 @@ class _Graph:
             ids = [i for _, i in sorted(members)]
             if len(ids) > 1:
                 self.groups.append(("same", ids))
+
+    def _copy_attrs(self, copy: str, c: int, hl_nodes: set[str],
+                    receivers: set[str]) -> dict[str, str]:
+        """Attributes of ``copy``, a copy of box ``c``: dashed, its name only, lit as the box is."""
+        role = self.roles[c]
+        attrs = {"id": copy, "class": f"copy {role}", "shape": "box",
+                 "style": "rounded,filled,dashed", "fillcolor": ROLE_COLOURS[role],
+                 "color": "#333333", "margin": "0.06,0.03", "fontsize": "14"}
+        if f"n{c}" in hl_nodes:
+            attrs.update({"class": f"copy {role} highlight", "color": HIGHLIGHT, "penwidth": "3"})
+        elif f"n{c}" in receivers:
+            attrs.update({"class": f"copy {role} receiver", "color": RECEIVER,
+                          "penwidth": "2.5"})
+        return attrs
 
     def _role(self, v: Value) -> str:
         if v is self.root:
@@ -386,6 +513,8 @@ class _Graph:
         g = Drawing(name="scalargrad", engine="dot", encoding="utf-8")
         g.attr("graph", rankdir=rankdir, nodesep="0.25", ranksep="0.35", bgcolor="white",
                fontname=_SANS, newrank="true")
+        if self.span > _SPAN:  # a budget for positioning: minutes become about a second
+            g.attr("graph", nslimit="0.2")
         if title is not None:
             g.attr("graph", label=f"<{html_name(title, 16)}>", labelloc="t", fontsize="16")
         g.attr("node", fontname=_SANS, fontsize="11")
@@ -422,18 +551,28 @@ class _Graph:
                                         rankdir, oid in hl_nodes), **op_attrs)
             else:
                 g.node(oid, f"<{html_text(_symbol(rule))}>", **op_attrs)
+            levels = [self.levels[self.index[id(c)]] for c in v.inputs]
+            main = levels.index(max(levels))
             for k, (child, local) in enumerate(zip(v.inputs, v.local_grads)):
+                c = self.index[id(child)]
+                tail = f"n{c}"
+                if (c, i) in self.far:  # drawn from a copy of the box, beside this op
+                    tail = f"g{c}_{i}"
+                    if k == v.inputs.index(child):
+                        g.node(tail, f"<{html_name(self.names[id(child)])}>",
+                               **self._copy_attrs(tail, c, hl_nodes, receivers))
                 eid = f"e{i}_{k}"
                 e_attrs = {"id": eid}
                 if show_local_grads and not ports:
                     e_attrs["label"] = f"<{html_text(number_text(local))}>"
                 if eid in hl_edges:
                     e_attrs.update({"class": "highlight", "color": HIGHLIGHT, "penwidth": "2.5"})
-                c = self.index[id(child)]
                 if ports and self.roles[c] != "parameter":
                     e_attrs["minlen"] = "2"  # a Σ node's parameters get a rank of their own
+                if self.far and k == main:
+                    e_attrs["weight"] = "4"  # keeps the deepest path straight beside the copies
                 side = {"LR": "w", "RL": "e", "TB": "n", "BT": "s"}[rankdir]
-                g.edge(f"n{c}", f"{oid}:i{k}:{side}" if ports else oid, **e_attrs)
+                g.edge(tail, f"{oid}:i{k}:{side}" if ports else oid, **e_attrs)
             e_attrs = {"id": f"e{i}"}
             if f"e{i}" in hl_edges:
                 e_attrs.update({"class": "highlight", "color": HIGHLIGHT, "penwidth": "2.5"})
@@ -604,6 +743,8 @@ def write_drawing(root: Value, path: str | FilePath, **options: Any) -> FilePath
     Raises:
         ValueError: The suffix is not one of the above.
         DotNotFoundError: ``dot`` is needed and missing.
+        OSError: The file could not be written; a file that was there is left
+            unchanged (the drawing goes to a temporary file renamed into place).
     """
     path = FilePath(path)
     fmt = _FORMATS.get(path.suffix.lower())
@@ -614,8 +755,5 @@ def write_drawing(root: Value, path: str | FilePath, **options: Any) -> FilePath
         )
     timeout = float(options.pop("timeout", 120.0))
     drawing = draw(root, **options)
-    if fmt == "dot":
-        path.write_text(drawing.source, encoding="utf-8")
-    else:
-        path.write_bytes(render(drawing.source, fmt, timeout=timeout))
-    return path
+    data = drawing.source if fmt == "dot" else render(drawing.source, fmt, timeout=timeout)
+    return write_atomically(path, data)

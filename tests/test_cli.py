@@ -139,6 +139,18 @@ def test_too_large_drawing_names_the_cli_option(option: str, tmp_path: Path) -> 
         assert f"wrote {target}" in ok.stdout
 
 
+@pytest.mark.parametrize("option", ["--draw", "--html"])
+def test_a_drawing_far_over_the_limit_is_refused_without_counting_it_all(
+    option: str, tmp_path: Path
+) -> None:
+    target = tmp_path / ("g.dot" if option == "--draw" else "g.html")
+    r = run("grad", "*".join(["x"] * 40), "x=1", option, str(target), "--max-nodes", "5")
+    assert r.returncode == 2, r.stderr  # 40 Values; counting stops past 10
+    assert "at least 11 Values (counting stopped there), more than the limit of 5" in r.stderr
+    assert "pass a --max-nodes as large as the graph" in r.stderr
+    assert not target.exists()
+
+
 def test_leading_minus_needs_double_dash_and_then_works() -> None:
     assert main(["grad", "--", "-x**2", "x=3"]) == 0
 
@@ -415,13 +427,18 @@ def test_huge_literal_is_a_usage_error_with_a_short_message() -> None:
 def test_a_slow_layout_is_stopped_with_the_option_to_raise_the_limit(
     option: str, tmp_path: Path
 ) -> None:
-    # tanh(…tanh(x*0.9 + x)…) 29 deep: 117 Values, within the node limit, 25–70 s of dot
-    expr = "x"
-    for _ in range(29):
-        expr = f"tanh({expr}*0.9 + x)"
+    # --draw: 60 groups of 50 terms x*0.5, 9,001 Values (~15 s of dot); --html: tanh(…tanh(x*0.9
+    # + x)…) 45 deep, 181 Values, one frame per step (~6 s of dot). (The drawing of the 29-deep
+    # tanh, 117 Values, took 25-70 s of dot until its arrows from x were drawn from copies.)
+    if option == "--draw":
+        expr = " + ".join(["(" + " + ".join(["x*0.5"] * 50) + ")"] * 60)
+    else:
+        expr = "x"
+        for _ in range(45):
+            expr = f"tanh({expr}*0.9 + x)"
     target = tmp_path / ("g.svg" if option == "--draw" else "g.html")
     r = run("grad", expr, "x=0.5", option, str(target), "--dot-timeout", "1",
-            "--max-nodes", "1000")
+            "--max-nodes", "20000")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "did not finish the layout within 1 s and was stopped" in r.stderr
     assert "--dot-timeout 60" in r.stderr

@@ -7,8 +7,10 @@ against gradients written out by hand).
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -220,3 +222,165 @@ def test_random_graphs_round_trip_and_differentiate_the_same(expr: Expression) -
         assert [v.grad for v in other_leaves] == [0.0] * len(leaves)  # copied before backward
         other_root.backward()
         assert [v.grad for v in other_leaves] == want
+
+
+# --- hand-made pickles: only scalargrad's own reconstructors, hostile records ---------
+
+
+class _Call:
+    """Pickles as ``f(*args)``: a hand-made pickle that calls only the given reconstructor."""
+
+    def __init__(self, f: Callable[..., object], *args: object) -> None:
+        self.f, self.args = f, args
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return self.f, self.args
+
+
+def _leaf_pickle(data: object, grad: object = 0.0, label: object = "x",
+                 constant: object = False) -> bytes:
+    import pickle
+
+    from scalargrad.copying import _rebuild_leaf
+
+    return pickle.dumps(_Call(_rebuild_leaf, Value, data, grad, label, constant))
+
+
+def _graph_pickle(leaves: tuple[object, ...], *records: tuple[object, ...]) -> bytes:
+    import pickle
+
+    from scalargrad.copying import _rebuild_graph
+
+    return pickle.dumps(_Call(_rebuild_graph, Value, leaves, records))
+
+
+def _refused(blob: bytes, match: str) -> None:
+    import pickle
+
+    with pytest.raises(pickle.UnpicklingError, match=match) as err:
+        pickle.loads(blob)
+    assert isinstance(err.value, ValueError)  # the older, documented kind too
+
+
+def test_a_hand_made_pickle_of_a_good_graph_loads() -> None:
+    """The helpers themselves are right: a well-formed record gives the node it describes."""
+    import pickle
+
+    x = Value(3.0, "x")
+    y = pickle.loads(_graph_pickle((x,), ("mul", None, (0, 0), 9.0, 0.0, "y", (3.0, 3.0))))
+    assert (y.data, y.label, y.op, y.local_grads) == (9.0, "y", "mul", (3.0, 3.0))
+    y.backward()
+    assert y.inputs[0].grad == 6.0  # d(x²)/dx = 2x at 3, by hand
+    leaf = pickle.loads(_leaf_pickle(2, 1, "w"))  # ints are numbers, as in Value(2)
+    assert (leaf.data, leaf.grad, leaf.label) == (2.0, 1.0, "w")
+    assert type(leaf.data) is float and type(leaf.grad) is float
+
+
+@pytest.mark.parametrize("data, grad, match", [
+    (math.nan, 0.0, r"the data of the leaf 'x' must be finite, got nan"),
+    (math.inf, 0.0, r"the data of the leaf 'x' must be finite, got inf"),
+    (1.0, -math.inf, r"the grad of the leaf 'x' must be finite, got -inf"),
+    ("1.0", 0.0, r"the data of the leaf 'x' must be an int or a float, not str"),
+    (True, 0.0, r"must be an int or a float, not bool"),
+    pytest.param(10**400, 0.0, r"the data of the leaf 'x' is an int too large for a float",
+                 id="10**400"),
+])
+def test_unpickling_refuses_a_leaf_the_constructor_would_refuse(
+    data: object, grad: object, match: str
+) -> None:
+    _refused(_leaf_pickle(data, grad), match)
+
+
+def test_unpickling_refuses_a_bad_label_flag_or_class() -> None:
+    import pickle
+
+    from scalargrad.copying import _rebuild_leaf
+
+    _refused(_leaf_pickle(1.0, 0.0, 7), r"a leaf's label must be a str, not int")
+    _refused(_leaf_pickle(1.0, 0.0, "x", "yes"), r"constant flag must be a bool")
+    _refused(pickle.dumps(_Call(_rebuild_leaf, dict, 1.0, 0.0, "x", False)),
+             r"is not a Value class")
+
+
+@pytest.mark.parametrize("leaves, record, match", [
+    ((), ("mul", None, (0, 1), 1.0, 0.0, "", (1.0, 1.0)),
+     r"record 0 \('mul'\): input index 0 is not one of the 0 nodes before it"),
+    ((1.0, 2.0), ("mul", None, (0, 1), 2.0, 0.0, "", (2.0, 1.0)),
+     r"leaf 0 is a float \(1\.0\), not a Value"),
+    (None, ("mul", None, (0, -1), 1.0, 0.0, "y", (1.0, 1.0)),
+     r"record 0 \('mul' node 'y'\): input index -1 is not one of the 1 nodes before it \(0\.\.0\)"),
+    (None, ("mul", None, (0, 5), 1.0, 0.0, "", (1.0, 1.0)),
+     r"input index 5 is not one of the 1 nodes before it \(0\.\.0\)"),
+    (None, ("mul", None, (0, 0.0), 1.0, 0.0, "", (1.0, 1.0)),
+     r"input index 0\.0 is not one of the 1 nodes"),
+    (None, ("tanh", None, (0,), math.nan, 0.0, "", (1.0,)),
+     r"the data of record 0 \('tanh'\) must be finite, got nan"),
+    (None, ("tanh", None, (0,), 0.5, math.inf, "", (1.0,)),
+     r"the grad of record 0 \('tanh'\) must be finite, got inf"),
+    (None, ("tanh", None, (0,), 0.5, 0.0, "", ("0.75",)),
+     r"local derivative 0 of record 0 \('tanh'\) must be an int or a float, not str"),
+    (None, ("tanh", None, (0,), 0.5, 0.0, "", (math.nan,)),
+     r"local derivative 0 of record 0 \('tanh'\) must be finite"),
+    (None, ("tanh", None, (0,), 0.5, 0.0, b"t", (1.0,)),
+     r"record 0 \('tanh'\): the label must be a str, not bytes"),
+    (None, ("tanh", None, (), 0.5, 0.0, "", ()), r"record 0 \('tanh'\) has no inputs"),
+    (None, ("tanh", 2.0, (0,), 0.5, 0.0, "", (1.0,)), r"unknown op 'tanh' with parameter 2\.0"),
+    (None, ("pow", None, (0,), 0.5, 0.0, "", (1.0,)), r"a pow node needs its exponent"),
+    (None, ("pow", math.inf, (0,), 0.5, 0.0, "", (1.0,)),
+     r"a pow node's exponent must be finite, got inf"),
+    (None, ("pow", 2.0, (0, 0), 0.5, 0.0, "", (1.0, 1.0)), r"'pow' takes 1"),
+    (None, ("affine", 10**7, (0, 0, 0), 0.5, 0.0, "", (1.0, 1.0, 1.0)),
+     r"an affine node's parameter is its number of inputs, 3 here"),
+    (None, ("affine", 2, (0, 0), 0.5, 0.0, "", (1.0, 1.0)), r"2n \+ 1 inputs .* not 2"),
+    (None, ("mul", None, (0, 0)), r"record 0 must be a tuple of 7 fields"),
+    (None, (7, None, (0,), 0.5, 0.0, "", (1.0,)), r"record 0's op must be a str, not int"),
+])
+def test_unpickling_refuses_a_record_the_constructor_would_refuse(
+    leaves: tuple[object, ...] | None, record: tuple[object, ...], match: str
+) -> None:
+    x = Value(0.5, "x")
+    _refused(_graph_pickle((x,) if leaves is None else leaves, record), match)
+
+
+def test_a_negative_index_is_never_wired_to_another_node() -> None:
+    """Today's bug: index -1 silently meant 'the last node so far'."""
+    x, w = Value(0.5, "x"), Value(2.0, "w")
+    good = ("mul", None, (0, 1), 1.0, 0.0, "p", (2.0, 0.5))
+    _refused(_graph_pickle((x, w), good, ("tanh", None, (-1,), 0.76, 0.0, "", (0.42,))),
+             r"record 1 \('tanh'\): input index -1 is not one of the 3 nodes before it")
+
+
+def test_a_huge_affine_record_fails_before_allocating_anything() -> None:
+    """A 200-byte record asking for 10**7 inputs, under a 256 MB address-space limit.
+
+    Today's code builds ``affine_rule(5_000_000)`` first (3.8 GB, 49 s); under the
+    limit that is a MemoryError, not the error naming the record.
+    """
+    import subprocess
+
+    script = f"""
+import pickle, resource, sys
+from scalargrad import Value
+from scalargrad.copying import _rebuild_graph
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_copying import _Call
+x = Value(0.5, "x")
+blob = pickle.dumps(_Call(_rebuild_graph, Value, (x,),
+                          (("affine", 10**7, (0, 0, 0), 0.5, 0.0, "", (1.0, 1.0, 1.0)),)))
+assert len(blob) < 400, len(blob)
+size = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
+            if line.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (size + 256 * 2**20, resource.RLIM_INFINITY))
+try:
+    pickle.loads(blob)
+except pickle.UnpicklingError as err:
+    print("refused:", err)
+except MemoryError:
+    print("MemoryError")
+"""
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc to measure the address space")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("refused:") and "10000000" in r.stdout, r.stdout

@@ -357,6 +357,60 @@ def test_invalid_arithmetic_is_a_clear_error() -> None:
         Value(float("nan"))
 
 
+@pytest.mark.parametrize("zero", [0, 0.0, -0.0, 5e-324], ids=["0", "0.0", "-0.0", "5e-324"])
+def test_dividing_by_a_zero_number_is_the_same_error_as_by_a_zero_value(zero: float) -> None:
+    with pytest.raises(scalargrad.DomainError) as by_value:
+        Value(1.0) / Value(zero)
+    with pytest.raises(scalargrad.DomainError) as by_number:
+        Value(1.0) / zero
+    assert str(by_number.value) == str(by_value.value)
+    assert "pow" in str(by_number.value) and repr(float(zero)) in str(by_number.value)
+    with pytest.raises((ZeroDivisionError, OverflowError)):  # micrograd: Python's own error
+        MV(1.0) / zero
+
+
+def test_dividing_by_a_numpy_zero_is_the_same_error_too() -> None:
+    np = pytest.importorskip("numpy")
+    for zero in (np.float64(0.0), np.int64(0)):
+        with pytest.raises(scalargrad.DomainError, match="zero to a negative power"):
+            Value(1.0) / zero
+    with pytest.raises(TypeError, match="micrograd Value /: the other operand must be"):
+        Value(1.0) / "2"  # type: ignore[operator]
+
+
+@given(st.floats(-1e6, 1e6).filter(lambda d: abs(d) > 1e-300),
+       st.floats(-1e6, 1e6))
+def test_dividing_by_a_number_builds_micrograds_graph(d: float, x: float) -> None:
+    ours, theirs = Value(x) / d, MV(x) / d
+    assert ours.data == theirs.data  # bit for bit: the constant is 1/d, as micrograd's
+    assert sorted(c.data for c in ours._prev) == sorted(c.data for c in theirs._prev)
+    assert ours._op == theirs._op == "*"
+
+
+@pytest.mark.parametrize("given_inputs", [[0.5], [0.5, -1.0, 2.0]])
+def test_a_network_called_with_the_wrong_number_of_inputs_is_refused(
+    given_inputs: list[float],
+) -> None:
+    random.seed(3)
+    ours = MLP(2, [3, 1])
+    random.seed(3)
+    theirs = mg_nn.MLP(2, [3, 1])
+    # micrograd's zip answers anyway: it ignores extra inputs, or the weights of missing ones
+    assert isinstance(theirs(given_inputs), MV)
+    n = len(given_inputs)
+    with pytest.raises(ValueError, match=rf"^MLP\(2, …\) expects 2 inputs, got {n} "):
+        ours(given_inputs)
+    with pytest.raises(ValueError, match=rf"^a Layer of 3 neurons expects 2 inputs, got {n} "):
+        ours.layers[0](given_inputs)
+    with pytest.raises(ValueError, match=rf"^ReLUNeuron\(2\) expects 2 inputs, got {n} "):
+        ours.layers[0].neurons[0](given_inputs)
+    # the right number still gives micrograd's numbers, from a tuple or a generator too
+    for xs in ([0.5, -1.0], (0.5, -1.0), (x for x in [0.5, -1.0])):
+        assert ours(xs).data == theirs([0.5, -1.0]).data  # type: ignore[union-attr]
+    with pytest.raises(TypeError, match=r"^MLP\(2, …\) expects a list of 2 numbers or Values"):
+        ours(0.5)  # type: ignore[arg-type]
+
+
 # --- Value(data, _children, _op) and _backward, as the lecture uses them ------------------------
 
 

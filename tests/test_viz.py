@@ -282,6 +282,72 @@ def test_size_limit_names_the_count_and_the_way_out() -> None:
     assert draw(x, max_nodes=None).source.count(" -> ") == 600
 
 
+def _chain(n: int) -> Value:
+    x = Value(0.5, "x")
+    for _ in range(n):
+        x = x * 1.0001  # 2n + 1 Values
+    return x
+
+
+def _refusal(root: Value) -> DrawingTooLargeError:
+    try:
+        draw(root)
+    except DrawingTooLargeError as err:
+        return err
+    raise AssertionError("draw accepted a graph over the limit")
+
+
+def _cpu_per_refusal(root: Value, calls: int, blocks: int = 5) -> float:
+    """The least CPU time per refusal over ``blocks`` runs of ``calls`` refusals."""
+    import gc
+    import time
+
+    best = math.inf
+    gc.disable()  # a collection over the other, huge graph must not land in one run only
+    try:
+        for _ in range(blocks):
+            start = time.process_time()
+            for _ in range(calls):
+                _refusal(root)
+            best = min(best, (time.process_time() - start) / calls)
+    finally:
+        gc.enable()
+    return best
+
+
+def test_refusing_a_huge_graph_costs_about_what_counting_to_the_limit_costs() -> None:
+    """The guard stops counting at twice the limit instead of walking 200,001 Values.
+
+    The baseline is refusing a graph just over the default limit of 400 (403
+    Values), measured in the same test: refusing 200,001 Values must cost
+    about as much (the count goes to 801, twice the baseline's), not 500 times
+    as much as a full walk does.
+    """
+    small, huge = _chain(201), _chain(100_000)
+    assert _refusal(small).exact and _refusal(small).count == 403
+    err = _refusal(huge)
+    assert not err.exact and 801 <= err.count < 900 and err.limit == 400
+    message = str(err)
+    assert "at least" in message and "counting stopped there" in message
+    assert "max_nodes=None" in message
+    base = _cpu_per_refusal(small, 200)
+    once = _cpu_per_refusal(huge, 1, blocks=1)  # a full walk fails here already, quickly
+    assert once < 50 * base + 0.005, (once, base)
+    assert _cpu_per_refusal(huge, 50) < 4 * base
+
+
+def test_a_graph_of_up_to_twice_the_limit_is_counted_exactly() -> None:
+    x = _chain(400)  # 801 Values: exactly twice the limit of 400, plus one
+    err = _refusal(_chain(399))  # 799 Values
+    assert err.exact and err.count == 799 and "has 799 Values" in str(err)
+    err = _refusal(x)
+    assert not err.exact and "at least 801 Values" in str(err)
+    wide = sum_values([Value(float(k), f"v{k}") for k in range(2000)])  # one node, 2,001 Values
+    err = _refusal(wide)
+    assert not err.exact and err.count > 800 and f"at least {err.count} Values" in str(err)
+    assert draw(_chain(199), max_nodes=399).source.count(" -> ") == 3 * 199  # 399: accepted
+
+
 def test_deep_graph_needs_no_recursion() -> None:
     x = Value(1.0, "x")
     for _ in range(5 * sys.getrecursionlimit()):
@@ -739,12 +805,17 @@ def test_a_neurons_parameters_sit_next_to_it_in_index_order() -> None:
 
 
 def slow_layout_graph() -> Value:
-    """tanh(…tanh(x·0.9 + x)…) 29 deep: 117 Values, under max_nodes, and dot needs 25–70 s."""
-    x = Value(0.5, "x")
-    v = x
-    for _ in range(29):
-        v = (v * 0.9 + x).tanh()
-    return v
+    """117 Values, under max_nodes, and dot needs minutes: one Σ over 6,960 arrows.
+
+    116 leaves, each an input of the Σ node 60 times (duplicates are kept, as
+    in ``a * a``): the node limit counts Values, not arrows, and a node with
+    6,960 input cells is what the time limit is left to guard against. (This
+    was ``tanh(…tanh(x·0.9 + x)…)`` 29 deep, 25–70 s of dot until its arrows
+    from ``x`` were drawn from copies: now 0.04 s, see
+    ``test_a_leaf_feeding_every_level_draws_about_as_fast_as_a_small_graph``.)
+    """
+    leaves = [Value(0.01 * j, f"x{j}") for j in range(116)]
+    return sum_values(leaves * 60)
 
 
 def processes_in_group(pgid: int) -> list[int]:
@@ -829,3 +900,115 @@ def test_sigma_ports_face_the_arrows_in_every_direction(rankdir: str) -> None:
         for t in cells:
             x, y = float(t.get("x", "0")), float(t.get("y", "0"))
             assert {"LR": x < sx, "RL": x > sx, "TB": y < sy, "BT": y > sy}[rankdir], rankdir
+
+
+# ------------------------------------ long arrows are drawn from copies (#19 item 12)
+
+
+def _tanh_chain(levels: int) -> tuple[Value, Value]:
+    """tanh(…tanh(x·0.9 + x)…·0.9 + x): ``x`` feeds every level; 4·levels + 1 Values."""
+    x = Value(0.5, "x")
+    v = x
+    for _ in range(levels):
+        v = (v * 0.9 + x).tanh()
+    return x, v
+
+
+def _flat_sum(terms: int) -> tuple[Value, Value]:
+    """x·0.5 + x·0.5 + …: ``x`` feeds products that end up at every level; 3·terms Values."""
+    x = Value(0.5, "x")
+    v = x * 0.5
+    for _ in range(terms - 1):
+        v = v + x * 0.5
+    return x, v
+
+
+def _dot_cpu(root: Value) -> float:
+    """CPU seconds the dot child process spends rendering ``root``'s drawing to SVG."""
+    import resource
+
+    source = draw(root).source
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    render(source, "svg", timeout=120.0)  # a regression times out rather than hanging
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+@needs_dot
+def test_a_leaf_feeding_every_level_draws_about_as_fast_as_a_small_graph() -> None:
+    """The issue's 117 Values (29 levels) and a 100-term sum, timed against a 9-Value graph.
+
+    Both took ~40 s of dot (one virtual node per rank for each arrow from x:
+    quadratic in the depth). Now dot's CPU time may grow at most about
+    linearly with the number of Values: twice the per-Value cost of the
+    small graph, with dot's start-up counted against the large graphs.
+    """
+    small, _ = classroom()
+    n_small = len(topological_order(small))
+    base = min(_dot_cpu(small) for _ in range(5))
+    for levels in (29,):
+        _, root = _tanh_chain(levels)
+        assert len(topological_order(root)) == 117
+        took = _dot_cpu(root)
+        assert took < 2 * base * 117 / n_small, (took, base)
+    _, root = _flat_sum(100)
+    n = len(topological_order(root))
+    assert n == 300
+    took = _dot_cpu(root)
+    assert took < 2 * base * n / n_small, (took, base)
+
+
+def test_an_arrow_across_many_levels_starts_at_a_dashed_copy() -> None:
+    x, root = _tanh_chain(29)
+    root.backward()
+    source = draw(root).source
+    assert len(re.findall(r"^\tn\d+ \[", source, re.M)) == 117  # one box per Value, as ever
+    x_box = "n0"
+    adds = [i for i, v in enumerate(forward_order(root)) if v.op == "add"]
+    assert len(adds) == 29
+    direct, copied = [], []
+    for i in adds:
+        (line,) = re.findall(rf"^\t(\w+) -> o{i} \[(?=.*id=e{i}_1\b)(.*)\]$", source, re.M)
+        tail, attrs = line
+        assert "label=<1.000>" in attrs  # ∂(u + x)/∂x = 1 on the arrow, wherever it starts
+        (direct if tail == x_box else copied).append((i, tail))
+    # x's box feeds the first levels; every later "+" gets its own copy of x beside it
+    assert len(direct) == 1 and len(copied) == 28
+    for i, tail in copied:
+        assert tail == f"g0_{i}"
+        (node,) = re.findall(rf"^\t{tail} \[(.*)\]$", source, re.M)
+        assert "label=<x>" in node and "dashed" in node and 'class="copy input"' in node
+    # 29 arrows leave x or one of its copies into the "+" ops, and 1 into the first ×
+    assert len(re.findall(r"^\t(?:n0|g0_\d+) -> o", source, re.M)) == 30
+    # and the grad in x's box is the sum over all of them, by hand:
+    # d/dx of v_k = tanh(0.9·v_(k-1) + x): v_k' = (1 − v_k²)(0.9·v_(k-1)' + 1), v_0' = 1
+    v, dv = 0.5, 1.0
+    for _ in range(29):
+        v_next = math.tanh(0.9 * v + 0.5)
+        dv = (1 - v_next**2) * (0.9 * dv + 1)
+        v = v_next
+    assert x.grad == pytest.approx(dv, rel=1e-12)
+
+
+def test_a_copy_lights_up_with_its_box_in_the_steps() -> None:
+    x, root = _tanh_chain(6)
+    order = forward_order(root)
+    last_add = max(i for i, v in enumerate(order) if v.op == "add")
+    made = frames(root)
+    (frame,) = [d for s, d in made.steps if s.node is order[last_add]]
+    (copy,) = re.findall(rf"^\tg0_{last_add} \[(.*)\]$", frame.source, re.M)
+    assert "receiver" in copy and "penwidth=2.5" in copy  # x receives at this step
+    assert "receiver" not in re.findall(r"^\tn0 \[(.*)\]$", made.before.source, re.M)[0]
+    lit = draw(root, highlight=x).source
+    assert all("highlight" in c for c in re.findall(r"^\tg0_\d+ \[(.*)\]$", lit, re.M))
+
+
+def test_small_graphs_have_no_copies() -> None:
+    x, y = Value(0.5, "x"), Value(-2.0, "y")
+    net = MLP.from_weights([[[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]], [[0.7, -0.8, 0.9]]],
+                           [[0.1, 0.2, 0.3], [0.4]])
+    mlp_cost = squared_error(net([0.5, -1.0]), [0.25])
+    for root in ((x * y).tanh() + x, _tanh_chain(1)[1], classroom()[0], mlp_cost):
+        source = draw(root).source
+        assert not re.findall(r"^\tg\d+_\d+ ", source, re.M)
+        assert "weight" not in source and "nslimit" not in source

@@ -37,6 +37,16 @@ Where micrograd 0.1.0 has a bug, this module differs on purpose:
   number and ``Value(0) ** -1`` raise ZeroDivisionError from inside; here
   both raise :class:`scalargrad.DomainError` naming the operation and
   operand, and a NaN or infinite result is refused instead of propagated.
+  Dividing by a plain zero, ``Value(1.0) / 0``, is the same ``DomainError``
+  as ``Value(1.0) / Value(0.0)`` (micrograd: Python's ZeroDivisionError from
+  ``0 ** -1``); dividing by any other number builds micrograd's graph.
+* **The wrong number of inputs.** micrograd's neurons ``zip`` weights with
+  inputs, so ``MLP(2, …)`` called with 3 inputs silently ignores the third,
+  and with 1 input silently leaves the second weights out. Here ``Neuron``,
+  ``Layer`` and ``MLP`` refuse the call, as :class:`scalargrad.nn.MLP` does,
+  with a ``ValueError`` naming both counts: "MLP(2, …) expects 2 inputs,
+  got 3"; an input that is not a list (or tuple, or other iterable) of
+  numbers or Values is a ``TypeError``.
 
 Other differences: ``data`` and ``grad`` are always floats (micrograd keeps
 ``Value(0)`` an int, so ``repr`` shows ``0.0`` where micrograd shows ``0``);

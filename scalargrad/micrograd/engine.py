@@ -231,7 +231,25 @@ class Value(_engine.Value):
         return self * other  # other * self
 
     def __truediv__(self, other: Value | Number) -> Value:  # type: ignore[override]
-        return self * (other**-1)  # self / other
+        """``self / other``, as micrograd: ``self * other**-1``; ∂/∂self = 1/other.
+
+        A plain number is inverted in Python, as micrograd does (the graph
+        gets the constant ``1/other``), except that a zero (or a number whose
+        inverse overflows) raises the same :class:`scalargrad.DomainError` as
+        dividing by ``Value(0.0)`` instead of Python's ZeroDivisionError.
+        """
+        if isinstance(other, _Base):
+            return self * (other**-1)  # self / other
+        if isinstance(other, bool) or not isinstance(other, Real):
+            raise TypeError(
+                f"micrograd Value /: the other operand must be a Value or a number, "
+                f"not {type(other).__name__}"
+            )
+        try:
+            inverse = float(other) ** -1
+        except (ZeroDivisionError, OverflowError):  # 0, a subnormal, an int beyond floats
+            return self * (Value(other) ** -1)  # raises scalargrad's error, naming the operand
+        return self * inverse
 
     def __rtruediv__(self, other: Number) -> Value:
         return other * self**-1  # other / self

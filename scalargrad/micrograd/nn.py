@@ -14,12 +14,25 @@ Unlike micrograd, ``MLP`` labels its parameters in the notes' notation
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ..nn import label
 from .engine import Number, Value
 
 __all__ = ["MLP", "Layer", "Module", "Neuron"]
+
+
+def _inputs(x: object, nin: int, who: str) -> Sequence[Value | Number]:
+    """``x`` as a list of exactly ``nin`` inputs, or a clear error naming both counts."""
+    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+        raise TypeError(f"{who} expects a list of {nin} numbers or Values, "
+                        f"not {type(x).__name__}")
+    xs = x if isinstance(x, list) else list(x)
+    if len(xs) != nin:
+        lost = "the extra inputs" if len(xs) > nin else "the weights of the missing inputs"
+        raise ValueError(f"{who} expects {nin} inputs, got {len(xs)} (micrograd would "
+                         f"silently ignore {lost})")
+    return xs
 
 
 class Module:
@@ -52,7 +65,14 @@ class Neuron(Module):
         self.nonlin = nonlin
 
     def __call__(self, x: Sequence[Value | Number]) -> Value:
-        """Returns ``relu(b + Σ_k w_k·x_k)`` (without relu when linear)."""
+        """Returns ``relu(b + Σ_k w_k·x_k)`` (without relu when linear).
+
+        Raises:
+            ValueError: ``x`` does not hold exactly ``nin`` inputs (micrograd's
+                ``zip`` silently drops the extra inputs or weights).
+            TypeError: ``x`` is not a sequence.
+        """
+        x = _inputs(x, len(self.w), repr(self))
         act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
         return act.relu() if self.nonlin else act
 
@@ -77,7 +97,13 @@ class Layer(Module):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
     def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
-        """Returns each neuron's output (the Value itself when there is one neuron)."""
+        """Returns each neuron's output (the Value itself when there is one neuron).
+
+        Raises:
+            ValueError: ``x`` does not hold exactly ``nin`` inputs.
+        """
+        if self.neurons:
+            x = _inputs(x, len(self.neurons[0].w), f"a Layer of {len(self.neurons)} neurons")
         out = [n(x) for n in self.neurons]
         return out[0] if len(out) == 1 else out
 
@@ -109,7 +135,16 @@ class MLP(Module):
                 n.b.label = label("b", lnum, j)
 
     def __call__(self, x: Sequence[Value | Number]) -> Value | list[Value]:
-        """Runs the layers in turn; one output gives the Value itself."""
+        """Runs the layers in turn; one output gives the Value itself.
+
+        Raises:
+            ValueError: ``x`` does not hold exactly ``nin`` inputs (micrograd
+                silently ignores extra inputs and unused weights; here, as in
+                :class:`scalargrad.nn.MLP`, the call is refused).
+        """
+        if self.layers:
+            nin = len(self.layers[0].neurons[0].w) if self.layers[0].neurons else 0
+            x = _inputs(x, nin, f"MLP({nin}, …)")
         out: Sequence[Value | Number] | Value = x
         for layer in self.layers:
             out = layer(out)  # type: ignore[arg-type]
