@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,21 +39,9 @@ pytest.importorskip("mkdocs", reason="the docs extra is not installed (pip insta
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    r = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
-    warnings = [line for line in r.stderr.splitlines() if line.startswith("WARNING")]
-    assert not warnings, warnings
-    return out
+def site(built_site: Path) -> Path:
+    """The site built once per session (``built_site`` in conftest.py)."""
+    return built_site
 
 
 def _text(path: Path) -> str:
