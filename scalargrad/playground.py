@@ -144,6 +144,8 @@ def _build(args: list[str]) -> tuple[Value, dict[str, Value]]:
         name, _, number = word.partition("=")
         values[name.strip()] = float(number)
     root, leaves = parse(expr).evaluate(values)
+    if not root.label:  # named as the command line names it
+        root.label = next(n for n in ("f", "out", "result", "f_0", "f_1") if n not in leaves)
     root.backward()
     return root, leaves
 
