@@ -15,6 +15,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,4 +165,52 @@ def test_live_page_steps_in_chromium_from_the_built_site(
     page.keyboard.press("ArrowLeft")
     assert shown() == before  # and back again
     assert not errors, errors
+    context.close()
+
+
+# Text a student sees, with the typeset formulas, code and notebook outputs left out: any
+# $, \( or \[ still in it is TeX that was never typeset.
+_UNTYPESET = """() => {
+  const body = document.querySelector('article') || document.body;
+  const copy = body.cloneNode(true);
+  copy.querySelectorAll('.katex, pre, code, script, style, .jp-CodeCell .jp-InputArea')
+      .forEach((e) => e.remove());
+  return copy.textContent;
+}"""
+
+
+@pytest.mark.browser
+def test_every_formula_is_typeset_with_no_request_to_another_host(
+    site: Path, browser: object, served_site: str
+) -> None:
+    pages = ["mathematics.html", "index.html"]
+    pages += [f"lessons/{p.name}" for p in sorted((site / "lessons").glob("[0-9][0-9]_*.html"))]
+    assert len(pages) >= 8
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    elsewhere: list[str] = []
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith(served_site):
+            r.continue_()
+        else:
+            elsewhere.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for name in pages:
+        page.goto(served_site + name)
+        page.wait_for_load_state("load")
+        page.wait_for_function("document.querySelector('.katex') !== null", timeout=30_000)
+        typeset = page.locator(".katex").count()
+        raw = page.evaluate(_UNTYPESET)
+        for left in ("$", "\\(", "\\["):
+            assert left not in raw, (name, left, raw[max(0, raw.find(left) - 80):][:200])
+        assert page.locator(".katex-error").count() == 0, name  # KaTeX read every formula
+        if name.startswith("lessons/"):
+            assert typeset >= 10, (name, typeset)  # the formulas cell alone has more
+    assert elsewhere == [], elsewhere
+    assert errors == [], errors
     context.close()

@@ -9,7 +9,7 @@ function typeset() {
       { left: "\\(", right: "\\)", display: false },
       { left: "$", right: "$", display: false },
     ],
-    ignoredClasses: ["highlight", "jp-InputArea", "jp-OutputArea-output"],
+    ignoredClasses: ["highlight"],
     throwOnError: false,
   });
 }
