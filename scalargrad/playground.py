@@ -24,7 +24,7 @@ from typing import Any
 from . import cli, page, viz
 from .engine import Value
 from .parse import parse
-from .trace import explain
+from .trace import TooManyPathsError, explain
 
 __all__ = [
     "PRESETS",
@@ -159,33 +159,38 @@ def grad(text: str, *, explain_var: str | None = None, hessian: bool = False) ->
         hessian: Add ``--hessian`` (every second derivative).
 
     Returns:
-        ``{"status", "stdout", "stderr", "variables", "grads", "dot"}``: the CLI's exit
-        status and output; on success the variables in order, each ``∂f/∂name`` as a
-        float and the drawing's DOT text (``""`` when the graph is over the drawing limit,
-        with the reason in ``"stderr"``).
+        ``{"status", "stdout", "stderr", "variables", "grads", "dot", "latex"}``: the
+        CLI's exit status and output; on success the variables in order, each
+        ``∂f/∂name`` as a float, the drawing's DOT text (``""`` when the graph is over
+        the drawing limit, with the reason in ``"stderr"``; the explained variable's
+        paths lit) and the explanation in LaTeX (``""`` when none was asked for).
     """
     try:
         args = split_args(text)
     except PlaygroundError as problem:
         return {"status": 2, "stdout": "", "stderr": f"playground: {problem}\n",
-                "variables": [], "grads": {}, "dot": ""}
+                "variables": [], "grads": {}, "dot": "", "latex": ""}
     if explain_var and "--explain" not in args:
         args += ["--explain", explain_var]
     if hessian and "--hessian" not in args:
         args.append("--hessian")
     status, out, err = _run(["grad", *args])
     result: dict[str, Any] = {"status": status, "stdout": out, "stderr": err,
-                              "variables": [], "grads": {}, "dot": ""}
+                              "variables": [], "grads": {}, "dot": "", "latex": ""}
     if status != 0 and not out:
         return result
     root, leaves = _build(args)
     result["variables"] = list(leaves)
     result["grads"] = {name: leaf.grad for name, leaf in leaves.items()}
-    name = explain_var if explain_var in leaves else None
+    result["latex"] = ""
+    highlight = None
+    if explain_var in leaves:
+        with contextlib.suppress(TooManyPathsError):  # the CLI's output already says so
+            highlight = explain(root, leaves[explain_var])
+            result["latex"] = highlight._repr_latex_().strip("$")
     try:
-        highlight = explain(root, leaves[name]) if name else None
         result["dot"] = viz.draw(root, highlight=highlight).source
-    except (viz.DrawingTooLargeError, ValueError) as problem:
+    except viz.DrawingTooLargeError as problem:
         result["stderr"] += f"playground: not drawn: {problem}\n"
     return result
 

@@ -73,6 +73,8 @@ def test_grad_gives_the_clis_output_the_gradients_and_a_drawing() -> None:
     assert f"∂f/∂x = {df_dx(X, Y):.10g}" in r["stdout"]
     assert "chain rule for ∂f/∂x" in r["stdout"] and "∂²f/∂x∂y" in r["stdout"]
     assert r["dot"].lstrip().startswith("digraph")
+    assert r["latex"].startswith("\\begin{aligned}")
+    assert "\\frac{\\partial f}{\\partial x}" in r["latex"]
     svg = json.loads(playground.handle(json.dumps({"kind": "grad", "text": f"{EXPR} x=1 y=2"})))
     assert svg["status"] == 0 and "<svg" in svg["svg"]
 
@@ -197,6 +199,13 @@ def test_a_link_computes_steps_practises_and_checks_in_chromium(
     assert page.locator("#pg-drawing svg g.node").count() >= 8  # the graph, laid out in wasm
     assert page.locator("#pg-args").input_value() == args
 
+    # the chain rule for a chosen variable, as text and typeset
+    page.locator("#pg-explain").select_option("y")
+    assert "chain rule for ∂f/∂y" in wait_text(page, "#pg-out", "chain rule")
+    page.locator("#pg-explain-tex .katex").first.wait_for(timeout=WAIT)
+    assert page.locator("#pg-explain-tex .katex-error").count() == 0
+    assert page.locator("#pg-drawing svg g.node.highlight, #pg-drawing svg .highlight").count() > 0
+
     # step through: the library's page in a sandboxed iframe, the same keys
     page.locator("#pg-step").click()
     frame = page.frame_locator("#pg-steps")
@@ -251,3 +260,15 @@ def test_stop_restarts_python_and_says_so(served_site: str, browser: Any) -> Non
     page.locator("#pg-form button[type=submit]").click()
     assert "∂f/∂x = 6" in wait_text(page, "#pg-out", "∂f/∂x")
     opened.close()
+
+
+@pytest.mark.browser
+def test_a_browser_without_webassembly_is_told_so(served_site: str, browser: Any) -> None:
+    context = browser.new_context()
+    context.add_init_script("delete globalThis.WebAssembly")
+    page = context.new_page()
+    page.goto(served_site + "playground.html")
+    status = wait_text(page, "#pg-status", "WebAssembly")
+    assert "cannot run the playground" in status
+    assert page.locator("#pg-form button[type=submit]").is_disabled()
+    context.close()

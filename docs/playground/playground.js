@@ -99,6 +99,11 @@ async function compute() {
                            "computing the gradients");
   show($("pg-out"), answer);
   $("pg-drawing").innerHTML = answer.svg || "";
+  const tex = $("pg-explain-tex");
+  tex.replaceChildren();
+  if (answer.latex && window.katex) {
+    katex.render(answer.latex, tex, { displayMode: true, throwOnError: false });
+  }
   const select = $("pg-explain");
   const keep = select.value;
   if (answer.variables.length) {
