@@ -136,6 +136,14 @@ def _core(args: list[str]) -> list[str]:
     return out
 
 
+def _variables(args: list[str]) -> list[str]:
+    """The expression's variables (none when the parser refuses it: the CLI will say why)."""
+    try:
+        return list(parse(next(a for a in _core(args) if a != "--")).variables)
+    except (ValueError, StopIteration):
+        return []
+
+
 def _build(args: list[str]) -> tuple[Value, dict[str, Value]]:
     """The graph of ``grad`` arguments the CLI has accepted (backward run)."""
     expr, *pairs = [a for a in _core(args) if a != "--"]
@@ -155,7 +163,8 @@ def grad(text: str, *, explain_var: str | None = None, hessian: bool = False) ->
 
     Args:
         text: The CLI's ``grad`` arguments (see :func:`split_args`).
-        explain_var: Add ``--explain`` for this variable, and highlight its paths.
+        explain_var: Add ``--explain`` for this variable, and highlight its paths
+            (ignored when the expression has no such variable).
         hessian: Add ``--hessian`` (every second derivative).
 
     Returns:
@@ -170,8 +179,8 @@ def grad(text: str, *, explain_var: str | None = None, hessian: bool = False) ->
     except PlaygroundError as problem:
         return {"status": 2, "stdout": "", "stderr": f"playground: {problem}\n",
                 "variables": [], "grads": {}, "dot": "", "latex": ""}
-    if explain_var and "--explain" not in args:
-        args += ["--explain", explain_var]
+    if explain_var and "--explain" not in args and explain_var in _variables(args):
+        args += ["--explain", explain_var]  # (a variable of the previous expression: ignored)
     if hessian and "--hessian" not in args:
         args.append("--hessian")
     status, out, err = _run(["grad", *args])

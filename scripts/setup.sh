@@ -55,6 +55,11 @@ if [ "${SCALARGRAD_SKIP_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 fi
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+# The playground lays drawings out in the browser with Helvetica's metrics (the only sans
+# face Graphviz-in-WebAssembly measures); Liberation Sans has the same metrics.
+if command -v fc-list >/dev/null 2>&1 && ! fc-list | grep -qi "Liberation Sans"; then
+  need_apt+=(fonts-liberation)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     phase "updating apt-get's package lists" "10-60 s" apt-get update -q

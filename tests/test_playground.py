@@ -75,6 +75,8 @@ def test_grad_gives_the_clis_output_the_gradients_and_a_drawing() -> None:
     assert r["dot"].lstrip().startswith("digraph")
     assert r["latex"].startswith("\\begin{aligned}")
     assert "\\frac{\\partial f}{\\partial x}" in r["latex"]
+    other = playground.grad("u*u u=2", explain_var="x")  # the page's choice, for another f
+    assert other["status"] == 0 and other["latex"] == "" and other["grads"] == {"u": 4.0}
     svg = json.loads(playground.handle(json.dumps({"kind": "grad", "text": f"{EXPR} x=1 y=2"})))
     assert svg["status"] == 0 and "<svg" in svg["svg"]
 
@@ -235,7 +237,7 @@ def test_a_link_computes_steps_practises_and_checks_in_chromium(
     # check a wrong derivation: Hypothesis's counterexample, which really fails
     page.locator("#pg-wrt").select_option("x")
     page.locator("#pg-claim").fill(WRONG_CLAIM)
-    page.locator("#pg-check").click()
+    page.locator("#pg-claim").press("Enter")  # as the Check button does
     verdict = wait_text(page, "#pg-check-out", "FAILS at")
     point = dict(re.findall(r"\b([xy]) = (-?[0-9.e+-]+)", verdict.split("FAILS at")[1]))
     x, y = float(point["x"]), float(point["y"])

@@ -64,13 +64,22 @@ function restart(message) {
   if (worker) worker.terminate();
   const p = pending;
   pending = null;
-  if (p) clearTimeout(p.timer);
+  if (p) {
+    clearTimeout(p.timer);
+    p.resolve({ status: 2, stdout: "", stderr: message + "\n", variables: [], svg: "",
+                latex: "", html: "", stopped: true });
+  }
   startWorker();
   status(message + " Python is being restarted (a few seconds) …", "error");
 }
 
+// One request at a time: a request made while another runs waits for it (a change of the
+// preset or of the explained variable during a computation is not lost, and no answer is
+// taken for another's).
+let chain = Promise.resolve();
+
 function ask(request, what) {
-  return new Promise((resolve) => {
+  const run = () => new Promise((resolve) => {
     const go = () => {
       const id = nextId++;
       const budget = BUDGET[request.kind];
@@ -84,6 +93,9 @@ function ask(request, what) {
     };
     if (ready) go(); else queued = go;
   });
+  const answer = chain.then(run);
+  chain = answer.catch(() => {});
+  return answer;
 }
 
 function show(el, answer) {
@@ -97,6 +109,7 @@ async function compute() {
   const explain = $("pg-explain").value;
   const answer = await ask({ kind: "grad", text: text(), explain, hessian: $("pg-hessian").checked },
                            "computing the gradients");
+  if (answer.stopped) return answer; // the status says it was stopped
   show($("pg-out"), answer);
   $("pg-drawing").innerHTML = answer.svg || "";
   const tex = $("pg-explain-tex");
@@ -122,6 +135,7 @@ async function compute() {
 async function stepPage(practice) {
   const answer = await ask({ kind: "steps", text: text(), practice },
                            practice ? "making the practice page" : "making the step-through page");
+  if (answer.stopped) return;
   const frame = $("pg-steps");
   if (answer.status === 0) {
     frame.srcdoc = answer.html;
@@ -140,6 +154,7 @@ async function check() {
   const answer = await ask({ kind: "check", text: text(), wrt: $("pg-wrt").value,
                              claim: $("pg-claim").value, ranges: $("pg-ranges").value },
                            "checking your derivative with Hypothesis");
+  if (answer.stopped) return;
   show($("pg-check-out"), answer);
   status(answer.status === 0 ? "Your formula holds at every point drawn." :
          answer.status === 1 ? "Your formula has a counterexample (below)." :
@@ -176,6 +191,11 @@ function init() {
   $("pg-step").addEventListener("click", () => stepPage(false));
   $("pg-practice").addEventListener("click", () => stepPage(true));
   $("pg-check").addEventListener("click", check);
+  for (const id of ["pg-claim", "pg-ranges"]) {
+    $(id).addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && ready && !pending) { e.preventDefault(); check(); }
+    });
+  }
   $("pg-stop").addEventListener("click", () => restart("Stopped."));
   $("pg-args").addEventListener("input", link);
   window.addEventListener("hashchange", () => { if (fromHash()) compute(); });
