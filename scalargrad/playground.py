@@ -193,8 +193,8 @@ def grad(text: str, *, explain_var: str | None = None, hessian: bool = False) ->
     result["grads"] = {name: leaf.grad for name, leaf in leaves.items()}
     result["latex"] = ""
     highlight = None
-    if explain_var in leaves:
-        with contextlib.suppress(TooManyPathsError):  # the CLI's output already says so
+    if explain_var in leaves and status == 0:  # else the CLI refused it (e.g. --max-paths)
+        with contextlib.suppress(TooManyPathsError):
             highlight = explain(root, leaves[explain_var])
             result["latex"] = highlight._repr_latex_().strip("$")
     try:

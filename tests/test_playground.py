@@ -105,6 +105,20 @@ def test_check_finds_a_counterexample_that_really_fails() -> None:
     assert right["status"] == 0, right
 
 
+def test_the_command_lines_limits_hold() -> None:
+    # 60 levels of x*0.9 + x: over the step page's 150-node limit, under the drawing's 400
+    expr = "x"
+    for _ in range(60):
+        expr = f"tanh({expr}*0.9 + x)"
+    made = playground.steps(f"{expr} x=0.5", lambda dot: "")
+    assert made["status"] == 2 and "150" in made["stderr"] and made["html"] == ""
+    paths = playground.grad("(x+x)*(x+x)*(x+x)*(x+x)*(x+x)*(x+x)*(x+x)*(x+x)*(x+x)*(x+x)*(x+x) "
+                            "x=1 --max-paths 10", explain_var="x")
+    assert paths["status"] == 1 and "--max-paths" in paths["stderr"]
+    assert paths["grads"]["x"] == pytest.approx(11 * 2**11)  # d/dx (2x)^11 at 1, by hand
+    assert paths["latex"] == ""
+
+
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
 def test_steps_is_the_libraries_step_page_whatever_lays_it_out() -> None:
     text = f"{EXPR} x={X} y={Y}"
@@ -200,6 +214,15 @@ def test_a_link_computes_steps_practises_and_checks_in_chromium(
     assert float(shown["y"]) == pytest.approx(df_dy(X, Y), rel=1e-9)
     assert page.locator("#pg-drawing svg g.node").count() >= 8  # the graph, laid out in wasm
     assert page.locator("#pg-args").input_value() == args
+
+    # second derivatives: grad --hessian's lines, as the Python engine prints them
+    page.locator("#pg-hessian").check()
+    out = wait_text(page, "#pg-out", "second derivatives")
+    hessian = [ln for ln in playground.grad(args, hessian=True)["stdout"].splitlines()
+               if ln.startswith("∂²")]
+    assert len(hessian) == 3 and all(line in out.splitlines() for line in hessian)
+    page.locator("#pg-hessian").uncheck()
+    wait_text(page, "#pg-status", "Done")
 
     # the chain rule for a chosen variable, as text and typeset
     page.locator("#pg-explain").select_option("y")
