@@ -12,6 +12,7 @@ real headless Chromium, step when the arrow keys are pressed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,3 +215,38 @@ def test_every_formula_is_typeset_with_no_request_to_another_host(
     assert elsewhere == [], elsewhere
     assert errors == [], errors
     context.close()
+
+
+def test_the_playground_ships_every_file_it_loads_with_pinned_hashes(site: Path) -> None:
+    import hashlib
+    import json
+
+    import scalargrad
+
+    manifest = json.loads(_text(site / "playground" / "manifest.json"))
+    for uri, digest in manifest["sha256"].items():
+        assert hashlib.sha256((site / uri).read_bytes()).hexdigest() == digest, uri
+    for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                 "pyodide-lock.json"):
+        assert f"playground/pyodide/{name}" in manifest["sha256"], name
+    wheels = set(manifest["wheels"])
+    assert f"scalargrad_backprop-{scalargrad.__version__}-py3-none-any.whl" in wheels
+    pins = re.findall(r"^(\S+)==(\S+) --hash=sha256:([0-9a-f]{64})",
+                      _text(ROOT / "web" / "wheels.txt"), re.M)
+    assert {p[0] for p in pins} == {"hypothesis", "sortedcontainers", "graphviz"}
+    for name, version, digest in pins:  # the very files pip checked against web/wheels.txt
+        (wheel,) = [w for w in wheels if w.startswith(f"{name}-{version}-")]
+        assert manifest["sha256"][f"playground/wheels/{wheel}"] == digest
+    lock = json.loads(_text(ROOT / "web" / "package-lock.json"))
+    assert lock["packages"]["node_modules/pyodide"]["version"] == manifest["pyodide"]
+    assert "playground/playground.js" in _text(site / "playground.html")
+
+
+def test_no_page_loads_anything_from_another_host(site: Path) -> None:
+    fetched = re.compile(r'<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)="(https?:)?//', re.I)
+    for page in sorted(site.rglob("*.html")):
+        html = _text(page)
+        found = fetched.search(html)
+        assert found is None, (page.relative_to(site), html[found.start():found.start() + 160])
+        assert "fonts.googleapis.com" not in html and "cdn.jsdelivr.net" not in html, page
+        assert "unpkg.com" not in html, page  # lesson 04's widget manager script is removed
