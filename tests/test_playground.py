@@ -297,3 +297,13 @@ def test_a_browser_without_webassembly_is_told_so(served_site: str, browser: Any
     assert "cannot run the playground" in status
     assert page.locator("#pg-form button[type=submit]").is_disabled()
     context.close()
+
+
+@pytest.mark.browser
+def test_opened_from_disk_it_says_to_serve_the_site(built_site: Any, browser: Any) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto((built_site / "playground.html").as_uri())
+    status = wait_text(page, "#pg-status", "file://")
+    assert "make serve" in status and "cannot load" in status
+    context.close()
