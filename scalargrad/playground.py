@@ -114,8 +114,33 @@ def split_args(text: str) -> list[str]:
     return ["--", expression, *rest] if expression.startswith("-") else [expression, *rest]
 
 
+def _ordered(argv: list[str]) -> list[str]:
+    """``grad`` arguments with the options first, then ``--``, then the rest.
+
+    A ``--`` before an expression that starts with ``-`` must come after every option:
+    argparse reads everything after it as positional.
+    """
+    if "--" not in argv:
+        return argv
+    command, *words = argv
+    options: list[str] = []
+    rest: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            options.append(word)
+            skip = False
+        elif word != "--" and word.startswith("--"):
+            options.append(word)
+            skip = word in _VALUED
+        elif word != "--":
+            rest.append(word)
+    return [command, *options, "--", *rest]
+
+
 def _run(argv: list[str]) -> tuple[int, str, str]:
     """``cli.main(argv)`` with its standard output and error captured."""
+    argv = _ordered(argv)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = cli.main(argv)

@@ -81,6 +81,13 @@ def test_grad_gives_the_clis_output_the_gradients_and_a_drawing() -> None:
     assert svg["status"] == 0 and "<svg" in svg["svg"]
 
 
+def test_an_expression_starting_with_minus_takes_options() -> None:
+    r = playground.grad("-x**2 x=3 --explain x", hessian=True)
+    assert r["status"] == 0, r["stderr"]
+    assert "∂f/∂x = -6" in r["stdout"] and "∂²f/∂x² = -2" in r["stdout"]  # by hand
+    assert "chain rule for ∂f/∂x" in r["stdout"]
+
+
 def test_grad_refuses_with_the_clis_messages_never_a_traceback() -> None:
     missing = playground.grad("x*y x=1")
     assert missing["status"] == 2 and "no value for y" in missing["stderr"]
