@@ -2,7 +2,7 @@
 # Installs everything scalargrad's demo, tests and notebooks need on a fresh Debian machine:
 # a virtual environment in .venv with the package and its extras, and the system programs
 # the tests drive for real (Graphviz's `dot`, Chromium for the step-through page test, and
-# Node.js's npm, which fetches the site's pinned browser files: Pyodide, KaTeX, Graphviz in
+# with the docs extra Node.js's npm, which fetches the site's pinned browser files: Pyodide, KaTeX, Graphviz in
 # WebAssembly — see web/package.json).
 #
 # It says what it is doing: each long phase prints a line when it starts (with how long it
@@ -54,11 +54,16 @@ command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 if [ "${SCALARGRAD_SKIP_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 fi
-command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
-# The playground lays drawings out in the browser with Helvetica's metrics (the only sans
-# face Graphviz-in-WebAssembly measures); Liberation Sans has the same metrics.
-if command -v fc-list >/dev/null 2>&1 && ! fc-list | grep -qi "Liberation Sans"; then
-  need_apt+=(fonts-liberation)
+# The documentation site (the docs extra, part of "all") needs npm for its browser files.
+wants_site=0
+case ",$EXTRAS," in *,all,* | *,docs,*) wants_site=1 ;; esac
+if [ "$wants_site" = 1 ]; then
+  command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+  # The playground lays drawings out in the browser with Helvetica's metrics (the only sans
+  # face Graphviz-in-WebAssembly measures); Liberation Sans has the same metrics.
+  if command -v fc-list >/dev/null 2>&1 && ! fc-list | grep -qi "Liberation Sans"; then
+    need_apt+=(fonts-liberation)
+  fi
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -76,7 +81,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     exit 1
   fi
 else
-  echo "setup: the system programs are already installed (dot, npm$([ "${SCALARGRAD_SKIP_BROWSER:-0}" = 1 ] || echo ", chromium"))"
+  echo "setup: the system programs are already installed (dot$([ "$wants_site" = 0 ] || echo ", npm")$([ "${SCALARGRAD_SKIP_BROWSER:-0}" = 1 ] || echo ", chromium"))"
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -91,7 +96,7 @@ phase "installing $what with pip" \
   "20 s with a warm cache, 1-3 minutes on a fresh machine" \
   env PYTHONWARNINGS="ignore:Editable installation" \
   "$VENV/bin/python" -m pip install -q -e "$spec"
-if [ -f web/package-lock.json ]; then
+if [ "$wants_site" = 1 ] && [ -f web/package-lock.json ]; then
   phase "installing the site's pinned browser files with npm ci (web/)" "5-30 s" \
     npm ci --prefix web --no-audit --no-fund --loglevel=error
 fi
