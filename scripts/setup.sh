@@ -2,8 +2,8 @@
 # Installs everything scalargrad's demo, tests and notebooks need on a fresh Debian machine:
 # a virtual environment in .venv with the package and its extras, and the system programs
 # the tests drive for real (Graphviz's `dot`, Chromium for the step-through page test, and
-# with the docs extra Node.js's npm, which fetches the site's pinned browser files: Pyodide, KaTeX, Graphviz in
-# WebAssembly — see web/package.json).
+# with the docs extra Node.js's npm, which fetches the site's pinned browser files: Pyodide,
+# KaTeX, Graphviz in WebAssembly — see web/package.json).
 #
 # It says what it is doing: each long phase prints a line when it starts (with how long it
 # usually takes), a "still working" line every 15 s, and how long it took. The commands'
