@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything scalargrad's demo, tests and notebooks need on a fresh Debian machine:
 # a virtual environment in .venv with the package and its extras, and the system programs
-# the tests drive for real (Graphviz's `dot`, Chromium for the step-through page test).
+# the tests drive for real (Graphviz's `dot`, Chromium for the step-through page test, and
+# with the docs extra Node.js's npm, which fetches the site's pinned browser files: Pyodide,
+# KaTeX, Graphviz in WebAssembly — see web/package.json).
 #
 # It says what it is doing: each long phase prints a line when it starts (with how long it
 # usually takes), a "still working" line every 15 s, and how long it took. The commands'
@@ -52,6 +54,17 @@ command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 if [ "${SCALARGRAD_SKIP_BROWSER:-0}" != 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 fi
+# The documentation site (the docs extra, part of "all") needs npm for its browser files.
+wants_site=0
+case ",$EXTRAS," in *,all,* | *,docs,*) wants_site=1 ;; esac
+if [ "$wants_site" = 1 ]; then
+  command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
+  # The playground lays drawings out in the browser with Helvetica's metrics (the only sans
+  # face Graphviz-in-WebAssembly measures); Liberation Sans has the same metrics.
+  if command -v fc-list >/dev/null 2>&1 && ! fc-list | grep -qi "Liberation Sans"; then
+    need_apt+=(fonts-liberation)
+  fi
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     phase "updating apt-get's package lists" "10-60 s" apt-get update -q
@@ -63,11 +76,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: install them with your package manager, e.g." >&2
     echo "         sudo apt-get install ${need_apt[*]}     (Debian/Ubuntu)" >&2
     echo "         brew install graphviz chromium            (macOS)" >&2
-    echo "setup: drawings need 'dot' (Graphviz); the page test needs Chromium." >&2
+    echo "setup: drawings need 'dot' (Graphviz); the page test needs Chromium; the site" >&2
+    echo "       (make docs) needs npm (Node.js) for its pinned browser files." >&2
     exit 1
   fi
 else
-  echo "setup: the system programs are already installed (dot$([ "${SCALARGRAD_SKIP_BROWSER:-0}" = 1 ] || echo ", chromium"))"
+  echo "setup: the system programs are already installed (dot$([ "$wants_site" = 0 ] || echo ", npm")$([ "${SCALARGRAD_SKIP_BROWSER:-0}" = 1 ] || echo ", chromium"))"
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -82,4 +96,8 @@ phase "installing $what with pip" \
   "20 s with a warm cache, 1-3 minutes on a fresh machine" \
   env PYTHONWARNINGS="ignore:Editable installation" \
   "$VENV/bin/python" -m pip install -q -e "$spec"
+if [ "$wants_site" = 1 ] && [ -f web/package-lock.json ]; then
+  phase "installing the site's pinned browser files with npm ci (web/)" "5-30 s" \
+    npm ci --prefix web --no-audit --no-fund --loglevel=error
+fi
 echo "setup: done in $((SECONDS - started)) s ($VENV ready; dot: $(command -v dot || echo missing); log: $LOG)"

@@ -1,4 +1,4 @@
-"""Shared test set-up: Hypothesis profiles and the ``patch_rule`` fixture.
+"""Shared test set-up: Hypothesis profiles, the ``patch_rule`` fixture and the built site.
 
 ``ci`` (loaded when the CI environment variable is set, as CI does) is
 deterministic with no deadline and no example database; ``dev`` is the default
@@ -9,12 +9,21 @@ Choose one with ``HYPOTHESIS_PROFILE=thorough pytest`` for a longer run.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import http.server
 import os
+import shutil
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+ROOT = Path(__file__).resolve().parent.parent
 Forward = Callable[..., tuple[float, tuple[float, ...]]]
 
 settings.register_profile(
@@ -48,3 +57,56 @@ def patch_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, Forwa
                 monkeypatch.setattr(engine, attr, forward)
 
     yield patch
+
+
+# --- the documentation site, built once per session (tests/test_site.py, test_playground.py)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real ``mkdocs build --strict`` (what ``make docs`` runs) into a temporary folder.
+
+    A broken link, a missing page, a docstring mkdocstrings cannot render, a lesson whose
+    cell raises or a browser file that cannot be vendored (npm, pip) fails it.
+    """
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz dot not installed")
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed (pip install -e .[docs])")
+    out = tmp_path_factory.mktemp("site")
+    r = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
+    warnings = [line for line in r.stderr.splitlines() if line.startswith("WARNING")]
+    assert not warnings, warnings
+    return out
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map: ClassVar[dict[str, str]] = {
+        ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
+        ".whl": "application/zip",
+    }
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def served_site(built_site: Path) -> Iterator[str]:
+    """The built site served over http on 127.0.0.1 (a threaded server); yields its URL."""
+    handler = functools.partial(_QuietHandler, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()

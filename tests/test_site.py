@@ -12,11 +12,11 @@ real headless Chromium, step when the arrow keys are pressed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,21 +41,9 @@ pytest.importorskip("mkdocs", reason="the docs extra is not installed (pip insta
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    r = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
-    warnings = [line for line in r.stderr.splitlines() if line.startswith("WARNING")]
-    assert not warnings, warnings
-    return out
+def site(built_site: Path) -> Path:
+    """The site built once per session (``built_site`` in conftest.py)."""
+    return built_site
 
 
 def _text(path: Path) -> str:
@@ -193,3 +181,86 @@ def test_live_page_steps_in_chromium_from_the_built_site(
     assert shown() == before  # and back again
     assert not errors, errors
     context.close()
+
+
+# Text a student sees, with the typeset formulas, code and notebook outputs left out: any
+# $, \( or \[ still in it is TeX that was never typeset.
+_UNTYPESET = """() => {
+  const body = document.querySelector('article') || document.body;
+  const copy = body.cloneNode(true);
+  copy.querySelectorAll('.katex, pre, code, script, style, .jp-CodeCell .jp-InputArea')
+      .forEach((e) => e.remove());
+  return copy.textContent;
+}"""
+
+
+@pytest.mark.browser
+def test_every_formula_is_typeset_with_no_request_to_another_host(
+    site: Path, browser: object, served_site: str
+) -> None:
+    pages = ["mathematics.html", "index.html"]
+    pages += [f"lessons/{p.name}" for p in sorted((site / "lessons").glob("[0-9][0-9]_*.html"))]
+    assert len(pages) >= 8
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    elsewhere: list[str] = []
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith(served_site):
+            r.continue_()
+        else:
+            elsewhere.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for name in pages:
+        page.goto(served_site + name)
+        page.wait_for_load_state("load")
+        page.wait_for_function("document.querySelector('.katex') !== null", timeout=30_000)
+        typeset = page.locator(".katex").count()
+        raw = page.evaluate(_UNTYPESET)
+        for left in ("$", "\\(", "\\["):
+            assert left not in raw, (name, left, raw[max(0, raw.find(left) - 80):][:200])
+        assert page.locator(".katex-error").count() == 0, name  # KaTeX read every formula
+        if name.startswith("lessons/"):
+            assert typeset >= 10, (name, typeset)  # the formulas cell alone has more
+    assert elsewhere == [], elsewhere
+    assert errors == [], errors
+    context.close()
+
+
+def test_the_playground_ships_every_file_it_loads_with_pinned_hashes(site: Path) -> None:
+    import hashlib
+    import json
+
+    import scalargrad
+
+    manifest = json.loads(_text(site / "playground" / "manifest.json"))
+    for uri, digest in manifest["sha256"].items():
+        assert hashlib.sha256((site / uri).read_bytes()).hexdigest() == digest, uri
+    for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                 "pyodide-lock.json"):
+        assert f"playground/pyodide/{name}" in manifest["sha256"], name
+    wheels = set(manifest["wheels"])
+    assert f"scalargrad_backprop-{scalargrad.__version__}-py3-none-any.whl" in wheels
+    pins = re.findall(r"^(\S+)==(\S+) --hash=sha256:([0-9a-f]{64})",
+                      _text(ROOT / "web" / "wheels.txt"), re.M)
+    assert {p[0] for p in pins} == {"hypothesis", "sortedcontainers", "graphviz"}
+    for name, version, digest in pins:  # the very files pip checked against web/wheels.txt
+        (wheel,) = [w for w in wheels if w.startswith(f"{name}-{version}-")]
+        assert manifest["sha256"][f"playground/wheels/{wheel}"] == digest
+    lock = json.loads(_text(ROOT / "web" / "package-lock.json"))
+    assert lock["packages"]["node_modules/pyodide"]["version"] == manifest["pyodide"]
+    assert "playground/playground.js" in _text(site / "playground.html")
+
+
+def test_no_page_loads_anything_from_another_host(site: Path) -> None:
+    fetched = re.compile(r'<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)="(https?:)?//', re.I)
+    for page in sorted(site.rglob("*.html")):
+        html = _text(page)
+        found = fetched.search(html)
+        assert found is None, (page.relative_to(site), html[found.start():found.start() + 160])
+        assert "fonts.googleapis.com" not in html and "cdn.jsdelivr.net" not in html, page
+        assert "unpkg.com" not in html, page  # lesson 04's widget manager script is removed
