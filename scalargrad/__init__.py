@@ -19,6 +19,7 @@ from .errors import (
     DotTimeoutError,
     DrawingTooLargeError,
     ParseError,
+    PlaygroundError,
     TooManyPathsError,
     VariableError,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "OpNameError",
     "OpSymbolError",
     "ParseError",
+    "PlaygroundError",
     "Rule",
     "Step",
     "TooManyPathsError",

@@ -21,6 +21,8 @@ from the package.
 * :class:`OpDefinitionError` and its kinds :class:`OpNameError`,
   :class:`OpArityError`, :class:`OpSymbolError` — a refused
   :func:`scalargrad.define_op` (also importable from :mod:`scalargrad.ops`).
+* :class:`PlaygroundError` — text the browser playground cannot read
+  (:mod:`scalargrad.playground`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "OpNameError",
     "OpSymbolError",
     "ParseError",
+    "PlaygroundError",
     "TooManyPathsError",
     "VariableError",
 ]
@@ -195,3 +198,7 @@ class OpArityError(OpDefinitionError):
 
 class OpSymbolError(OpDefinitionError):
     """A derivative uses a symbol the op does not have (``Y`` of a one-input op, ``C``)."""
+
+
+class PlaygroundError(ValueError):
+    """Text the playground cannot read (the message says what to type instead)."""

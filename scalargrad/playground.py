@@ -23,6 +23,7 @@ from typing import Any
 
 from . import cli, page, viz
 from .engine import Value
+from .errors import PlaygroundError
 from .parse import parse
 from .trace import TooManyPathsError, explain
 
@@ -62,10 +63,6 @@ neurons (∂C/∂a_k is a sum over j), and a 2-3-1 network (tanh hidden layer, s
 _VALUED = {"--explain", "--max-paths", "--max-factors", "--max-nodes", "--dot-timeout"}
 _PAIR = re.compile(r"^[^\W\d]\w*=")
 _FILES = {"--draw", "--html"}
-
-
-class PlaygroundError(ValueError):
-    """Text the playground cannot read (the message says what to type instead)."""
 
 
 def split_args(text: str) -> list[str]:
