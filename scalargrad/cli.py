@@ -547,11 +547,23 @@ def _check_parser(sub: Any) -> argparse.ArgumentParser:
                        metavar=("NAME", "CLAIM"),
                        help='the variable and your formula for ∂EXPR/∂NAME, e.g. --wrt w '
                        '"2*(sigmoid(w*a + b) - y)*a"; repeat for several claims')
-    check.add_argument("--examples", type=_positive_int, default=200, metavar="N",
-                       help="points to draw per claim (default 200)")
+    check.add_argument("--examples", type=_examples, default=200, metavar="N",
+                       help=f"points to draw per claim (default 200, at most {_MAX_EXAMPLES:,})")
     check.add_argument("--seed", type=int, metavar="S",
                        help="make the run reproducible (printed with every verdict)")
     return check
+
+
+_MAX_EXAMPLES = 100_000  # scalargrad.testing.derivation.MAX_EXAMPLES (not imported: fast start)
+
+
+def _examples(text: str) -> int:
+    """An argparse type: a whole number from 1 to ``_MAX_EXAMPLES``."""
+    n = _positive_int(text)
+    if n > _MAX_EXAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"at most {_MAX_EXAMPLES:,} points per claim, got {n:,}")
+    return n
 
 
 def _protect_claims(args: list[str]) -> list[str]:
@@ -568,9 +580,12 @@ def _ranges(items: Sequence[str]) -> dict[str, tuple[float, float] | float]:
     ranges: dict[str, tuple[float, float] | float] = {}
     for item in items:
         name, eq, text = item.partition("=")
-        name = name.strip()
+        name = unicodedata.normalize("NFKC", name.strip())  # as NAME=VALUE and Python read it
         if not eq or not name.isidentifier():
             raise _UsageError(f"{item!r} is not NAME=LO..HI or NAME=VALUE (e.g. w=-1..1, y=1)")
+        if "..." in text:  # 1...2: 1..0.2 or 1...2? Neither is what anyone types on purpose
+            raise _UsageError(f"{item!r}: a range is LO..HI with exactly two dots between the "
+                              f"numbers (e.g. {name}=1..2, or {name}=1..0.2)")
         parts = text.split("..")
         if len(parts) > 2:
             raise _UsageError(f"{item!r}: a range is LO..HI with one '..' (e.g. w=-1..1)")

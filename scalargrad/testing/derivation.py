@@ -25,7 +25,13 @@ of the drawn points are skipped the verdict is "inconclusive". Points where
 ``f`` is not differentiable in ``wrt`` (a relu at 0: the one-sided slopes
 differ) are skipped the same way when the claim disagrees there, since there
 is no derivative to disagree with; the engine's value at a kink is one
-one-sided choice.
+one-sided choice. A kink is found by its scale, not by how near ``x`` is to 0:
+the slopes must differ at steps down to the spacing of floats at the point
+(``relu(x)`` at ``x = -1e-7`` has slope 0 and a claim of 1 fails there). When
+the rounding of ``f`` hides the finest steps (``3 + relu(x)`` near 0) such a
+point cannot be told from a kink and the verdict is "inconclusive", never
+"holds". A check draws at most :data:`MAX_DRAWN` variables and
+:data:`MAX_EXAMPLES` points; ranges may not have subnormal ends.
 
 The run is reproducible: the result records its ``seed``; ``seed=None``
 picks one at random, except under ``CI=true`` where it is 0.
@@ -49,6 +55,8 @@ from ..trace import TooManyPathsError, derivative_text, explain
 __all__ = [
     "ATOL",
     "DEFAULT_RANGE",
+    "MAX_DRAWN",
+    "MAX_EXAMPLES",
     "RTOL",
     "CheckArgumentError",
     "DerivativeCheck",
@@ -62,6 +70,12 @@ ATOL = 1e-10
 """Absolute floor, multiplied by the largest magnitude at the point (see the module doc)."""
 DEFAULT_RANGE = (-3.0, 3.0)
 """The range a variable is drawn from when ``ranges`` does not name it."""
+MAX_EXAMPLES = 100_000
+"""The most points one check draws (``examples``)."""
+MAX_DRAWN = 400
+"""The most variables one check draws at once (fixed ones do not count): Hypothesis's
+buffer for one point holds about this many floats, beyond which every draw is refused."""
+_SMALLEST_NORMAL = 2.0**-1022
 _MAX_PATHS = 200  # the explanation lists at most this many chain-rule paths
 
 Range = tuple[float, float]
@@ -357,6 +371,8 @@ def _kink(f: _Side, wrt: str, point: Mapping[str, float]) -> str:
         def at(h: float) -> tuple[float, float, float]:
             """(gap between the slopes, its rounding error, the largest |f|) for step h."""
             up, down = x + h, x - h
+            if up - down == math.inf:
+                raise OverflowError("x ± h is not a finite float")
             hr, hl = up - x, x - down  # the steps actually taken (exact)
             lo, hi = _value(f, {**point, wrt: down}), _value(f, {**point, wrt: up})
             m = max(abs(f0), abs(lo), abs(hi))
@@ -413,6 +429,14 @@ def _ranges(names: tuple[str, ...], ranges: Mapping[str, Any] | None) -> dict[st
                 f"both finite, got {r!r}"
             )
         lo, hi = float(lo_hi[0]), float(lo_hi[1])
+        for v in (lo, hi):
+            if v and abs(v) < _SMALLEST_NORMAL:
+                raise CheckArgumentError(
+                    f"check_derivative: the range of {name} has the subnormal float {v!r} "
+                    f"(nonzero but smaller than {_SMALLEST_NORMAL:.4g} in size), where floats "
+                    f"lose precision and the checker does not draw; use 0 or a number of at "
+                    f"least {_SMALLEST_NORMAL:.4g} in size"
+                )
         if lo > hi:
             raise CheckArgumentError(
                 f"check_derivative: the range of {name} is empty: lo = {lo:g} > hi = {hi:g}"
@@ -486,7 +510,7 @@ def check_derivative(
     try:
         from hypothesis import HealthCheck, Phase, find, settings
         from hypothesis import strategies as st
-        from hypothesis.errors import NoSuchExample
+        from hypothesis.errors import NoSuchExample, Unsatisfiable
     except ImportError:
         raise ImportError(
             "check_derivative needs Hypothesis to draw and shrink the points: "
@@ -508,16 +532,26 @@ def check_derivative(
             f"check_derivative: the claim uses {', '.join(foreign)}, which the expression "
             f"does not have (it uses {', '.join(names)})"
         )
-    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+    if (isinstance(examples, bool) or not isinstance(examples, int)
+            or not 1 <= examples <= MAX_EXAMPLES):
         raise CheckArgumentError(
-            f"check_derivative: examples must be a whole number ≥ 1, got {examples!r}"
+            f"check_derivative: examples must be a whole number from 1 to {MAX_EXAMPLES:,}, "
+            f"got {examples!r}"
         )
     bounds = _ranges(names, ranges)
+    drawn = [n for n, (lo, hi) in bounds.items() if lo != hi]
+    if len(drawn) > MAX_DRAWN:
+        raise CheckArgumentError(
+            f"check_derivative: {len(drawn)} variables are drawn, more than the {MAX_DRAWN} "
+            f"one check can draw at once (Hypothesis's buffer for a point holds about that "
+            f"many floats); fix the others to a value (ranges={{name: value}}, NAME=VALUE "
+            f"on the command line)"
+        )
     run_seed = pick_seed(seed)
 
     # One evaluation at the middle of the ranges turns a wrong f or claim (not a
     # Value, not a number, a TypeError inside) into a clear error before Hypothesis runs.
-    middle = {n: (lo + hi) / 2 for n, (lo, hi) in bounds.items()}
+    middle = {n: lo / 2 + hi / 2 for n, (lo, hi) in bounds.items()}  # (lo + hi) may overflow
     try:
         _compare(side_f, wrt, side_c, middle)
     except _Undefined:
@@ -580,6 +614,11 @@ def check_derivative(
     try:
         point = find(strategy, disagrees, settings=run_settings,
                      random=random.Random(run_seed))
+    except Unsatisfiable as err:  # every draw refused (a guard: MAX_DRAWN keeps this away)
+        raise CheckArgumentError(
+            f"check_derivative: Hypothesis could not draw points for {len(drawn)} variables "
+            f"({err}); fix some of them to a value"
+        ) from None
     except NoSuchExample:
         clear = counts["skipped"] <= counts["checked"] and not counts["unresolved"]
         return result("holds" if clear else "inconclusive")
