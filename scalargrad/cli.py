@@ -81,6 +81,10 @@ def _positive_int(text: str) -> int:
     return n
 
 
+MAX_HESSIAN = 30
+"""The most variables ``grad --hessian`` prints second derivatives for (``--max-hessian``):
+30 variables are 465 lines; 1,000 would be 500,500."""
+
 DOT_TIMEOUT = 60.0
 """Seconds ``--draw`` and ``--html`` give Graphviz's ``dot`` by default (``--dot-timeout``)."""
 
@@ -147,6 +151,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     grad.add_argument("--explain", metavar="NAME", help="explain ∂f/∂NAME as a sum over paths")
     grad.add_argument("--hessian", action="store_true",
                       help="also print every second derivative ∂²f/∂u∂v (reverse over reverse)")
+    grad.add_argument("--max-hessian", type=_positive_int, default=MAX_HESSIAN, metavar="N",
+                      help="with --hessian: refuse more variables than this (n variables "
+                      f"print n(n+1)/2 lines; default {MAX_HESSIAN})")
     grad.add_argument("--max-paths", type=_positive_int, default=1000, metavar="N",
                       help="refuse to explain more paths than this (default 1000)")
     grad.add_argument("--max-factors", type=_positive_int, default=DEFAULT_MAX_FACTORS,
@@ -291,11 +298,19 @@ def _print_grads(root_name: str, leaves: dict[str, Value], out: TextIO) -> None:
         print(f"{derivative_text(root_name, name)} = {leaf.grad:.10g}", file=out)
 
 
-def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value]) -> None:
+def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value],
+                   limit: int = MAX_HESSIAN) -> None:
     """``∂²f/∂u∂v`` for every pair of variables (the matrix is symmetric: each pair once)."""
     from .higher import hessian, second_derivative_text
 
     names = list(leaves)
+    if len(names) > limit:
+        n = len(names)
+        raise _UsageError(
+            f"--hessian: {n:,} variables have {n * (n + 1) // 2:,} second derivatives to print, "
+            f"more than --max-hessian {limit} variables allows; pass --max-hessian {n} to "
+            f"print them all"
+        )
     h = hessian(root, [leaves[n] for n in names])
     print("\nsecond derivatives (the Hessian is symmetric: each pair once):")
     for i, u in enumerate(names):
@@ -316,13 +331,15 @@ def _grad(args: argparse.Namespace) -> int:
         raise _UsageError("--practice needs --html FILE (the practice page); "
                           "for practice in the terminal use: scalargrad step --practice")
     root, leaves, name = _build(args)
+    if args.hessian and len(leaves) > args.max_hessian:
+        _print_hessian(root, name, leaves, args.max_hessian)  # refuses before any work
     if args.steps:
         steps = list(backward_steps(root))  # this is the backward pass
     else:
         root.backward()
     _print_grads(name, leaves, sys.stdout)
     if args.hessian:
-        _print_hessian(root, name, leaves)
+        _print_hessian(root, name, leaves, args.max_hessian)
     if args.steps:
         print("\nbackward, step by step:")
         for s in steps:

@@ -343,7 +343,7 @@ _SMOOTH, _KINK, _UNRESOLVED = "smooth", "kink", "unresolved"
 
 
 def _kink(f: _Side, wrt: str, point: Mapping[str, float]) -> str:
-    """Is ``f`` differentiable in ``wrt`` at the point? ``"smooth"``, ``"kink"`` or ``"unresolved"``.
+    """Is ``f`` differentiable in ``wrt`` at the point: ``"smooth"``, ``"kink"``, ``"unresolved"``.
 
     The gap between the one-sided slopes ``(f(x + h) − f(x))/h`` and
     ``(f(x) − f(x − h))/h`` is about ``h·f''`` where ``f`` is smooth, so it
