@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
-from .engine import Value, topological_order
+from .engine import GRAD_LOCK, Value, topological_order
 from .names import display_names
 from .rules import DomainError, is_atom
 
@@ -297,6 +297,8 @@ def _steps(root: Value) -> Iterator[Step]:
     this_pass: dict[int, float] = {id(v): 0.0 for v in order}
     this_pass[id(root)] = 1.0
     root.grad = _plus(1.0, saved[id(root)])
+    expected = dict(saved)  # each grad as this pass last left it: anything else is refused
+    expected[id(root)] = root.grad
     index = 0
     for v in order:
         if not v.inputs:
@@ -322,9 +324,21 @@ def _steps(root: Value) -> Iterator[Step]:
                 child, i, local, amount, before, after,
                 names[id(child)], _formula(v, i, names),
             ))
-        for key, (child, total, after) in tentative.items():
-            this_pass[key] = total
-            child.grad = after
+        with GRAD_LOCK:  # whole, and never inside another thread's backward pass
+            for key, (child, _, _) in tentative.items():
+                if child.grad != expected[key]:
+                    raise RuntimeError(
+                        f"backward_steps: the grad of {names[key]!r} is {child.grad!r}, not the "
+                        f"{expected[key]!r} this step-through left there: something else "
+                        f"(another thread's backward, zero_grad or an assignment) changed it "
+                        f"between steps, so this step cannot add its share exactly. Nothing "
+                        f"was changed by this step; step through a graph nothing else is "
+                        f"changing, or use backward()"
+                    )
+            for key, (child, total, after) in tentative.items():
+                this_pass[key] = total
+                child.grad = after
+                expected[key] = after
         yield Step(index, v, g, tuple(contributions), names[id(v)], root_name)
         index += 1
 
