@@ -383,8 +383,10 @@ def _kink(f: _Side, wrt: str, point: Mapping[str, float]) -> str:
         g0, _, _ = at(h)
         h /= 10
         g, noise, m = at(h)
-        if not (g > 10 * noise and g > 0.5 * g0):
-            return _SMOOTH  # the gap shrinks with h (or is rounding): f is smooth here
+        if not (g > 10 * noise and 0.5 * g0 < g < 2 * g0):
+            # the gap shrinks with h (smooth), or grows like 1/h: the rounding of f, larger
+            # than its size suggests ((x + 1e6) − 1e6), not a kink, whose gap stays the jump
+            return _SMOOTH
         while h > floor:
             # the finest step at which a gap of g stands 40× above the rounding of f
             finer = max(floor, 40 * (4 * _EPS * m + 64 * _TINY) / g)
@@ -395,6 +397,8 @@ def _kink(f: _Side, wrt: str, point: Mapping[str, float]) -> str:
                 return _SMOOTH if 20 * noise < g else _UNRESOLVED
             if gf <= 10 * noise:
                 return _UNRESOLVED
+            if gf > 2 * g:  # grows as h shrinks: rounding, not a kink (see above)
+                return _SMOOTH
             h, g, m = finer, gf, mf
         return _KINK
     except (DomainError, ZeroDivisionError, OverflowError):
