@@ -23,7 +23,7 @@ table and writes ``benchmarks/results.json`` (not tracked by git). Workloads:
    gradient as a graph (``create_graph=True``) and one Hessian-vector product,
    to show what building the backward pass as Values costs.
 6. ``backward()`` (which holds the engine's ``GRAD_LOCK``, so threads sharing
-   parameters get exact totals) beside its unlocked pass ``_backward()`` on
+   parameters get exact totals) beside its unlocked pass ``_backward_pass()`` on
    the same graph, paired: what the lock costs per pass.
 """
 
@@ -375,8 +375,8 @@ def higher(trials: int) -> dict[str, Any]:
 def lock_cost(trials: int, budget: float) -> dict[str, Any]:
     """Paired CPU-time trials of ``backward()`` (holding ``GRAD_LOCK``) and its unlocked pass.
 
-    ``Value.backward`` takes the engine's lock and runs ``Value._backward``; timing the two
-    on the same graph in the same trial, in alternating order, isolates what the lock
+    ``Value.backward`` takes the engine's lock and runs ``Value._backward_pass``; timing
+    the two on the same graph in the same trial, in alternating order, isolates what the lock
     costs: once per pass, so most on the smallest graph.
     """
     from scalargrad import nn
@@ -388,7 +388,7 @@ def lock_cost(trials: int, budget: float) -> dict[str, Any]:
     small = ((w * a + b).sigmoid() - y).square()
     out: dict[str, Any] = {}
     for name, root in (("MLP batch cost", cost), ("7-node cost (σ(w·a + b) − y)²", small)):
-        locked, unlocked = root.backward, root._backward
+        locked, unlocked = root.backward, root._backward_pass
         t = time.process_time()
         locked()
         reps = max(1, int(budget / max(time.process_time() - t, 1e-6)))

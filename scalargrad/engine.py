@@ -392,9 +392,9 @@ class Value:
                 derivative it came through.
         """
         with GRAD_LOCK:  # the pass writes grads and counts in shared nodes' slots
-            self._backward()
+            self._backward_pass()
 
-    def _backward(self) -> None:
+    def _backward_pass(self) -> None:
         """:meth:`backward`'s pass (the caller holds :data:`GRAD_LOCK`)."""
         # Kahn's algorithm (as in topological_order) fused with the propagation:
         # a node is processed once every consumer has sent its share. The count

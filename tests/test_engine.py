@@ -1200,12 +1200,16 @@ def _in_threads(work: Callable[[int], None], n: int = 2) -> None:
     assert not errors, errors
 
 
-def test_backward_from_two_threads_on_shared_parameters_is_exact() -> None:
+@pytest.mark.parametrize("kind", ["scalargrad", "micrograd drop-in"])
+def test_backward_from_two_threads_on_shared_parameters_is_exact(kind: str) -> None:
     # each thread builds C_t = (w·x_t + b)·k_t from the shared w and b and runs backward
     # 3,000 times; by hand ∂C_t/∂w = x_t·k_t and ∂C_t/∂b = k_t, so the totals are
     # 3000·(2·3 + 5·7) = 123,000 for w and 3000·(3 + 7) = 30,000 for b (small integers:
     # every partial sum is exact in floats, whatever order the passes run in)
-    w, b = Value(0.5, "w"), Value(-1.0, "b")
+    from scalargrad.micrograd.engine import Value as MicrogradValue
+
+    cls = Value if kind == "scalargrad" else MicrogradValue
+    w, b = cls(0.5), cls(-1.0)
     xs, ks = (2.0, 5.0), (3.0, 7.0)
 
     def work(i: int) -> None:
