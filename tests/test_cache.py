@@ -40,9 +40,11 @@ def test_maxsize_must_be_positive() -> None:
 def _race(work: Callable[[int], None], n: int = 4) -> list[BaseException]:
     """Runs work(i) in n threads at a tiny switch interval; returns what they raised."""
     errors: list[BaseException] = []
+    start = threading.Barrier(n)  # all at once
 
     def run(i: int) -> None:
         try:
+            start.wait()
             work(i)
         except BaseException as err:
             errors.append(err)
