@@ -545,8 +545,9 @@ _CHECK_EPILOG = (
     "|claim - engine| <= 1e-7*max(|claim|, |engine|) + 1e-10*M, M the largest of 1, "
     "|claim|, |engine| and every |variable| at the point. Points where the expression or a "
     "claim is undefined (log of a negative number, division by 0), or where the expression "
-    "has a kink (relu at 0), are skipped and counted; "
-    "more than half skipped is inconclusive. Under CI=true the default seed is 0. "
+    "has a kink (relu at exactly 0: one-sided slopes that differ down to the spacing of "
+    "floats there), are skipped and counted; more than half skipped, or a kink the rounding "
+    "of the expression hides, is inconclusive. Under CI=true the default seed is 0. "
     "Exit status: 0 every claim holds, 1 a counterexample, 2 usage error or inconclusive."
 )
 
