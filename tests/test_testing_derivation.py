@@ -350,13 +350,13 @@ def _branch_abs(c: float) -> object:
     c=st.sampled_from([0.0, 0.5, -2.0, 1e-7, -1e-300]) | st.floats(-3, 3),
     a=st.sampled_from([1.0, -2.5, 1e-3]),
     b=st.sampled_from([0.0, 1.0, -0.75]),
-    d=st.sampled_from([0.0, 3.0]),
-    left=st.sampled_from([1e-300, 1e-12, 1e-6, 1.0]),
-    right=st.sampled_from([1e-300, 1e-12, 1e-6, 1.0]),
+    d=st.sampled_from([0.0, 3.0, -0.5, 1e6]),
+    left=st.sampled_from([1e-300, 1e-15, 1e-12, 1e-6, 1.0]),
+    right=st.sampled_from([1e-300, 1e-15, 1e-12, 1e-6, 1.0]),
     wrong=st.sampled_from(["right slope", "left slope", "off by 1e-3 left"]),
     seed=st.integers(0, 3),
 )
-@settings(max_examples=40, suppress_health_check=[HealthCheck.nested_given])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.nested_given])
 def test_check_never_holds_for_a_claim_false_at_a_point_it_drew(
     kind: str, c: float, a: float, b: float, d: float, left: float, right: float, wrong: str,
     seed: int,
