@@ -22,6 +22,9 @@ table and writes ``benchmarks/results.json`` (not tracked by git). Workloads:
    touched) must cost about what ``backward()`` costs, and the same for the
    gradient as a graph (``create_graph=True``) and one Hessian-vector product,
    to show what building the backward pass as Values costs.
+6. ``backward()`` (which holds the engine's ``GRAD_LOCK``, so threads sharing
+   parameters get exact totals) beside its unlocked pass ``_backward_pass()`` on
+   the same graph, paired: what the lock costs per pass.
 """
 
 from __future__ import annotations
@@ -369,6 +372,46 @@ def higher(trials: int) -> dict[str, Any]:
     }
 
 
+def lock_cost(trials: int, budget: float) -> dict[str, Any]:
+    """Paired CPU-time trials of ``backward()`` (holding ``GRAD_LOCK``) and its unlocked pass.
+
+    ``Value.backward`` takes the engine's lock and runs ``Value._backward_pass``; timing
+    the two on the same graph in the same trial, in alternating order, isolates what the lock
+    costs: once per pass, so most on the smallest graph.
+    """
+    from scalargrad import nn
+
+    net = nn.MLP(2, [16, 16, 1], seed=0)
+    problem = workloads.Problem()
+    cost = nn.mean_cost([nn.squared_error(net(x), [y]) for x, y in zip(problem.xs, problem.ys)])
+    w, a, b, y = Value(0.5, "w"), Value(0.7, "a"), Value(0.1, "b"), Value(1.0, "y")
+    small = ((w * a + b).sigmoid() - y).square()
+    out: dict[str, Any] = {}
+    for name, root in (("MLP batch cost", cost), ("7-node cost (σ(w·a + b) − y)²", small)):
+        locked, unlocked = root.backward, root._backward_pass
+        t = time.process_time()
+        locked()
+        reps = max(1, int(budget / max(time.process_time() - t, 1e-6)))
+        ratios: list[float] = []
+        times: list[float] = []
+        for trial in range(trials):
+            pair = [(True, locked), (False, unlocked)]
+            timed_pair = {}
+            for is_locked, fn in pair if trial % 2 else pair[::-1]:
+                t = time.process_time()
+                for _ in range(reps):
+                    fn()
+                timed_pair[is_locked] = (time.process_time() - t) / reps
+            root.zero_grad()  # keep the grads small: every pass adds to them
+            times.append(timed_pair[True])
+            ratios.append(timed_pair[True] / timed_pair[False])
+        out[name] = {"nodes": len(topological_order(root)),
+                     "backward_us": statistics.median(times) * 1e6,
+                     "ratio_locked_to_unlocked": statistics.median(ratios),
+                     "ratio_spread": list(spread(ratios)), "passes_per_trial": reps}
+    return out
+
+
 # --- 3. memory --------------------------------------------------------------------------
 
 
@@ -588,6 +631,12 @@ def report(res: dict[str, Any]) -> str:
             lo, hi = r["ratio_spread"]
             lines.append(f"  {name:<30}{r['median_ms']:>10.2f} ms {r['ratio_to_backward']:>7.2f}×"
                          f" backward ({lo:.2f}–{hi:.2f})")
+    if res.get("lock"):
+        lines += ["", "backward() holding GRAD_LOCK beside its unlocked pass (paired CPU time):"]
+        for name, r in res["lock"].items():
+            lo, hi = r["ratio_spread"]
+            lines.append(f"  {name:<32}{r['nodes']:>6} nodes {r['backward_us']:>10.1f} µs "
+                         f"{r['ratio_locked_to_unlocked']:>7.3f}× unlocked ({lo:.3f}–{hi:.3f})")
     return "\n".join(lines)
 
 
@@ -623,7 +672,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="few trials, no 10^6 chain")
     ap.add_argument("--trials", type=int, default=None, help="paired trials (default 25)")
     ap.add_argument("--json", type=Path, default=HERE / "results.json", help="output file")
-    ap.add_argument("--only", choices=["mlp", "deep", "memory", "higher"], action="append")
+    ap.add_argument("--only", choices=["mlp", "deep", "memory", "higher", "lock"],
+                    action="append")
     ap.add_argument("--engines", help="MLP: only these engines (comma-separated) and floats")
     ap.add_argument("--budget", type=float, default=None, help="seconds per timed batch")
     ap.add_argument("--tables", type=Path, help="print the README table rows of a results file")
@@ -632,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(json.loads(args.tables.read_text())))
         return 0
     trials = args.trials or (5 if args.quick else 25)
-    only = set(args.only or ["mlp", "deep", "memory", "higher"])
+    only = set(args.only or ["mlp", "deep", "memory", "higher", "lock"])
     has_mg = workloads.Micrograd in workloads.available_engines()
     res: dict[str, Any] = {"machine": machine(), "trials": trials, "mlp": {}, "deep": {},
                            "memory": {}}
@@ -649,6 +699,8 @@ def main(argv: list[str] | None = None) -> int:
         res["memory"] = memory(has_mg)
     if "higher" in only:
         res["higher"] = higher(trials)
+    if "lock" in only:
+        res["lock"] = lock_cost(trials, args.budget or (0.05 if args.quick else 0.25))
     text = report(res) if "scalargrad" in res["mlp"] else json.dumps(res, indent=1)
     print(text)
     args.json.write_text(json.dumps(res, indent=1) + "\n")

@@ -3,11 +3,15 @@
 The rule table and the code generator remember things per affine width, per
 exponent and per template; a program that builds many widths or exponents
 (``x ** random()``) must not grow them without limit. :class:`LRU` keeps the
-``maxsize`` most recently used entries and forgets the rest.
+``maxsize`` most recently used entries and forgets the rest. It is safe
+under threads: one lock per table makes each ``get`` and ``put`` whole (two
+threads building ``x ** 1.031`` never see an entry vanish between finding it
+and marking it used).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Generic, TypeVar
 
@@ -24,28 +28,31 @@ class LRU(Generic[K, V]):
         maxsize: The most entries kept (at least 1).
     """
 
-    __slots__ = ("_data", "maxsize")
+    __slots__ = ("_data", "_lock", "maxsize")
 
     def __init__(self, maxsize: int) -> None:
         if maxsize < 1:
             raise ValueError(f"LRU: maxsize must be at least 1, got {maxsize!r}")
         self.maxsize = maxsize
         self._data: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
         """Returns the value for ``key`` (marking it recently used), or ``None``."""
-        found = self._data.get(key)
-        if found is not None:
-            self._data.move_to_end(key)
-        return found
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                self._data.move_to_end(key)
+            return found
 
     def put(self, key: K, value: V) -> V:
         """Stores ``value`` under ``key``, forgetting the oldest entry past ``maxsize``."""
-        self._data[key] = value
-        self._data.move_to_end(key)
-        if len(self._data) > self.maxsize:
-            self._data.popitem(last=False)
-        return value
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            if len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+            return value
 
     def __len__(self) -> int:
         return len(self._data)
@@ -55,4 +62,5 @@ class LRU(Generic[K, V]):
 
     def clear(self) -> None:
         """Forgets every entry."""
-        self._data.clear()
+        with self._lock:
+            self._data.clear()

@@ -94,6 +94,10 @@ def _positive_int(text: str) -> int:
     return n
 
 
+MAX_HESSIAN = 30
+"""The most variables ``grad --hessian`` prints second derivatives for (``--max-hessian``):
+30 variables are 465 lines; 1,000 would be 500,500."""
+
 DOT_TIMEOUT = 60.0
 """Seconds ``--draw`` and ``--html`` give Graphviz's ``dot`` by default (``--dot-timeout``)."""
 
@@ -158,6 +162,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     grad.add_argument("--explain", metavar="NAME", help="explain ∂f/∂NAME as a sum over paths")
     grad.add_argument("--hessian", action="store_true",
                       help="also print every second derivative ∂²f/∂u∂v (reverse over reverse)")
+    grad.add_argument("--max-hessian", type=_positive_int, default=MAX_HESSIAN, metavar="N",
+                      help="with --hessian: refuse more variables than this (n variables "
+                      f"print n(n+1)/2 lines; default {MAX_HESSIAN})")
     grad.add_argument("--max-paths", type=_positive_int, default=1000, metavar="N",
                       help="refuse to explain more paths than this (default 1000)")
     grad.add_argument("--max-factors", type=_positive_int, default=DEFAULT_MAX_FACTORS,
@@ -370,9 +377,17 @@ def _print_grads(root_name: str, leaves: dict[str, Value], out: TextIO) -> None:
         print(f"{derivative_text(root_name, name)} = {leaf.grad:.10g}", file=out)
 
 
-def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value]) -> None:
+def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value],
+                   limit: int = MAX_HESSIAN) -> None:
     """``∂²f/∂u∂v`` for every pair of variables (the matrix is symmetric: each pair once)."""
     names = list(leaves)
+    if len(names) > limit:
+        n = len(names)
+        raise _UsageError(
+            f"--hessian: {n:,} variables have {n * (n + 1) // 2:,} second derivatives to print, "
+            f"more than --max-hessian {limit} variables allows; pass --max-hessian {n} to "
+            f"print them all"
+        )
     h = hessian(root, [leaves[n] for n in names])
     print("\nsecond derivatives (the Hessian is symmetric: each pair once):")
     for i, u in enumerate(names):
@@ -415,13 +430,15 @@ def _grad(args: argparse.Namespace) -> int:
         raise _UsageError("--practice needs --html FILE (the practice page); "
                           "for practice in the terminal use: scalargrad step --practice")
     root, leaves, name = _build(args)
+    if args.hessian and len(leaves) > args.max_hessian:
+        _print_hessian(root, name, leaves, args.max_hessian)  # refuses before any work
     if args.steps:
         steps = list(backward_steps(root))  # this is the backward pass
     else:
         root.backward()
     _print_grads(name, leaves, sys.stdout)
     if args.hessian:
-        _print_hessian(root, name, leaves)
+        _print_hessian(root, name, leaves, args.max_hessian)
     if args.steps:
         print("\nbackward, step by step:")
         for s in steps:
@@ -636,8 +653,9 @@ _CHECK_EPILOG = (
     "|claim - engine| <= 1e-7*max(|claim|, |engine|) + 1e-10*M, M the largest of 1, "
     "|claim|, |engine| and every |variable| at the point. Points where the expression or a "
     "claim is undefined (log of a negative number, division by 0), or where the expression "
-    "has a kink (relu at 0), are skipped and counted; "
-    "more than half skipped is inconclusive. Under CI=true the default seed is 0. "
+    "has a kink (relu at exactly 0: one-sided slopes that differ down to the spacing of "
+    "floats there), are skipped and counted; more than half skipped, or a kink the rounding "
+    "of the expression hides, is inconclusive. Under CI=true the default seed is 0. "
     "Exit status: 0 every claim holds, 1 a counterexample, 2 usage error or inconclusive."
 )
 
@@ -655,11 +673,23 @@ def _check_parser(sub: Any) -> argparse.ArgumentParser:
                        metavar=("NAME", "CLAIM"),
                        help='the variable and your formula for ∂EXPR/∂NAME, e.g. --wrt w '
                        '"2*(sigmoid(w*a + b) - y)*a"; repeat for several claims')
-    check.add_argument("--examples", type=_positive_int, default=200, metavar="N",
-                       help="points to draw per claim (default 200)")
+    check.add_argument("--examples", type=_examples, default=200, metavar="N",
+                       help=f"points to draw per claim (default 200, at most {_MAX_EXAMPLES:,})")
     check.add_argument("--seed", type=int, metavar="S",
                        help="make the run reproducible (printed with every verdict)")
     return check
+
+
+_MAX_EXAMPLES = 100_000  # scalargrad.testing.derivation.MAX_EXAMPLES (not imported: fast start)
+
+
+def _examples(text: str) -> int:
+    """An argparse type: a whole number from 1 to ``_MAX_EXAMPLES``."""
+    n = _positive_int(text)
+    if n > _MAX_EXAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"at most {_MAX_EXAMPLES:,} points per claim, got {n:,}")
+    return n
 
 
 def _protect_claims(args: list[str]) -> list[str]:
@@ -676,9 +706,12 @@ def _ranges(items: Sequence[str]) -> dict[str, tuple[float, float] | float]:
     ranges: dict[str, tuple[float, float] | float] = {}
     for item in items:
         name, eq, text = item.partition("=")
-        name = name.strip()
+        name = unicodedata.normalize("NFKC", name.strip())  # as NAME=VALUE and Python read it
         if not eq or not name.isidentifier():
             raise _UsageError(f"{item!r} is not NAME=LO..HI or NAME=VALUE (e.g. w=-1..1, y=1)")
+        if "..." in text:  # 1...2: 1..0.2 or 1...2? Neither is what anyone types on purpose
+            raise _UsageError(f"{item!r}: a range is LO..HI with exactly two dots between the "
+                              f"numbers (e.g. {name}=1..2, or {name}=1..0.2)")
         parts = text.split("..")
         if len(parts) > 2:
             raise _UsageError(f"{item!r}: a range is LO..HI with one '..' (e.g. w=-1..1)")

@@ -44,7 +44,9 @@ from __future__ import annotations
 import keyword
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from numbers import Real
 from operator import add as _add
 from typing import Any, NamedTuple
 
@@ -234,7 +236,7 @@ class Compiled:
                 f"compiled {self.root_name}.mean: expected {n_in} input numbers, got {len(params)}"
             )
         params = _checked(params, self.names, self.root_name)
-        rows = [tuple(row) for row in rows]
+        rows = _rows(rows, width, self.root_name)
         if not rows:
             raise ValueError(f"compiled {self.root_name}.mean: the batch has no rows")
         fast = self._rows_fn is not None
@@ -334,6 +336,28 @@ class Compiled:
     def __repr__(self) -> str:
         data = f", data=[{', '.join(self.data_names)}]" if self.data_names else ""
         return f"Compiled({self.root_name}, inputs=[{', '.join(self.names)}]{data})"
+
+
+def _rows(rows: object, width: int, root: str) -> list[tuple[Any, ...]]:
+    """``mean``'s ``rows`` as tuples, refusing a row that is a number, a str, a dict or a set.
+
+    A dict's or a set's order is not the order of ``data``, and a bare number
+    is one example's datum given where the example's row belongs.
+    """
+    where = f"compiled {root}.mean"
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+        raise TypeError(f"{where}: rows must be an iterable of rows (one sequence of {width} "
+                        f"data numbers per example), not {type(rows).__name__}")
+    out = []
+    for k, row in enumerate(rows):
+        if isinstance(row, (str, bytes, Mapping, AbstractSet)) or not isinstance(row, Iterable):
+            hint = (f"; for one datum per example write each row as ({row!r},)"
+                    if isinstance(row, Real) and not isinstance(row, bool) else "")
+            raise TypeError(f"{where}: rows[{k}] must be a sequence of {width} data number"
+                            f"{'s' * (width != 1)} (a tuple, a list or a 1-D array), not "
+                            f"{type(row).__name__} ({row!r}){hint}")
+        out.append(tuple(row))
+    return out
 
 
 def _checked(values: tuple[Any, ...], names: Sequence[str], root: str) -> tuple[float, ...]:

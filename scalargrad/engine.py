@@ -28,6 +28,7 @@ and from :mod:`scalargrad`.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from numbers import Real
 from operator import attrgetter
@@ -56,6 +57,14 @@ _LOG = RULES["log"]
 _SUM = RULES["sum"]
 _ADD_FORWARD = _ADD.forward
 _MUL_FORWARD = _MUL.forward
+
+GRAD_LOCK = threading.RLock()
+"""Held by every write of node state shared between graphs: ``backward`` (the grads and the
+consumer counts it keeps in node slots), ``zero_grad`` and assigning ``grad``. Two threads that
+call ``backward`` on graphs sharing parameters each get a whole pass, one after the other, so
+the totals are exact. Hold it around a read-modify-write of your own
+(``with GRAD_LOCK: w.grad += …``) to make that exact too."""
+_lock, _unlock = GRAD_LOCK.acquire, GRAD_LOCK.release
 
 
 def _check_number(data: object, what: str) -> float:
@@ -165,7 +174,11 @@ class Value:
     def grad(self, value: Number) -> None:
         if value.__class__ is not float or value - value != 0.0:
             value = _check_number(value, f"the grad of {_which(self)}")
-        self._grad = value
+        _lock()  # never in the middle of another thread's backward pass
+        try:  # (acquire/release: half the cost of ``with`` on this hot path)
+            self._grad = value
+        finally:
+            _unlock()
 
     @property
     def inputs(self) -> tuple[Value, ...]:
@@ -372,8 +385,9 @@ class Value:
         ``grad`` back exactly as it was before this call (what earlier passes
         accumulated is intact) and raises.
 
-        Not reentrant: two ``backward`` calls must not run at the same time
-        (in two threads) on graphs that share nodes.
+        Thread-safe: the pass holds :data:`GRAD_LOCK`, so ``backward`` calls
+        from several threads on graphs that share nodes (parameters, a
+        subgraph) run one after the other and every total is exact.
 
         Raises:
             DomainError: A gradient is not finite. The message names the
@@ -381,6 +395,11 @@ class Value:
                 and label) and the consumer, upstream gradient and local
                 derivative it came through.
         """
+        with GRAD_LOCK:  # the pass writes grads and counts in shared nodes' slots
+            self._backward_pass()
+
+    def _backward_pass(self) -> None:
+        """:meth:`backward`'s pass (the caller holds :data:`GRAD_LOCK`)."""
         # Kahn's algorithm (as in topological_order) fused with the propagation:
         # a node is processed once every consumer has sent its share. The count
         # of consumers not yet processed lives in each node's _n slot (cheaper
@@ -495,9 +514,11 @@ class Value:
                 v._grad = total
 
     def zero_grad(self) -> None:
-        """Sets ``grad`` to 0.0 on every node of this node's graph."""
-        for v in topological_order(self):
-            v._grad = 0.0
+        """Sets ``grad`` to 0.0 on every node of this node's graph (holding :data:`GRAD_LOCK`)."""
+        order = topological_order(self)
+        with GRAD_LOCK:
+            for v in order:
+                v._grad = 0.0
 
     # --- copying and pickling (iterative: any depth; see scalargrad.copying) -----
 

@@ -21,6 +21,8 @@ from the package.
 * :class:`OpDefinitionError` and its kinds :class:`OpNameError`,
   :class:`OpArityError`, :class:`OpSymbolError` — a refused
   :func:`scalargrad.define_op` (also importable from :mod:`scalargrad.ops`).
+* :class:`GraphTooLargeError` — a gradient graph (``grad(create_graph=True)``,
+  :func:`scalargrad.hessian`, :func:`scalargrad.hvp`) would pass ``max_nodes``.
 * :class:`PlaygroundError` — text the browser playground cannot read
   (:mod:`scalargrad.playground`).
 """
@@ -33,6 +35,7 @@ __all__ = [
     "DotNotFoundError",
     "DotTimeoutError",
     "DrawingTooLargeError",
+    "GraphTooLargeError",
     "OpArityError",
     "OpDefinitionError",
     "OpNameError",
@@ -202,3 +205,15 @@ class OpSymbolError(OpDefinitionError):
 
 class PlaygroundError(ValueError):
     """Text the playground cannot read (the message says what to type instead)."""
+
+
+class GraphTooLargeError(ValueError):
+    """The graph to differentiate into a gradient graph has more nodes than ``max_nodes``.
+
+    Attributes:
+        limit: The ``max_nodes`` that was exceeded.
+    """
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit

@@ -28,19 +28,28 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from numbers import Real
 from typing import Literal, overload
 
 from . import forms
 from .engine import Value, _constant, sum_values
+from .errors import GraphTooLargeError
 from .forms import Form
 from .graph import Tape, reverse
 from .names import display_names
 from .rules import RULES, DomainError
 from .trace import derivative_text, fmt
 
-__all__ = ["grad", "hessian", "hvp", "second_derivative_text"]
+__all__ = ["DEFAULT_MAX_NODES", "GraphTooLargeError", "grad", "hessian", "hvp",
+           "second_derivative_text"]
+
+DEFAULT_MAX_NODES = 1_000_000
+"""The most nodes a graph may have for ``grad(create_graph=True)``, :func:`hessian` and
+:func:`hvp` to build its gradient graph (``max_nodes=``). The gradient graph has about three
+times as many nodes as the graph it differentiates, so gradients of gradients grow threefold
+per level (``tanh``: 1.3 M nodes at the 14th); the limit refuses before building."""
+
 
 # A gradient node's meaning, so that differentiating it again reads ∂²C_0/∂w∂b:
 # node -> (the differentiated name, the variables, innermost last).
@@ -51,23 +60,29 @@ _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 @overload
-def grad(root: Value, wrt: Value, *, create_graph: Literal[False] = ...) -> float: ...
+def grad(root: Value, wrt: Value, *, create_graph: Literal[False] = ...,
+         max_nodes: int = ...) -> float: ...
 @overload
 def grad(
-    root: Value, wrt: Sequence[Value], *, create_graph: Literal[False] = ...
+    root: Value, wrt: Sequence[Value], *, create_graph: Literal[False] = ...,
+    max_nodes: int = ...,
 ) -> list[float]: ...
 @overload
-def grad(root: Value, wrt: Value, *, create_graph: Literal[True]) -> Value: ...
+def grad(root: Value, wrt: Value, *, create_graph: Literal[True],
+         max_nodes: int = ...) -> Value: ...
 @overload
-def grad(root: Value, wrt: Sequence[Value], *, create_graph: Literal[True]) -> list[Value]: ...
+def grad(root: Value, wrt: Sequence[Value], *, create_graph: Literal[True],
+         max_nodes: int = ...) -> list[Value]: ...
 @overload
 def grad(
-    root: Value, wrt: Value | Sequence[Value], *, create_graph: bool
+    root: Value, wrt: Value | Sequence[Value], *, create_graph: bool,
+    max_nodes: int = ...,
 ) -> float | Value | list[float] | list[Value]: ...
 
 
 def grad(
-    root: Value, wrt: Value | Sequence[Value], *, create_graph: bool = False
+    root: Value, wrt: Value | Sequence[Value], *, create_graph: bool = False,
+    max_nodes: int = DEFAULT_MAX_NODES,
 ) -> float | Value | list[float] | list[Value]:
     """``∂root/∂w`` for each ``w`` in ``wrt``, as floats or as a graph.
 
@@ -83,6 +98,9 @@ def grad(
         create_graph: False: return floats, computed like ``backward`` but
             leaving every ``.grad`` untouched. True: return Values whose graph
             is the backward pass, labelled ``∂C_0/∂w``, differentiable again.
+        max_nodes: With ``create_graph``: refuse a ``root`` whose graph has
+            more nodes than this (:data:`DEFAULT_MAX_NODES`), before building
+            anything; the gradient graph would have about three times as many.
 
     Returns:
         A float or a Value for one ``w``; a list for a sequence, in its order.
@@ -93,6 +111,8 @@ def grad(
         DomainError: A derivative is not finite (where ``backward`` would
             raise, or a node of the derivative graph is outside its op's
             domain); no ``.grad`` and no label of the given graph was changed.
+        GraphTooLargeError: With ``create_graph``, ``root``'s graph has more
+            than ``max_nodes`` nodes (the message says how to raise it).
 
     Example:
         >>> from scalargrad import Value, grad
@@ -107,13 +127,15 @@ def grad(
     single = isinstance(wrt, Value)
     targets = _check(root, wrt, create_graph)
     if create_graph:
+        _bounded(root, max_nodes, "grad(create_graph=True)")
         values = _graph_pass(root, targets)
         return values[0] if single else values
     numbers = _float_pass(root, targets)
     return numbers[0] if single else numbers
 
 
-def hessian(root: Value, wrt: Value | Sequence[Value]) -> list[list[float]]:
+def hessian(root: Value, wrt: Value | Sequence[Value], *,
+            max_nodes: int = DEFAULT_MAX_NODES) -> list[list[float]]:
     """The matrix of second derivatives ``H[i][j] = ∂²root/∂w_i∂w_j``.
 
     Reverse over reverse: the gradient graph is built once
@@ -124,6 +146,7 @@ def hessian(root: Value, wrt: Value | Sequence[Value]) -> list[list[float]]:
     Args:
         root: The node to differentiate.
         wrt: The variables ``w_0 … w_(n-1)`` (one Value gives a 1×1 matrix).
+        max_nodes: As :func:`grad`'s: the most nodes ``root``'s graph may have.
 
     Returns:
         ``n`` rows of ``n`` floats.
@@ -131,6 +154,7 @@ def hessian(root: Value, wrt: Value | Sequence[Value]) -> list[list[float]]:
     Raises:
         TypeError: As :func:`grad`.
         DomainError: A first or second derivative is not finite.
+        GraphTooLargeError: ``root``'s graph has more than ``max_nodes`` nodes.
 
     Example:
         >>> from scalargrad import Value, hessian
@@ -139,10 +163,12 @@ def hessian(root: Value, wrt: Value | Sequence[Value]) -> list[list[float]]:
         [[6.0, 4.0], [4.0, 0.0]]
     """
     targets = _check(root, wrt, True)
+    _bounded(root, max_nodes, "hessian")
     return [_float_pass(g, targets) for g in _graph_pass(root, targets)]
 
 
-def hvp(root: Value, wrt: Value | Sequence[Value], v: Sequence[float]) -> list[float]:
+def hvp(root: Value, wrt: Value | Sequence[Value], v: Sequence[float], *,
+        max_nodes: int = DEFAULT_MAX_NODES) -> list[float]:
     """The Hessian-vector product ``H·v`` without forming ``H``.
 
     Reverse over reverse: build the gradient graph ``g = ∇root`` once, form
@@ -153,7 +179,10 @@ def hvp(root: Value, wrt: Value | Sequence[Value], v: Sequence[float]) -> list[f
     Args:
         root: The node to differentiate.
         wrt: The variables ``w_0 … w_(n-1)``.
-        v: ``n`` finite numbers.
+        v: ``n`` finite numbers: a list, a tuple, a 1-D numpy array, an
+            ``array.array`` or any other sized iterable (not a str, a dict or
+            a set, whose order is not the variables').
+        max_nodes: As :func:`grad`'s: the most nodes ``root``'s graph may have.
 
     Returns:
         ``H·v`` as ``n`` floats.
@@ -161,8 +190,9 @@ def hvp(root: Value, wrt: Value | Sequence[Value], v: Sequence[float]) -> list[f
     Raises:
         TypeError: As :func:`grad`, or ``v`` is not a sequence of numbers.
         ValueError: ``v`` does not have one number per variable, or one is
-            not finite.
+            not finite (NaN, ±inf, or an int too large for a float).
         DomainError: A derivative is not finite.
+        GraphTooLargeError: ``root``'s graph has more than ``max_nodes`` nodes.
 
     Example:
         >>> from scalargrad import Value, hvp
@@ -171,22 +201,58 @@ def hvp(root: Value, wrt: Value | Sequence[Value], v: Sequence[float]) -> list[f
         [6.0, 4.0]
     """
     targets = _check(root, wrt, True)
-    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
-        raise TypeError(f"hvp: v must be a sequence of numbers, not {type(v).__name__}")
-    if len(v) != len(targets):
-        raise ValueError(
-            f"hvp: v has {len(v)} numbers for {len(targets)} variables (one per variable)"
-        )
-    for i, x in enumerate(v):
-        if isinstance(x, bool) or not isinstance(x, Real):
-            raise TypeError(f"hvp: v[{i}] must be a number, not {type(x).__name__} ({x!r})")
-        if not math.isfinite(float(x)):
-            raise ValueError(f"hvp: v[{i}] must be finite, got {x!r}")
+    numbers = _vector(v, len(targets))
     if not targets:
         return []
+    _bounded(root, max_nodes, "hvp")
     gs = _graph_pass(root, targets)
-    gv = sum_values([g * float(x) for g, x in zip(gs, v)], label="v·∇" + _top_name(root))
+    gv = sum_values([g * x for g, x in zip(gs, numbers)], label="v·∇" + _top_name(root))
     return _float_pass(gv, targets)
+
+
+def _vector(v: object, n: int) -> list[float]:
+    """``hvp``'s ``v`` as n finite floats, or a TypeError/ValueError naming ``v[i]``."""
+    if (isinstance(v, (str, bytes, Mapping, Set)) or not isinstance(v, Iterable)
+            or not hasattr(v, "__len__") or getattr(v, "ndim", 1) != 1):
+        shape = f" of shape {v.shape}" if hasattr(v, "shape") else ""
+        raise TypeError(f"hvp: v must be a sequence of numbers (a list, a tuple, a 1-D array), "
+                        f"not {type(v).__name__}{shape}")
+    items = list(v)
+    if len(items) != n:
+        raise ValueError(f"hvp: v has {len(items)} numbers for {n} variables (one per variable)")
+    out = []
+    for i, x in enumerate(items):
+        if isinstance(x, bool) or not isinstance(x, Real):
+            raise TypeError(f"hvp: v[{i}] must be a number, not {type(x).__name__} ({x!r})")
+        try:
+            f = float(x)
+        except OverflowError:  # 10**400: an int beyond the float range
+            power = int(math.log10(abs(x))) if isinstance(x, int) else 308
+            raise ValueError(f"hvp: v[{i}] must be finite, got an int too large for a float "
+                             f"(about 10^{power})") from None
+        if not math.isfinite(f):
+            raise ValueError(f"hvp: v[{i}] must be finite, got {x!r}")
+        out.append(f)
+    return out
+
+
+def _bounded(root: Value, limit: int, what: str) -> None:
+    """Refuses a graph with more than ``limit`` nodes, counting no further than the limit."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise TypeError(f"{what}: max_nodes must be a whole number ≥ 1, not {limit!r}")
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        for child in stack.pop().inputs:
+            if id(child) not in seen:
+                seen.add(id(child))
+                if len(seen) > limit:
+                    raise GraphTooLargeError(
+                        f"{what}: the graph to differentiate has more than max_nodes={limit:,} "
+                        f"nodes, and its gradient graph would have about three times as many "
+                        f"(each level of gradients of gradients triples it). Pass a larger "
+                        f"max_nodes= (e.g. max_nodes={10 * limit}) to build it anyway.", limit)
+                stack.append(child)
 
 
 # --- the two passes ---------------------------------------------------------------

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
-from .engine import Value, topological_order
+from .engine import GRAD_LOCK, Value, topological_order
 from .errors import TooManyPathsError
 from .graph import Tape, reverse
 from .names import UNLABELLED_INPUT, abbreviations, display_names, where, with_exponent
@@ -342,6 +342,8 @@ def _steps(root: Value, tape: Tape[Value] | None = None,
     root_name = names[id(root)]
     saved = [v.grad for v in nodes]
     root.grad = _plus(1.0, saved[0])
+    expected = list(saved)  # each grad as this pass last left it: anything else is refused
+    expected[0] = root.grad
     index = 0
     for k, g, sent in reverse(tape):
         v = nodes[k]
@@ -364,8 +366,20 @@ def _steps(root: Value, tape: Tape[Value] | None = None,
                 child, i, tape.local_grads[k][i], amount, before, after,
                 names[id(child)], _formula(v, i, names),
             ))
-        for c, after in tentative.items():
-            nodes[c].grad = after
+        with GRAD_LOCK:  # whole, and never inside another thread's backward pass
+            for c in tentative:
+                if nodes[c].grad != expected[c]:
+                    raise RuntimeError(
+                        f"backward_steps: the grad of {names[id(nodes[c])]!r} is "
+                        f"{nodes[c].grad!r}, not the {expected[c]!r} this step-through left "
+                        f"there: something else (another thread's backward, zero_grad or an "
+                        f"assignment) changed it between steps, so this step cannot add its "
+                        f"share exactly. Nothing was changed by this step; step through a "
+                        f"graph nothing else is changing, or use backward()"
+                    )
+            for c, after in tentative.items():
+                nodes[c].grad = after
+                expected[c] = after
         if finals is not None:
             finals.append(tuple(s[5] for s in sent))
         yield Step(index, v, g, tuple(contributions), names[id(v)], root_name)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+from collections.abc import Callable
+
 import pytest
 
 from scalargrad._cache import LRU
@@ -31,3 +35,63 @@ def test_never_holds_more_than_maxsize() -> None:
 def test_maxsize_must_be_positive() -> None:
     with pytest.raises(ValueError, match="maxsize must be at least 1, got 0"):
         LRU(0)
+
+
+def _race(work: Callable[[int], None], n: int = 4) -> list[BaseException]:
+    """Runs work(i) in n threads at a tiny switch interval; returns what they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(n)  # all at once
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            work(i)
+        except BaseException as err:
+            errors.append(err)
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(before)
+    return errors
+
+
+def test_a_table_is_safe_under_threads() -> None:
+    # threads that look up and store keys a small table keeps evicting: an entry found by
+    # one thread and evicted by another before it is marked used was a KeyError
+    cache: LRU[int, int] = LRU(4)
+
+    def work(i: int) -> None:
+        for k in range(20000):
+            key = (k * 7 + i) % 9
+            found = cache.get(key)
+            assert found is None or found == key * key
+            if found is None:
+                cache.put(key, key * key)
+            assert len(cache) <= 4
+
+    assert _race(work) == []
+    assert len(cache) <= 4
+
+
+def test_pow_rules_can_be_built_in_two_threads() -> None:
+    # x ** 1.031 and many other exponents, built in threads while the 256-entry rule table
+    # churns: every node is right (x^c and c·x^(c−1), by hand) and nothing raises
+    from scalargrad import Value
+
+    x = Value(2.0, "x")
+
+    def work(i: int) -> None:
+        for k in range(1500):
+            c = 1.031 if k % 3 == 0 else 1.0 + (k * 4 + i) / 997
+            y = x ** c
+            assert y.data == pytest.approx(2.0**c) and y.local_grads[0] == pytest.approx(
+                c * 2.0 ** (c - 1))
+
+    assert _race(work) == []

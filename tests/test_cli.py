@@ -488,3 +488,27 @@ def test_hessian_at_a_kink_warns() -> None:
     assert "warning: relu(x) is at the kink" in r.stderr
     smooth = run("grad", "--hessian", "relu(x)*x", "x=0.5")
     assert "∂²f/∂x² = 2" in smooth.stdout and "warning" not in smooth.stderr  # x² there
+
+
+def test_grad_hessian_refuses_more_variables_than_max_hessian_before_computing(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # 40 variables are 820 second derivatives (1,000 were 501,000 lines): refused unless
+    # --max-hessian says so; the refusal comes before the Hessian is computed at all
+    import scalargrad.higher as higher
+
+    names = [f"x{i}" for i in range(40)]
+    args = ["grad", "*".join(names), *(f"{n}=1" for n in names), "--hessian"]
+    calls: list[int] = []
+    real = higher.hessian
+    monkeypatch.setattr(higher, "hessian", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert ("--hessian: 40 variables have 820 second derivatives to print, more than "
+            "--max-hessian 30 variables allows; pass --max-hessian 40") in err
+    assert calls == []
+    assert main([*args, "--max-hessian", "40"]) == 0
+    out = capsys.readouterr().out
+    # f = Π x_i at x = 1: ∂²f/∂x_i∂x_j = 1 for i ≠ j and 0 for i = j, by hand
+    lines = re.findall(r"^∂²f/(\S+) = (\S+)$", out, re.M)
+    assert len(lines) == 820 and calls == [1]
+    assert sum(float(v) for _, v in lines) == 780.0

@@ -152,3 +152,54 @@ def test_without_hypothesis_it_says_how_to_install_it() -> None:
     assert r.returncode == 2, r.stderr
     assert "check_derivative needs Hypothesis" in r.stderr and "pip install" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+# --- edge cases of ranges and counts (issue 20 item 6, issue 19 item 8) -------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (["tiny*2", "--wrt", "tiny", "2", "tiny=1e-320..2e-320"],
+     "the range of tiny has the subnormal float 1e-320"),
+    (["x*x", "--wrt", "x", "2*x", "x=1...2"],
+     "'x=1...2': a range is LO..HI with exactly two dots"),
+    (["x*x", "--wrt", "x", "2*x", "--examples", "1000000"],
+     "--examples: at most 100,000 points per claim, got 1,000,000"),
+    (["+".join(f"x{i}" for i in range(600)), "--wrt", "x0", "1"],
+     "600 variables are drawn, more than the 400 one check can draw at once"),
+])
+def test_ranges_the_checker_cannot_draw_are_usage_errors_exit_2(
+        args: list[str], message: str) -> None:
+    r = run(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_range_near_the_largest_float_is_checked_not_blamed_on_the_user() -> None:
+    # the midpoint (lo + hi)/2 of 1e308..1.7e308 overflowed to inf, which was then reported
+    # as the user's "x = inf"; 0.5·x is defined on the whole range, with derivative 0.5
+    r = run("x*0.5", "--wrt", "x", "0.5", "x=1e308..1.7e308", "--examples", "30")
+    assert r.returncode == 0 and "holds at" in r.stdout and "inf" not in r.stderr + r.stdout
+
+
+def test_range_names_are_nfkc_normalised_as_fixed_values_are() -> None:
+    # "ｘ" (fullwidth) is the identifier x to Python, to the expression and to NAME=VALUE
+    r = run("x*x", "--wrt", "x", "2*x", "ｘ=1..2", "--examples", "20")
+    assert r.returncode == 0 and "x in [1, 2]" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_the_count_of_points_says_why_fewer_than_asked_were_checked() -> None:
+    # seed 3 draws one point twice: "holds at 199 points" said nothing about the 200th
+    r = run("x*x", "--wrt", "x", "2*x", "--seed", "3")
+    assert r.returncode == 0
+    n = int(re.search(r"holds at (\d+) points", r.stdout).group(1))  # type: ignore[union-attr]
+    if n < 200:
+        assert f"({n} distinct of the 200 asked for; {200 - n} draw" in r.stdout
+    fixed = run("x*y", "--wrt", "x", "y", "x=2", "y=-1.5")
+    assert "every variable is fixed: there is one point to check, of the 200 asked" in (
+        fixed.stdout)
+
+
+def test_a_tiny_range_around_relu_s_kink_does_not_hold_a_wrong_claim() -> None:
+    for lo_hi in ("x=-1e-6..1e-6", "x=-1e-300..1e-300"):
+        r = run("relu(x)", "--wrt", "x", "1", lo_hi, "--seed", "3")
+        assert r.returncode == 1 and "FAILS at x = -" in r.stdout, r.stdout

@@ -569,3 +569,21 @@ def test_mean_diagnoses_a_domain_error_in_a_row() -> None:
         math.fsum([math.log(1.0), math.log(2.0)]) * 0.5, (2.0,))
     with pytest.raises(DomainError, match=r"log.*\(row 1 of the batch\)"):
         f.mean([0.5], [(2.0,), (-4.0,)])
+
+
+def test_mean_refuses_numbers_dicts_and_sets_as_rows_naming_the_row() -> None:
+    cost, params, data = _one_example()
+    f = compile_graph(cost, params, data=data)
+    p = [0.1, 0.2, 0.3]
+    # one number per example instead of a row: "'float' object is not iterable" named nothing
+    with pytest.raises(TypeError, match=r"C_k\.mean: rows\[0\] must be a sequence of 3 data "
+                       r"numbers .*not float \(0\.5\); for one datum per example write each "
+                       r"row as \(0\.5,\)"):
+        f.mean(p, [0.5, 1.0])
+    # a dict's or a set's order is not data's order: refused, not silently reordered
+    with pytest.raises(TypeError, match=r"rows\[1\] must be a sequence .*not dict"):
+        f.mean(p, [(1.0, 2.0, 0.5), {"x_0": 1.0, "x_1": 2.0, "y": 0.5}])
+    with pytest.raises(TypeError, match=r"rows\[0\] must be a sequence .*not set"):
+        f.mean(p, [{1.0, 2.0, 0.5}])
+    with pytest.raises(TypeError, match=r"rows must be an iterable of rows .*not float"):
+        f.mean(p, 0.5)  # type: ignore[arg-type]

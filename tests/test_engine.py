@@ -1170,3 +1170,100 @@ def test_the_issue_example_now_fails_before_backward_starts() -> None:
     y = x * x
     y.backward()
     assert x.grad == 4.0 and y.grad == 1.0
+
+
+# --- threads: backward on shared parameters is exact -----------------------------------------
+
+
+ROUNDS = 6  # rounds of each thread race
+
+
+def _in_threads(work: Callable[[int], None], n: int = 2) -> None:
+    """Runs work(0) … work(n − 1) in n threads at a tiny switch interval, so races show."""
+    import threading
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(n)  # all at once: a thread must not finish before the next starts
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            work(i)
+        except BaseException as err:  # reported by the test thread
+            errors.append(err)
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(before)
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("kind", ["scalargrad", "micrograd drop-in"])
+def test_backward_from_two_threads_on_shared_parameters_is_exact(kind: str) -> None:
+    # each thread builds C_t = (w·x_t + b)·k_t from the shared w and b and runs backward
+    # 3,000 times; by hand ∂C_t/∂w = x_t·k_t and ∂C_t/∂b = k_t, so the totals are
+    # 3000·(2·3 + 5·7) = 123,000 for w and 3000·(3 + 7) = 30,000 for b (small integers:
+    # every partial sum is exact in floats, whatever order the passes run in)
+    from scalargrad.micrograd.engine import Value as MicrogradValue
+
+    cls = Value if kind == "scalargrad" else MicrogradValue
+    xs, ks = (2.0, 5.0), (3.0, 7.0)
+    for _ in range(ROUNDS):  # a race shows in most rounds, not in every one
+        w, b = cls(0.5), cls(-1.0)
+
+        def work(i: int) -> None:
+            for _ in range(3000):
+                ((w * xs[i] + b) * ks[i]).backward()  # noqa: B023 (this round's w, b)
+
+        _in_threads(work)
+        assert (w.grad, b.grad) == (123000.0, 30000.0)
+
+
+def test_backward_from_two_threads_through_a_shared_subgraph_is_exact() -> None:
+    # h = w·b is built once and used by both threads: C_t = h·x_t + w. By hand
+    # ∂C_t/∂h = x_t, ∂C_t/∂w = x_t·b + 1, ∂C_t/∂b = x_t·w, so after 2,000 passes each
+    # (x = 2 and 3, w = 0.5, b = 4): h.grad = 2000·5 = 10,000,
+    # w.grad = 2000·(2·4 + 1 + 3·4 + 1) = 44,000, b.grad = 2000·(2·0.5 + 3·0.5) = 5,000
+    xs = (2.0, 3.0)
+    for _ in range(ROUNDS):
+        w, b = Value(0.5, "w"), Value(4.0, "b")
+        h = w * b
+
+        def work(i: int) -> None:
+            for _ in range(2000):
+                (h * xs[i] + w).backward()  # noqa: B023 (this round's h, w)
+
+        _in_threads(work)
+        assert (h.grad, w.grad, b.grad) == (10000.0, 44000.0, 5000.0)
+        assert (w._n, b._n, h._n) == (0, 0, 0)  # no consumer count left behind
+
+
+
+def test_assigning_grad_in_one_thread_never_lands_inside_another_threads_pass() -> None:
+    # thread 1 keeps setting x.grad = 0.5; thread 0 runs passes of x + 1, each adding exactly
+    # 1. Run one after the other, every value x.grad can take is 0.5 + k for a whole k. An
+    # assignment landing inside a pass (after the pass set the earlier grad aside, before it
+    # added it back) got that earlier grad added to it: 0.5 + 1 + (0.5 + j), a whole number.
+    for _ in range(ROUNDS):
+        x = Value(1.0, "x")
+        x.grad = 0.5
+        seen: list[float] = []
+
+        def work(i: int) -> None:
+            for _ in range(25000):
+                if i == 0:
+                    (x + 1.0).backward()  # noqa: B023 (this round's x)
+                    seen.append(x.grad)  # noqa: B023
+                else:
+                    x.grad = 0.5  # noqa: B023
+
+        _in_threads(work)
+        wrong = [g for g in seen if g - math.floor(g) != 0.5]
+        assert not wrong, wrong[:5]

@@ -38,6 +38,7 @@ NEW_HOMES = {
     "OpArityError": ["scalargrad.ops"],
     "OpSymbolError": ["scalargrad.ops"],
     "PlaygroundError": ["scalargrad.playground"],
+    "GraphTooLargeError": ["scalargrad.higher"],
 }
 
 

@@ -419,3 +419,71 @@ def test_a_second_derivative_step_never_differentiates_with_respect_to_a_number(
     assert not any(line.startswith("→ 1:") for line in lines)
     # ∂z^(L)/∂(w^(L)·a^(L-1)) = 1 is the number the gradient graph multiplies by
     assert any("→ ∂z^(L)/∂(w^(L)·a^(L-1)):" in line for line in lines), lines
+
+
+# --- bounds and arguments (issue 20 items 7 and 11) ----------------------------------------
+
+
+def test_nested_gradient_graphs_are_refused_past_max_nodes_before_building() -> None:
+    # each level of d/dx of tanh's gradient graph is about three times the last; with a
+    # limit of 2,000 nodes the level whose graph passes the limit is refused, by a walk
+    # that stops counting at the limit, and the message says how to raise it
+    import tracemalloc
+
+    from scalargrad.higher import GraphTooLargeError
+
+    x = Value(0.3, "x")
+    g = x.tanh()
+    sizes = []
+    while True:
+        n = len(topological_order(g))
+        try:
+            g = grad(g, x, create_graph=True, max_nodes=2000)
+        except GraphTooLargeError as err:
+            assert n > 2000 and err.limit == 2000
+            assert "max_nodes=2,000" in str(err) and "max_nodes=20000" in str(err)
+            break
+        assert n <= 2000
+        sizes.append(n)
+    assert len(sizes) >= 3 and sizes[-1] > 2 * sizes[-3]  # it does grow: the limit bites
+    # refusing allocates nothing sized by the gradient graph it would have built
+    tracemalloc.start()
+    with pytest.raises(GraphTooLargeError):
+        grad(g, x, create_graph=True, max_nodes=2000)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 2000 * 300  # bytes: the bounded walk's set, not ~3·n new Values
+    # raised, it builds; hessian and hvp take the same bound
+    big = grad(g, x, create_graph=True, max_nodes=10**6)
+    assert isinstance(big, Value)
+    with pytest.raises(GraphTooLargeError, match="hessian"):
+        hessian(g, [x], max_nodes=100)
+    with pytest.raises(GraphTooLargeError, match="hvp"):
+        hvp(g, [x], [1.0], max_nodes=100)
+    with pytest.raises(TypeError, match="max_nodes must be a whole number"):
+        grad(g, x, create_graph=True, max_nodes=0)
+
+
+def test_hvp_names_an_int_too_large_for_a_float() -> None:
+    x, y = Value(2.0, "x"), Value(3.0, "y")
+    with pytest.raises(ValueError, match=r"hvp: v\[0\] must be finite, got an int too large "
+                       r"for a float \(about 10\^400\)"):
+        hvp(x * x * y, [x, y], [10**400, 1.0])
+
+
+def test_hvp_takes_numpy_vectors_and_array_array() -> None:
+    import array
+
+    np = pytest.importorskip("numpy")
+    # f = x²·y: H = [[2y, 2x], [2x, 0]] by hand; at (2, 3), H·(1, 0.5) = (6 + 2, 4) = (8, 4)
+    x, y = Value(2.0, "x"), Value(3.0, "y")
+    f = x * x * y
+    assert hvp(f, [x, y], np.array([1.0, 0.5])) == [8.0, 4.0]
+    assert hvp(f, [x, y], np.array([1, 0], dtype=np.int64)) == [6.0, 4.0]
+    assert hvp(f, [x, y], array.array("d", [1.0, 0.5])) == [8.0, 4.0]
+    with pytest.raises(TypeError, match=r"1-D array\), not ndarray of shape \(2, 1\)"):
+        hvp(f, [x, y], np.array([[1.0], [0.5]]))
+    with pytest.raises(TypeError, match="not dict"):
+        hvp(f, [x, y], {0: 1.0, 1: 0.5})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not set"):
+        hvp(f, [x, y], {1.0, 0.5})  # type: ignore[arg-type]

@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scalargrad import Value
 from scalargrad.parse import ParseError, parse
@@ -300,3 +302,120 @@ def test_result_fields() -> None:
     assert r.counterexample == {"x": 1.0} and (r.claimed, r.actual) == (1.0, 2.0)
     assert r.expression == "x*x" and r.wrt == "x" and r.claim == "x" and r.examples == 200
     assert r.explanation.startswith("∂f/∂x = ")  # x·x: two paths, one per edge
+
+
+# --- kinks near tiny numbers: never "holds" for a claim false where it was checked ---------
+
+
+@pytest.mark.parametrize("lo, hi", [(-1e-6, 1e-6), (-1e-300, 1e-300), (-1e-12, 2e-12)])
+def test_a_tiny_range_around_a_kink_is_no_excuse_for_a_wrong_claim(lo: float, hi: float) -> None:
+    # relu(x) at x = -1e-7 has slope 0 (x < 0 all the way to x/2): "1" is false there, so
+    # the verdict must not be "holds" (it was, for every point within 1e-4 of the kink)
+    for seed in (0, 3):
+        result = check_derivative("relu(x)", "x", "1", ranges={"x": (lo, hi)}, seed=seed)
+        assert result.verdict == "fails", result.report()
+        assert result.counterexample is not None and result.counterexample["x"] < 0
+        assert (result.claimed, result.actual) == (1.0, 0.0)
+    # the right claim, relu' = [x > 0], holds there (x = 0, the kink itself, is skipped)
+    right = check_derivative("relu(x)", "x", lambda x: 1.0 if x > 0 else 0.0,
+                             ranges={"x": (lo, hi)}, seed=3)
+    assert right.ok, right.report()
+
+
+def test_a_kink_that_rounding_hides_is_inconclusive_never_holds() -> None:
+    # 3 + relu(x − 0.5): the rounding of f ≈ 3 hides steps below ~1e-13, so a point 1e-15
+    # from the kink cannot be told from the kink; a claim false there is not "held"
+    result = check_derivative("3 + relu(x - 0.5)", "x", lambda x: 1.0,
+                              ranges={"x": (0.5 - 1e-15, 0.5 + 1e-15)}, seed=0)
+    assert result.verdict in ("fails", "inconclusive") and not result.ok
+    if result.verdict == "inconclusive":
+        assert result.unresolved > 0 and "cannot be told from a point next to one" in (
+            result.report())
+    # without the constant the same points are resolved: the kink is exactly at 0.5
+    exact = check_derivative("relu(x - 0.5)", "x", lambda x: 1.0,
+                             ranges={"x": (0.5 - 1e-15, 0.5 + 1e-15)}, seed=0)
+    assert exact.verdict == "fails" and exact.counterexample is not None
+    assert exact.counterexample["x"] < 0.5
+
+
+def _branch_abs(c: float) -> object:
+    def f(x: Value) -> Value:  # |x − c| by a Python branch: a kink the engine has no rule for
+        u = x - c
+        return u if u.data >= 0 else -u
+    return f
+
+
+@given(
+    kind=st.sampled_from(["relu", "abs"]),
+    c=st.sampled_from([0.0, 0.5, -2.0, 1e-7, -1e-300]) | st.floats(-3, 3),
+    a=st.sampled_from([1.0, -2.5, 1e-3]),
+    b=st.sampled_from([0.0, 1.0, -0.75]),
+    d=st.sampled_from([0.0, 3.0, -0.5, 1e6]),
+    left=st.sampled_from([1e-300, 1e-15, 1e-12, 1e-6, 1.0]),
+    right=st.sampled_from([1e-300, 1e-15, 1e-12, 1e-6, 1.0]),
+    wrong=st.sampled_from(["right slope", "left slope", "off by 1e-3 left"]),
+    seed=st.integers(0, 3),
+)
+@settings(max_examples=100, suppress_health_check=[HealthCheck.nested_given])
+def test_check_never_holds_for_a_claim_false_at_a_point_it_drew(
+    kind: str, c: float, a: float, b: float, d: float, left: float, right: float, wrong: str,
+    seed: int,
+) -> None:
+    # f = d + a·k(x − c) + b·x with k = relu or |·|; its derivative, by hand:
+    #   relu: b + a·[x > c],  abs: b + a·sign(x − c),  none at x = c.
+    # x − c is exact in sign (x = c exactly when x − c = 0), so this is the true derivative.
+    def true(x: float) -> float:
+        if kind == "relu":
+            return b + (a if x > c else 0.0)
+        return b + (a if x > c else -a)
+
+    slope_right, slope_left = b + a, b + (0.0 if kind == "relu" else -a)
+    seen: list[float] = []
+
+    def claimed(x: float) -> float:
+        if wrong == "right slope":
+            return slope_right
+        if wrong == "left slope":
+            return slope_left
+        return true(x) * (1.001 if x < c else 1.0)
+
+    def claim(x: float) -> float:
+        seen.append(x)
+        return claimed(x)
+
+    if kind == "relu":
+        f: object = f"{d!r} + {a!r}*relu(x - {c!r}) + {b!r}*x"
+    else:
+        inner = _branch_abs(c)
+
+        def f(x: Value) -> Value:
+            return d + a * inner(x) + b * x  # type: ignore[operator, no-any-return]
+
+    lo, hi = c - left, c + right
+    result = check_derivative(f, "x", claim, ranges={"x": (lo, hi)}, examples=40, seed=seed)
+    if result.verdict != "holds":
+        return
+    for x in seen:  # every point the checker evaluated the claim at, skipped ones included
+        if x == c:
+            continue  # the kink: no derivative to disagree with
+        cl, tr = claimed(x), true(x)
+        allowed = RTOL * max(abs(cl), abs(tr)) + ATOL * max(1.0, abs(cl), abs(tr), abs(x))
+        assert abs(cl - tr) <= allowed, (x, cl, tr, result.report())
+
+
+def test_the_report_says_how_many_points_were_checked_and_why_not_all() -> None:
+    # seed 3 draws one point twice: 199 distinct of 200, and the report says so
+    result = check_derivative("x*x", "x", "2*x", seed=3)
+    assert result.ok and result.drawn == 200
+    distinct = result.points_checked + result.skipped
+    text = result.report()
+    if distinct < 200:
+        k = 200 - distinct
+        assert f"{distinct} distinct of the 200 asked for" in text
+        assert f"{k} draw{'s' * (k != 1)} repeated a point already drawn" in text
+    # a range with only a few floats in it: Hypothesis stops early, and the report says why
+    few = check_derivative("x*y", "x", "y", ranges={"x": (1.0, 1.0000000000000004), "y": 2})
+    assert few.ok and few.points_checked + few.skipped <= 3
+    assert "having drawn every point it makes from these ranges" in few.report()
+    fixed = check_derivative("x*y", "x", "y", ranges={"x": 1, "y": 2})
+    assert "every variable is fixed: there is one point to check" in fixed.report()

@@ -677,3 +677,26 @@ def test_backward_steps_is_linear_in_fan_in() -> None:
     # ∂z/∂w_k = a_k and ∂z/∂a_k = w_k, by hand
     assert [c.formula for c in step.contributions] == [
         "a_0", "w_0", "a_1", "w_1", "a_2", "w_2", "1"]
+
+
+def test_a_grad_changed_between_steps_is_refused_not_overwritten() -> None:
+    # another backward (another thread's, or this one's) between two steps used to be
+    # overwritten by the step-through's own running total: a lost gradient. It is refused,
+    # naming the node, and the refused step changes nothing.
+    w, b = Value(0.5, "w"), Value(2.0, "b")
+    other = (w * 3.0).label_as("other")  # ∂other/∂w = 3
+    f = ((w * b).label_as("h") + w).label_as("f")  # ∂f/∂w = b + 1 = 3, ∂f/∂b = w = 0.5
+    steps = backward_steps(f)
+    next(steps)  # f's step: h and w get 1
+    other.backward()  # w.grad: 1 + 3 = 4, not the 1 the step-through left
+    with pytest.raises(RuntimeError, match=r"the grad of 'w' is 4\.0, not the 1\.0 this "
+                       r"step-through left there"):
+        next(steps)
+    assert (w.grad, b.grad) == (4.0, 0.0)  # nothing of h's step was applied
+    # without interference the steps give backward's numbers exactly
+    w.grad = b.grad = 0.0
+    for v in topological_order(f):
+        v.grad = 0.0
+    for _ in backward_steps(f):
+        pass
+    assert (w.grad, b.grad) == (3.0, 0.5)

@@ -25,7 +25,13 @@ of the drawn points are skipped the verdict is "inconclusive". Points where
 ``f`` is not differentiable in ``wrt`` (a relu at 0: the one-sided slopes
 differ) are skipped the same way when the claim disagrees there, since there
 is no derivative to disagree with; the engine's value at a kink is one
-one-sided choice.
+one-sided choice. A kink is found by its scale, not by how near ``x`` is to 0:
+the slopes must differ at steps down to the spacing of floats at the point
+(``relu(x)`` at ``x = -1e-7`` has slope 0 and a claim of 1 fails there). When
+the rounding of ``f`` hides the finest steps (``3 + relu(x)`` near 0) such a
+point cannot be told from a kink and the verdict is "inconclusive", never
+"holds". A check draws at most :data:`MAX_DRAWN` variables and
+:data:`MAX_EXAMPLES` points; ranges may not have subnormal ends.
 
 The run is reproducible: the result records its ``seed``; ``seed=None``
 picks one at random, except under ``CI=true`` where it is 0.
@@ -50,6 +56,8 @@ from ..trace import TooManyPathsError, derivative_text, explain
 __all__ = [
     "ATOL",
     "DEFAULT_RANGE",
+    "MAX_DRAWN",
+    "MAX_EXAMPLES",
     "RTOL",
     "CheckArgumentError",
     "DerivativeCheck",
@@ -63,6 +71,12 @@ ATOL = 1e-10
 """Absolute floor, multiplied by the largest magnitude at the point (see the module doc)."""
 DEFAULT_RANGE = (-3.0, 3.0)
 """The range a variable is drawn from when ``ranges`` does not name it."""
+MAX_EXAMPLES = 100_000
+"""The most points one check draws (``examples``)."""
+MAX_DRAWN = 400
+"""The most variables one check draws at once (fixed ones do not count): Hypothesis's
+buffer for one point holds about this many floats, beyond which every draw is refused."""
+_SMALLEST_NORMAL = 2.0**-1022
 _MAX_PATHS = 200  # the explanation lists at most this many chain-rule paths
 
 Range = tuple[float, float]
@@ -91,6 +105,13 @@ class DerivativeCheck:
         ranges: Each variable's range ``(lo, hi)``; ``lo == hi`` is a fixed value.
         seed: The seed of the run (pass it again to reproduce it).
         examples: The number of points asked for.
+        unresolved: Skipped points where the claim disagrees and the slopes of
+            ``f`` differ at every step its rounding lets show, down to a step
+            still wider than the spacing of floats there: a kink or a point
+            right next to one, which floats cannot tell apart. Any makes the
+            verdict ``"inconclusive"`` (never ``"holds"``).
+        drawn: The points Hypothesis drew before a counterexample, repeats
+            included (``points_checked + skipped`` are the distinct ones).
     """
 
     expression: str
@@ -106,6 +127,8 @@ class DerivativeCheck:
     ranges: dict[str, Range] = field(repr=False)
     seed: int = field(repr=False)
     examples: int = field(repr=False)
+    unresolved: int = field(default=0, repr=False)
+    drawn: int = field(default=0, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -122,6 +145,23 @@ class DerivativeCheck:
         ]
         return ", ".join(parts) or "no variables"
 
+    def _drawn_text(self) -> str:
+        """Why fewer distinct points than asked for: repeats, or the ranges held no more."""
+        distinct = self.points_checked + self.skipped
+        if not self.drawn or distinct >= self.examples:
+            return ""
+        if all(lo == hi for lo, hi in self.ranges.values()):
+            return ("\n  (every variable is fixed: there is one point to check, "
+                    f"of the {self.examples} asked for)")
+        parts = [f"{distinct} distinct of the {self.examples} asked for"]
+        if self.drawn < self.examples:
+            parts.append(f"Hypothesis stopped after {self.drawn} draws, having drawn every "
+                         "point it makes from these ranges")
+        if self.drawn > distinct:
+            k = self.drawn - distinct
+            parts.append(f"{k} draw{'s' * (k != 1)} repeated a point already drawn")
+        return f"\n  ({'; '.join(parts)})"
+
     def report(self) -> str:
         """Returns the verdict as text: one line when it holds, the counterexample otherwise."""
         d = derivative_text("f", self.wrt)
@@ -131,7 +171,18 @@ class DerivativeCheck:
         settings = f"{self._ranges_text()}; seed {self.seed}"
         if self.verdict == "holds":
             n = self.points_checked
-            return f"{head}\n  holds at {n} point{'s' * (n != 1)}{skipped} ({settings})"
+            return (f"{head}\n  holds at {n} point{'s' * (n != 1)}{skipped} ({settings})"
+                    f"{self._drawn_text()}")
+        if self.verdict == "inconclusive" and self.unresolved:
+            k = self.unresolved
+            return (
+                f"{head}\n  inconclusive: at {k} point{'s' * (k != 1)} the claim disagrees "
+                f"with the engine where f looks like it has a kink at every step its rounding "
+                f"lets show, so a kink there cannot be told from a point next to one "
+                f"({self.points_checked} checked{skipped}; {settings}).\n"
+                f"  Move the ranges off the kink, or subtract the large constant from f "
+                f"(its rounding hides the fine steps)."
+            )
         if self.verdict == "inconclusive":
             return (
                 f"{head}\n  inconclusive: {self.skipped} of {self.skipped + self.points_checked}"
@@ -283,28 +334,72 @@ def _value(f: _Side, point: Mapping[str, float]) -> float:
     return root.data if isinstance(root, Value) else math.nan
 
 
-def _kink(f: _Side, wrt: str, point: Mapping[str, float]) -> bool:
-    """True when ``f`` is not differentiable in ``wrt`` at the point (relu at 0 …).
+_EPS = 2.0**-52  # the relative rounding of one float operation (twice, to be safe)
+_TINY = 2.0**-1074  # the absolute rounding of a subnormal result
+_SMOOTH, _KINK, _UNRESOLVED = "smooth", "kink", "unresolved"
+
+
+def _kink(f: _Side, wrt: str, point: Mapping[str, float]) -> str:
+    """Is ``f`` differentiable in ``wrt`` at the point: ``"smooth"``, ``"kink"``, ``"unresolved"``.
 
     The gap between the one-sided slopes ``(f(x + h) − f(x))/h`` and
     ``(f(x) − f(x − h))/h`` is about ``h·f''`` where ``f`` is smooth, so it
-    shrinks tenfold with ``h``; at a kink it stays the jump in the slope. A
-    gap that does not shrink from ``h = 10⁻⁴·max(1, |x|)`` to ``h/10`` and is
-    well above the slopes' rounding error is a kink.
+    shrinks tenfold with ``h``; at a kink it stays the jump in the slope. Near
+    a kink (relu(x) at x = 10⁻⁷, the kink 10⁻⁷ away) the gap stays while ``h``
+    spans the kink and closes once ``h`` is shorter than the distance to it,
+    so a gap that does not shrink from ``h = 10⁻⁴·max(1, |x|)`` to ``h/10`` is
+    followed down to the finest step where the rounding of ``f`` still lets
+    it show, and down to the spacing of floats at ``x`` (``ulp(x)``; for
+    x = 0 the smallest normal float), below which there is no other point.
+
+    Returns:
+        ``"smooth"`` when the slopes agree at some step (a counterexample can
+        be reported); ``"kink"`` when they differ down to ``ulp(x)`` (there
+        is no derivative to disagree with); ``"unresolved"`` when they differ
+        at every step the rounding of ``f`` allows but those stop above
+        ``ulp(x)`` (``3 + relu(x)`` near 0: a kink within ~10⁻¹⁴ or one at
+        ``x``, which floats cannot tell apart).
     """
     x = point[wrt]
+    floor = math.ulp(x) if x else 2.0**-1022
     try:
         f0 = _value(f, point)
-        gaps, noises = [], []
-        for step in (1e-4, 1e-5):
-            h = step * max(1.0, abs(x))
-            h = (x + h) - x  # exactly representable around x
-            lo, hi = _value(f, {**point, wrt: x - h}), _value(f, {**point, wrt: x + h})
-            gaps.append(abs((hi - f0) - (f0 - lo)) / h)
-            noises.append(4 * 2.0**-52 * max(abs(f0), abs(lo), abs(hi)) / h)
+
+        def at(h: float) -> tuple[float, float, float]:
+            """(gap between the slopes, its rounding error, the largest |f|) for step h."""
+            up, down = x + h, x - h
+            if up - down == math.inf:
+                raise OverflowError("x ± h is not a finite float")
+            hr, hl = up - x, x - down  # the steps actually taken (exact)
+            lo, hi = _value(f, {**point, wrt: down}), _value(f, {**point, wrt: up})
+            m = max(abs(f0), abs(lo), abs(hi))
+            gap = abs((hi - f0) / hr - (f0 - lo) / hl)
+            return gap, (4 * _EPS * m + 64 * _TINY) / min(hl, hr), m
+
+        h = 1e-4 * max(1.0, abs(x))
+        g0, _, _ = at(h)
+        h /= 10
+        g, noise, m = at(h)
+        if not (g > 10 * noise and 0.5 * g0 < g < 2 * g0):
+            # the gap shrinks with h (smooth), or grows like 1/h: the rounding of f, larger
+            # than its size suggests ((x + 1e6) − 1e6), not a kink, whose gap stays the jump
+            return _SMOOTH
+        while h > floor:
+            # the finest step at which a gap of g stands 40× above the rounding of f
+            finer = max(floor, 40 * (4 * _EPS * m + 64 * _TINY) / g)
+            if finer > h / 2:
+                return _UNRESOLVED  # rounding hides whatever is closer to x
+            gf, noise, mf = at(finer)
+            if gf < 0.5 * g:  # the gap closed: the kink is elsewhere, f is smooth at x
+                return _SMOOTH if 20 * noise < g else _UNRESOLVED
+            if gf <= 10 * noise:
+                return _UNRESOLVED
+            if gf > 2 * g:  # grows as h shrinks: rounding, not a kink (see above)
+                return _SMOOTH
+            h, g, m = finer, gf, mf
+        return _KINK
     except (DomainError, ZeroDivisionError, OverflowError):
-        return False  # the edge of the domain is not a kink: the point stays
-    return gaps[1] > 10 * noises[1] and gaps[1] > 0.5 * gaps[0]
+        return _SMOOTH  # the edge of the domain is not a kink: the point stays
 
 
 # --- arguments --------------------------------------------------------------------------
@@ -335,6 +430,14 @@ def _ranges(names: tuple[str, ...], ranges: Mapping[str, Any] | None) -> dict[st
                 f"both finite, got {r!r}"
             )
         lo, hi = float(lo_hi[0]), float(lo_hi[1])
+        for v in (lo, hi):
+            if v and abs(v) < _SMALLEST_NORMAL:
+                raise CheckArgumentError(
+                    f"check_derivative: the range of {name} has the subnormal float {v!r} "
+                    f"(nonzero but smaller than {_SMALLEST_NORMAL:.4g} in size), where floats "
+                    f"lose precision and the checker does not draw; use 0 or a number of at "
+                    f"least {_SMALLEST_NORMAL:.4g} in size"
+                )
         if lo > hi:
             raise CheckArgumentError(
                 f"check_derivative: the range of {name} is empty: lo = {lo:g} > hi = {hi:g}"
@@ -408,7 +511,7 @@ def check_derivative(
     try:
         from hypothesis import HealthCheck, Phase, find, settings
         from hypothesis import strategies as st
-        from hypothesis.errors import NoSuchExample
+        from hypothesis.errors import NoSuchExample, Unsatisfiable
     except ImportError:
         raise ImportError(
             "check_derivative needs Hypothesis to draw and shrink the points: "
@@ -430,16 +533,26 @@ def check_derivative(
             f"check_derivative: the claim uses {', '.join(foreign)}, which the expression "
             f"does not have (it uses {', '.join(names)})"
         )
-    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+    if (isinstance(examples, bool) or not isinstance(examples, int)
+            or not 1 <= examples <= MAX_EXAMPLES):
         raise CheckArgumentError(
-            f"check_derivative: examples must be a whole number ≥ 1, got {examples!r}"
+            f"check_derivative: examples must be a whole number from 1 to {MAX_EXAMPLES:,}, "
+            f"got {examples!r}"
         )
     bounds = _ranges(names, ranges)
+    drawn = [n for n, (lo, hi) in bounds.items() if lo != hi]
+    if len(drawn) > MAX_DRAWN:
+        raise CheckArgumentError(
+            f"check_derivative: {len(drawn)} variables are drawn, more than the {MAX_DRAWN} "
+            f"one check can draw at once (Hypothesis's buffer for a point holds about that "
+            f"many floats); fix the others to a value (ranges={{name: value}}, NAME=VALUE "
+            f"on the command line)"
+        )
     run_seed = pick_seed(seed)
 
     # One evaluation at the middle of the ranges turns a wrong f or claim (not a
     # Value, not a number, a TypeError inside) into a clear error before Hypothesis runs.
-    middle = {n: (lo + hi) / 2 for n, (lo, hi) in bounds.items()}
+    middle = {n: lo / 2 + hi / 2 for n, (lo, hi) in bounds.items()}  # (lo + hi) may overflow
     try:
         _compare(side_f, wrt, side_c, middle)
     except _Undefined:
@@ -457,13 +570,14 @@ def check_derivative(
             lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
         for n, (lo, hi) in bounds.items()
     })
-    counts = {"checked": 0, "skipped": 0}
+    counts = {"checked": 0, "skipped": 0, "unresolved": 0, "drawn": 0}
     found = [False]
 
     seen: set[tuple[float, ...]] = set()  # Hypothesis may replay a point: count it once
 
     def disagrees(point: dict[str, float]) -> bool:
         key = tuple(point[n] for n in bounds)
+        counts["drawn"] += not found[0]
         new = not found[0] and key not in seen
         seen.add(key)
         try:
@@ -472,9 +586,12 @@ def check_derivative(
             counts["skipped"] += new
             return False
         bad = not abs(claimed - actual) <= allowed
-        if bad and _kink(side_f, wrt, point):  # no derivative here to disagree with
-            counts["skipped"] += new
-            return False
+        if bad:
+            where = _kink(side_f, wrt, point)
+            if where != _SMOOTH:  # no derivative here to disagree with, or none floats can see
+                counts["skipped"] += new
+                counts["unresolved"] += new and where == _UNRESOLVED
+                return False
         counts["checked"] += new and not bad
         found[0] = found[0] or bad
         return bad
@@ -491,14 +608,21 @@ def check_derivative(
             expression=side_f.text, wrt=wrt, claim=side_c.text, verdict=verdict,
             points_checked=counts["checked"], skipped=counts["skipped"], counterexample=point,
             claimed=claimed, actual=actual, explanation=explanation, ranges=bounds,
-            seed=run_seed, examples=examples,
+            seed=run_seed, examples=examples, unresolved=counts["unresolved"],
+            drawn=counts["drawn"],
         )
 
     try:
         point = find(strategy, disagrees, settings=run_settings,
                      random=random.Random(run_seed))
+    except Unsatisfiable as err:  # every draw refused (a guard: MAX_DRAWN keeps this away)
+        raise CheckArgumentError(
+            f"check_derivative: Hypothesis could not draw points for {len(drawn)} variables "
+            f"({err}); fix some of them to a value"
+        ) from None
     except NoSuchExample:
-        return result("holds" if counts["skipped"] <= counts["checked"] else "inconclusive")
+        clear = counts["skipped"] <= counts["checked"] and not counts["unresolved"]
+        return result("holds" if clear else "inconclusive")
     claimed, actual, _ = _compare(side_f, wrt, side_c, point)
     root, leaf = _engine(side_f, wrt, point)
     if not root.label:
