@@ -24,12 +24,13 @@ from .errors import (
     TooManyPathsError,
     VariableError,
 )
+from .explain import Explanation, explain
 from .graph import forward_order, topological_order
 from .higher import grad, hessian, hvp
 from .ops import Op, OpArityError, OpDefinitionError, OpNameError, OpSymbolError, define_op
 from .page import save_steps_html, show_steps
 from .rules import RULES, Rule
-from .trace import Explanation, Step, backward_steps, explain
+from .steps import Step, backward_steps
 from .viz import draw, draw_steps, write_drawing
 
 __version__ = "0.1.0"

@@ -48,20 +48,15 @@ from .errors import (
     TooManyPathsError,
     VariableError,
 )
+from .explain import DEFAULT_MAX_FACTORS, explain
 from .higher import hessian, second_derivative_text
 from .names import display_names, where
+from .notation import derivative_text, fmt
 from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
 from .parse import functions, parse
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions, read_number
+from .steps import Step, backward_steps
 from .testing.derivation import check_derivative, pick_seed
-from .trace import (
-    DEFAULT_MAX_FACTORS,
-    Step,
-    backward_steps,
-    derivative_text,
-    explain,
-    fmt,
-)
 from .viz import DEFAULT_MAX_NODES, DRAWING_SUFFIXES, write_drawing
 
 __all__ = ["main"]

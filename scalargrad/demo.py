@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TextIO
 
 from . import formulas
+from .explain import explain
 from .nn import chain
 from .page import save_steps_html
-from .trace import backward_steps, explain
+from .steps import backward_steps
 from .viz import DotNotFoundError, write_drawing
 
 __all__ = ["BIASES", "WEIGHTS", "X", "Y", "run_demo"]

@@ -38,8 +38,8 @@ from .errors import GraphTooLargeError
 from .forms import Form
 from .graph import Tape, reverse
 from .names import display_names
+from .notation import derivative_text, fmt
 from .rules import RULES, DomainError
-from .trace import derivative_text, fmt
 
 __all__ = ["DEFAULT_MAX_NODES", "GraphTooLargeError", "grad", "hessian", "hvp",
            "second_derivative_text"]

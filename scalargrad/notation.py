@@ -1,4 +1,4 @@
-r"""How the notes write things: the one number format, the minus sign, made-up names.
+r"""How the notes write things: the one number format, the minus sign, ∂-text, LaTeX.
 
 Every number the library shows (steps, explanations, drawings, the page,
 practice, the command line) comes from :func:`format_number`; its variants
@@ -24,11 +24,18 @@ written with the same symbol only when it *is* the total, because ``x``
 reaches ``f`` by that edge alone (the notes' ``∂C_0/∂a^(L)``). Otherwise it
 carries :data:`LOCAL_MARK`: ``∂f/∂x|local``, LaTeX
 ``\\left.\\frac{∂f}{∂x}\\right|_{\\text{local}}``.
+
+**Brackets.** A name is bracketed after ``∂`` and inside a product unless it
+is one token (:func:`is_atom`, by :func:`name_precedence`): ``∂f/∂(w·a + b)``
+but ``∂C_0/∂a^(L)``. :func:`derivative_text` and :func:`latex_derivative`
+write every ``∂…/∂…`` the library prints; :func:`latex_name` turns a name or
+formula into LaTeX math. This module imports nothing from the package.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 __all__ = [
     "LETTERS",
@@ -36,7 +43,13 @@ __all__ = [
     "MINUS",
     "NOTES_LETTERS",
     "SIGNIFICANT",
+    "derivative_text",
+    "fmt",
     "format_number",
+    "is_atom",
+    "latex_derivative",
+    "latex_name",
+    "name_precedence",
 ]
 
 SIGNIFICANT = 4
@@ -114,3 +127,142 @@ def _significant(x: float, pad: bool) -> str:
 def _strip(text: str) -> str:
     """Drops trailing zeros after a decimal point (and the point itself): ``0.5000`` → ``0.5``."""
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fmt(x: float, *, pad: bool = False) -> str:
+    """A number as Python reads it back: :func:`format_number` with ``-``.
+
+    The same digits as every displayed number (``0.45``, ``-0.004103``,
+    ``1.235e-05``, ``0``, never ``-0``); only the sign is the hyphen-minus.
+    Steps, explanations, drawings and the page display numbers with the
+    formulas' minus sign U+2212 instead.
+
+    Args:
+        x: The number.
+        pad: Keep trailing zeros (the same digits, always 4 of them).
+
+    Returns:
+        The text, with a ``-`` sign only for negative numbers.
+    """
+    return format_number(x, pad=pad, minus="-")
+
+
+# --- brackets and ∂-text ------------------------------------------------------------
+
+_ATOM = 9.0
+
+
+def name_precedence(name: str) -> float:
+    """How tightly a name binds.
+
+    1 for a sum or difference, 0.9 for a leading minus, 2 for a product or
+    quotient, 3 for a power, ``_ATOM`` for a label or a call.
+
+    Only operators outside parentheses and braces count, so labels such as
+    ``a^(L-1)`` (LaTeX ``a^{(L-1)}``) and calls such as ``σ(z)`` are atoms.
+    """
+    lowest = _ATOM
+    if name[:1] in "−-":
+        lowest = 0.9  # −x: bracketed after "+" too (a + (−x)), unlike a sum
+    depth = 0
+    for i, ch in enumerate(name):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif depth or (i == 0 and ch in "−-"):
+            continue
+        elif ch in " +−-":
+            return 1.0
+        elif ch in "·/*":
+            lowest = min(lowest, 2.0)
+        elif ch == "²" or (ch == "^" and name[i + 1 : i + 2] not in "({"):
+            lowest = min(lowest, 3.0)
+    return lowest
+
+
+def is_atom(name: str) -> bool:
+    """True when a name needs no brackets anywhere: a label, a number or a call (``σ(z)``)."""
+    return name_precedence(name) >= _ATOM
+
+
+def _atom(name: str) -> str:
+    """A name as it stands after ∂ or inside a product: parenthesised unless one token.
+
+    A name is one token unless an operator appears outside its brackets
+    (``a^(L) − y``, ``w·a``, ``x^2``, ``-1``); labels such as ``w_jk^(l)`` and
+    calls such as ``σ(z)`` are tokens. The test is :func:`is_atom`, the one the
+    rule table brackets formulas by, so names and formulas bracket alike.
+    """
+    return name if is_atom(name) else f"({name})"
+
+
+def derivative_text(top: str, bottom: str, *, local: bool = False) -> str:
+    """``∂top/∂bottom`` with each name bracketed unless it is one token: ``∂f/∂(w·a + b)``.
+
+    The one bracketing rule for every ``∂…/∂…`` that steps, explanations, the
+    command line and the step-through page print. ``local=True`` marks a
+    local derivative that would otherwise read as the total one:
+    ``∂f/∂x|local`` (:data:`LOCAL_MARK`).
+    """
+    return f"∂{_atom(top)}/∂{_atom(bottom)}{LOCAL_MARK if local else ''}"
+
+
+def latex_derivative(top: str, bottom: str, *, local: bool = False) -> str:
+    r"""The LaTeX of :func:`derivative_text`: ``\frac{\partial f}{\partial x}``.
+
+    A marked local derivative reads ``\left.\frac{∂f}{∂x}\right|_{\text{local}}``.
+    """
+    frac = (f"\\frac{{\\partial {latex_name(_atom(top))}}}"
+            f"{{\\partial {latex_name(_atom(bottom))}}}")
+    return f"\\left.{frac}\\right|_{{\\text{{local}}}}" if local else frac
+
+
+# --- LaTeX ----------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"([A-Za-z]+)([0-9]*)(?:_([A-Za-z0-9,]+))?(?:\^\(([^()]*)\))?")
+_POWER = re.compile(r"\^([-−]?[0-9.]+(?:e[-−]?[0-9]+)?|[A-Za-z]+)")
+_SYMBOLS = {"−": "-", "·": " \\cdot ", "σ": "\\sigma ", "²": "^2", "δ": "\\delta ",
+            "Σ": "\\Sigma ", "∂": "\\partial "}
+# LaTeX's special characters, escaped so that they print as themselves in math mode.
+_SPECIALS = {"\\": "\\backslash ", "{": "\\{", "}": "\\}", "%": "\\%", "&": "\\&",
+             "$": "\\$", "#": "\\#", "_": "\\_", "~": "\\sim ", "^": "\\wedge "}
+
+
+def _latex_chars(text: str) -> str:
+    """Plain characters in LaTeX math: the notes' symbols converted, specials escaped."""
+    return "".join(_SYMBOLS.get(ch) or _SPECIALS.get(ch) or ch for ch in text)
+
+
+def latex_name(text: str) -> str:
+    r"""Converts a display name or formula text to LaTeX math: ``w_jk^(l)`` → ``w_{jk}^{(l)}``.
+
+    The notes' notation is converted: ``name_sub^(sup)`` tokens, ``x^2`` and
+    ``x^-1`` powers, and the symbols ``− · σ ² δ Σ ∂``. Every other character
+    that is special to LaTeX (``\ { } % & $ # _ ~ ^``) is escaped, so any
+    label (``rate%``, ``a&b``, ``cost$``, ``loss#1``) prints as written and
+    cannot break the surrounding LaTeX. Labels are text, never raw LaTeX:
+    write Greek letters as Unicode (``α``).
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        m = _TOKEN.match(text, i)
+        if m:
+            base, digits, sub, sup = m.groups()
+            out.append(base if len(base) == 1 else f"\\mathrm{{{base}}}")
+            out.append(digits)
+            if sub:
+                out.append(f"_{{{sub}}}")
+            if sup is not None:
+                out.append(f"^{{({_latex_chars(sup)})}}")
+            i = m.end()
+            continue
+        p = _POWER.match(text, i)
+        if p and i:
+            out.append(f"^{{{_latex_chars(p.group(1))}}}")
+            i = p.end()
+            continue
+        out.append(_latex_chars(text[i]))
+        i += 1
+    return "".join(out)

@@ -44,9 +44,9 @@ from pathlib import Path as FilePath
 from ._files import write_atomically
 from .engine import Value
 from .names import plain_name, typeset_parts, where
-from .notation import LOCAL_MARK, format_number
+from .notation import LOCAL_MARK, derivative_text, fmt, format_number
 from .practice import ABS_TOL, READER, REL_TOL, Question, Send, questions, slip_windows
-from .trace import Step, derivative_text, fmt
+from .steps import Step
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
 from .walk import Walk
 

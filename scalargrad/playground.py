@@ -23,9 +23,9 @@ from typing import Any
 
 from . import cli, page, viz
 from .engine import Value
-from .errors import PlaygroundError
+from .errors import PlaygroundError, TooManyPathsError
+from .explain import explain
 from .parse import parse
-from .trace import TooManyPathsError, explain
 
 __all__ = [
     "PRESETS",

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engine import Value
-from .trace import Step, derivative_text, fmt
+from .notation import derivative_text, fmt
+from .steps import Step
 
 __all__ = [
     "ABS_TOL",

@@ -42,6 +42,8 @@ from . import forms
 from ._cache import LRU
 from .errors import DomainError
 from .forms import OUT, Form, X, Y
+from .notation import is_atom  # noqa: F401  (the rule table brackets by it)
+from .notation import name_precedence as _precedence
 
 __all__ = ["CONSTANT", "RULES", "DomainError", "Rule", "affine_rule", "pow_rule", "rule"]
 
@@ -173,9 +175,6 @@ class Rule:
         return form.show(inputs, out, tex, self.exponent or 0.0, _precedence)
 
 
-_ATOM = 9.0
-
-
 def _affine_text(inputs: Sequence[str], text: bool) -> str:
     """``w_0·a_0 + … + b`` (LaTeX ``w_0 a_0 + … + b``), each factor bracketed unless a product."""
     def factor(name: str) -> str:
@@ -192,40 +191,6 @@ def _affine_text(inputs: Sequence[str], text: bool) -> str:
 def _fill(template: str, inputs: Sequence[str], out: str, c: float) -> str:
     """A template that no form of the rule prints: each name put in, bracketed unless an atom."""
     return forms.named(template, template, forms.num(0)).show(inputs, out, False, c, _precedence)
-
-
-def _precedence(name: str) -> float:
-    """How tightly a name binds.
-
-    1 for a sum or difference, 0.9 for a leading minus, 2 for a product or
-    quotient, 3 for a power, ``_ATOM`` for a label or a call.
-
-    Only operators outside parentheses and braces count, so labels such as
-    ``a^(L-1)`` (LaTeX ``a^{(L-1)}``) and calls such as ``σ(z)`` are atoms.
-    """
-    lowest = _ATOM
-    if name[:1] in "−-":
-        lowest = 0.9  # −x: bracketed after "+" too (a + (−x)), unlike a sum
-    depth = 0
-    for i, ch in enumerate(name):
-        if ch in "({[":
-            depth += 1
-        elif ch in ")}]":
-            depth -= 1
-        elif depth or (i == 0 and ch in "−-"):
-            continue
-        elif ch in " +−-":
-            return 1.0
-        elif ch in "·/*":
-            lowest = min(lowest, 2.0)
-        elif ch == "²" or (ch == "^" and name[i + 1 : i + 2] not in "({"):
-            lowest = min(lowest, 3.0)
-    return lowest
-
-
-def is_atom(name: str) -> bool:
-    """True when a name needs no brackets anywhere: a label, a number or a call (``σ(z)``)."""
-    return _precedence(name) >= _ATOM
 
 
 def _num(c: float) -> str:

@@ -2,7 +2,7 @@
 
 A drawing of backward's steps and the step page both need the graph's
 reading order, its display names and one replay of backward as
-:class:`~scalargrad.trace.Step` records. :class:`Walk` computes each of them
+:class:`~scalargrad.steps.Step` records. :class:`Walk` computes each of them
 once, when first asked for, and :func:`~scalargrad.viz.frames` and
 :func:`~scalargrad.page.steps_html` read them from it.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from .engine import Value
 from .graph import Tape, forward_order
 from .names import naming
-from .trace import Step, _steps
+from .steps import Step, _steps
 
 __all__ = ["Walk"]
 

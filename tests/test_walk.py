@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-import scalargrad.trace
+import scalargrad.steps
 import scalargrad.walk
 from scalargrad import Value
 from scalargrad.cli import main
@@ -31,14 +31,14 @@ def _count_calls(monkeypatch: pytest.MonkeyPatch, work: Any) -> Counter[str]:
     counts: Counter[str] = Counter()
     watched = {naming.__code__: "naming", forward_order.__code__: "forward_order",
                Value.backward.__code__: "backward"}
-    steps = scalargrad.trace._steps
+    steps = scalargrad.steps._steps
 
     def counted_steps(*args: Any, **kwargs: Any) -> Any:
         counts["replay"] += 1
         return steps(*args, **kwargs)
 
-    # Both names of the replay generator: trace's own (backward_steps) and the walk's.
-    monkeypatch.setattr(scalargrad.trace, "_steps", counted_steps)
+    # Both names of the replay generator: steps' own (backward_steps) and the walk's.
+    monkeypatch.setattr(scalargrad.steps, "_steps", counted_steps)
     if hasattr(scalargrad.walk, "_steps"):
         monkeypatch.setattr(scalargrad.walk, "_steps", counted_steps)
 

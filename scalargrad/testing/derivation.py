@@ -48,10 +48,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import Value
-from ..errors import CheckArgumentError
+from ..errors import CheckArgumentError, TooManyPathsError
+from ..explain import explain
+from ..notation import derivative_text
 from ..parse import Expression, parse
 from ..rules import DomainError
-from ..trace import TooManyPathsError, derivative_text, explain
 
 __all__ = [
     "ATOL",
