@@ -22,16 +22,17 @@ from .page import save_steps_html
 from .steps import backward_steps
 from .viz import DotNotFoundError, write_drawing
 
-__all__ = ["BIASES", "WEIGHTS", "X", "Y", "run_demo"]
+__all__ = ["BIASES", "INPUT", "TARGET", "WEIGHTS", "run_demo"]
 
 WEIGHTS = (0.5, -1.2, 0.8)
 """``w^(1), w^(2), w^(3)`` of the worked example."""
 BIASES = (0.1, 0.2, -0.3)
 """``b^(1), b^(2), b^(3)``."""
-X = 0.7
+INPUT = 0.7
 """The input ``a^(0)``."""
-Y = 1.0
+TARGET = 1.0
 """The target ``y``."""
+X, Y = INPUT, TARGET  # deprecated names, not in __all__ (forms.X, forms.Y are placeholders)
 
 _TOLERANCE = 1e-12
 
@@ -68,9 +69,9 @@ def run_demo(
         were written (or skipped for want of ``dot`` with no ``out_dir``), else 1.
     """
     out = stream if stream is not None else sys.stdout
-    net = chain(WEIGHTS, BIASES, X, Y)
+    net = chain(WEIGHTS, BIASES, INPUT, TARGET)
     net.cost.backward()
-    hand = formulas.chain_gradients(WEIGHTS, BIASES, X, Y)
+    hand = formulas.chain_gradients(WEIGHTS, BIASES, INPUT, TARGET)
     n = len(WEIGHTS)
 
     def line(text: str = "") -> None:
@@ -80,7 +81,7 @@ def run_demo(
     line(f"  z^(l) = w^(l)·a^(l-1) + b^(l),  a^(l) = σ(z^(l)),  C_0 = (a^({n}) − y)²")
     line()
     line("Forward pass")
-    line(f"  a^(0) = x = {X:g}    y = {Y:g}")
+    line(f"  a^(0) = x = {INPUT:g}    y = {TARGET:g}")
     for i in range(n):
         line(
             f"  l={i + 1}:  w^({i + 1}) = {WEIGHTS[i]:+.2f}  b^({i + 1}) = {BIASES[i]:+.2f}"
@@ -114,7 +115,7 @@ def run_demo(
 
     line()
     line("The backward pass step by step (each node once all its consumers have sent their share)")
-    fresh = chain(WEIGHTS, BIASES, X, Y)
+    fresh = chain(WEIGHTS, BIASES, INPUT, TARGET)
     steps = list(backward_steps(fresh.cost))
     for step in steps:
         first, *rest = step.lines()

@@ -109,7 +109,7 @@ def _window(line: str, column: int, end_column: int) -> tuple[str, str]:
 
 
 class VariableError(ValueError):
-    """The values given to :meth:`Expression.evaluate` do not match its variables."""
+    """The values given to :meth:`ParsedExpression.evaluate` do not match its variables."""
 
     __module__ = "scalargrad.parse"  # tracebacks name it where it was always raised from
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
-    "ACTIVATIONS",
+    "ACTIVATION_DERIVATIVES",
     "ChainGrads",
     "MatrixGrads",
     "backprop",
@@ -57,21 +57,24 @@ def sigmoid_prime(z: float) -> float:
     return s * (1.0 - s)
 
 
-ACTIVATIONS: dict[str, tuple[Callable[[float], float], Callable[[float], float]]] = {
+ACTIVATION_DERIVATIVES: dict[str, tuple[Callable[[float], float], Callable[[float], float]]] = {
     "sigmoid": (sigmoid, sigmoid_prime),
     "tanh": (math.tanh, lambda z: 1.0 - math.tanh(z) ** 2),
     "relu": (lambda z: max(z, 0.0), lambda z: 1.0 if z > 0 else 0.0),
     "linear": (lambda z: z, lambda z: 1.0),
 }
-"""Activation name → ``(f, f')`` in plain floats."""
+"""Activation name → ``(f, f')`` in plain floats (:data:`scalargrad.nn.ACTIVATIONS`: on Values)."""
+
+ACTIVATIONS = ACTIVATION_DERIVATIVES
+"""Deprecated: the old name of :data:`ACTIVATION_DERIVATIVES` (not in ``__all__``)."""
 
 
 def _act(name: str) -> tuple[Callable[[float], float], Callable[[float], float]]:
     try:
-        return ACTIVATIONS[name]
+        return ACTIVATION_DERIVATIVES[name]
     except KeyError:
         raise ValueError(
-            f"unknown activation {name!r} (must be one of {sorted(ACTIVATIONS)})"
+            f"unknown activation {name!r} (must be one of {sorted(ACTIVATION_DERIVATIVES)})"
         ) from None
 
 

@@ -41,14 +41,18 @@ from .names import display_names
 from .notation import derivative_text, fmt
 from .rules import RULES, DomainError
 
-__all__ = ["DEFAULT_MAX_NODES", "GraphTooLargeError", "grad", "hessian", "hvp",
+__all__ = ["DEFAULT_MAX_GRAPH_NODES", "GraphTooLargeError", "grad", "hessian", "hvp",
            "second_derivative_text"]
 
-DEFAULT_MAX_NODES = 1_000_000
+DEFAULT_MAX_GRAPH_NODES = 1_000_000
 """The most nodes a graph may have for ``grad(create_graph=True)``, :func:`hessian` and
 :func:`hvp` to build its gradient graph (``max_nodes=``). The gradient graph has about three
 times as many nodes as the graph it differentiates, so gradients of gradients grow threefold
 per level (``tanh``: 1.3 M nodes at the 14th); the limit refuses before building."""
+
+DEFAULT_MAX_NODES = DEFAULT_MAX_GRAPH_NODES
+"""Deprecated: the old name of :data:`DEFAULT_MAX_GRAPH_NODES` (not in ``__all__``:
+:data:`scalargrad.viz.DEFAULT_MAX_NODES` is the drawing's limit)."""
 
 
 # A gradient node's meaning, so that differentiating it again reads ∂²C_0/∂w∂b:
@@ -82,7 +86,7 @@ def grad(
 
 def grad(
     root: Value, wrt: Value | Sequence[Value], *, create_graph: bool = False,
-    max_nodes: int = DEFAULT_MAX_NODES,
+    max_nodes: int = DEFAULT_MAX_GRAPH_NODES,
 ) -> float | Value | list[float] | list[Value]:
     """``∂root/∂w`` for each ``w`` in ``wrt``, as floats or as a graph.
 
@@ -99,7 +103,7 @@ def grad(
             leaving every ``.grad`` untouched. True: return Values whose graph
             is the backward pass, labelled ``∂C_0/∂w``, differentiable again.
         max_nodes: With ``create_graph``: refuse a ``root`` whose graph has
-            more nodes than this (:data:`DEFAULT_MAX_NODES`), before building
+            more nodes than this (:data:`DEFAULT_MAX_GRAPH_NODES`), before building
             anything; the gradient graph would have about three times as many.
 
     Returns:
@@ -135,7 +139,7 @@ def grad(
 
 
 def hessian(root: Value, wrt: Value | Sequence[Value], *,
-            max_nodes: int = DEFAULT_MAX_NODES) -> list[list[float]]:
+            max_nodes: int = DEFAULT_MAX_GRAPH_NODES) -> list[list[float]]:
     """The matrix of second derivatives ``H[i][j] = ∂²root/∂w_i∂w_j``.
 
     Reverse over reverse: the gradient graph is built once
@@ -168,7 +172,7 @@ def hessian(root: Value, wrt: Value | Sequence[Value], *,
 
 
 def hvp(root: Value, wrt: Value | Sequence[Value], v: Sequence[float], *,
-        max_nodes: int = DEFAULT_MAX_NODES) -> list[float]:
+        max_nodes: int = DEFAULT_MAX_GRAPH_NODES) -> list[float]:
     """The Hessian-vector product ``H·v`` without forming ``H``.
 
     Reverse over reverse: build the gradient graph ``g = ∇root`` once, form

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .engine import Value
 
 __all__ = [
-    "MAX_EXPR", "abbreviations", "display_names", "format_number", "plain_name", "typeset_parts",
+    "MAX_EXPR", "abbreviations", "constant_name", "display_names", "plain_name", "typeset_parts",
     "where",
 ]
 
@@ -40,13 +40,18 @@ MAX_EXPR = 24
 """Longest inline expression used as the name of an unlabelled node."""
 
 
-def format_number(x: float) -> str:
+def constant_name(x: float) -> str:
     """A constant's name: :func:`scalargrad.notation.format_number` with ``constant=True``.
 
     ``2``, ``0.5``, ``0.333333``, ``1e−08``, ``−3``: the minus of the formulas
     the name appears in.
     """
     return _format_number(x, constant=True)
+
+
+format_number = constant_name
+"""Deprecated: the old name of :func:`constant_name` (not in ``__all__``:
+:func:`scalargrad.notation.format_number` is the one number format)."""
 
 
 # One letter (Latin or Greek) with a subscript and/or a bracketed superscript, as the
@@ -195,7 +200,7 @@ def naming(
         if v.label:
             names[id(v)] = v.label
         elif v.is_constant:
-            names[id(v)] = format_number(v.data)
+            names[id(v)] = constant_name(v.data)
         elif v.inputs:
             rule = v.rule
             assert rule is not None

@@ -35,7 +35,7 @@ from .errors import ParseError, VariableError
 from .ops import apply_rule
 from .rules import RULES, DomainError, pow_rule
 
-__all__ = ["FUNCTIONS", "Expression", "ParseError", "VariableError", "functions", "parse"]
+__all__ = ["FUNCTIONS", "ParseError", "ParsedExpression", "VariableError", "functions", "parse"]
 
 
 def functions() -> tuple[str, ...]:
@@ -108,7 +108,7 @@ def _position(text: str, node: ast.AST) -> tuple[int, int, int]:
 
 
 @dataclass(frozen=True)
-class Expression:
+class ParsedExpression:
     """A checked expression, ready to evaluate.
 
     Attributes:
@@ -151,6 +151,11 @@ class Expression:
             leaves[name] = Value(_number(name, given[name]), name)
         root = _evaluate(self._tree, leaves)
         return (root if isinstance(root, Value) else Value(root)), leaves
+
+
+Expression = ParsedExpression
+"""Deprecated: the old name of :class:`ParsedExpression` (not in ``__all__``:
+:class:`scalargrad.testing.Expression` is a drawn test expression, another thing)."""
 
 
 def _normalised(values: Mapping[str, object]) -> dict[str, object]:
@@ -258,14 +263,14 @@ def _typed(err: ParseError, src: str, py: str, maps: list[list[int]]) -> ParseEr
     return ParseError(problem, src, err.line, start, end)
 
 
-def parse(text: str) -> Expression:
+def parse(text: str) -> ParsedExpression:
     """Parses and checks an expression; never evaluates Python code.
 
     Args:
         text: E.g. ``"(sigmoid(w*a + b) - y)**2"``.
 
     Returns:
-        The :class:`Expression`.
+        The :class:`ParsedExpression`.
 
     Raises:
         ParseError: The text is not valid syntax, is too deeply nested, or uses
@@ -283,7 +288,7 @@ def parse(text: str) -> Expression:
         _check(tree.body, py, names, in_exponent=False)
     except ParseError as err:
         raise _typed(err, typed, py, maps) from None
-    return Expression(typed, tuple(dict.fromkeys(names)), tree.body)
+    return ParsedExpression(typed, tuple(dict.fromkeys(names)), tree.body)
 
 
 def _parse_python(text: str) -> ast.Expression:

@@ -63,7 +63,7 @@ __all__ = [
     "draw_steps",
     "forward_order",
     "frames",
-    "html_name",
+    "graphviz_html_name",
     "html_text",
     "number_text",
     "render",
@@ -146,7 +146,7 @@ def html_text(text: str) -> str:
     return "<BR/>".join(lines)
 
 
-def html_name(text: str, size: float = 14) -> str:
+def graphviz_html_name(text: str, size: float = 14) -> str:
     """A name typeset for a Graphviz HTML-like label: real subscripts and superscripts.
 
     Names in the notes' notation get ``<SUB>``/``<SUP>`` in a smaller
@@ -170,6 +170,11 @@ def html_name(text: str, size: float = 14) -> str:
             tag = kind.upper()
             out.append(f'<FONT POINT-SIZE="{small}"><{tag}>{body}</{tag}></FONT>')
     return "".join(out)
+
+
+html_name = graphviz_html_name
+"""Deprecated: the old name of :func:`graphviz_html_name`, a Graphviz label (not in ``__all__``:
+:func:`scalargrad.page.html_name` is the page's HTML for a browser)."""
 
 
 def _cell(x: float) -> str:
@@ -200,7 +205,7 @@ def _mono(text: str, colour: str = "") -> str:
 
 def _box_label(name: str, data: float, grad: tuple[float, str] | None, show_grad: bool) -> str:
     rows = [
-        f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="14">{html_name(name)}</FONT></TD></TR>',
+        f'<TR><TD COLSPAN="2"><FONT POINT-SIZE="14">{graphviz_html_name(name)}</FONT></TD></TR>',
         f'<TR><TD ALIGN="LEFT"><FONT COLOR="#555555">data </FONT></TD>'
         f'<TD ALIGN="RIGHT">{_mono(_cell(data))}</TD></TR>',
     ]
@@ -517,7 +522,7 @@ class _Graph:
         if self.span > _SPAN:  # a budget for positioning: minutes become about a second
             g.attr("graph", nslimit="0.2")
         if title is not None:
-            g.attr("graph", label=f"<{html_name(title, 16)}>", labelloc="t", fontsize="16")
+            g.attr("graph", label=f"<{graphviz_html_name(title, 16)}>", labelloc="t", fontsize="16")
         g.attr("node", fontname=_SANS, fontsize="11")
         g.attr("edge", fontname=_MONO, fontsize="10", color="#5a5a5a", arrowsize="0.6",
                fontcolor=_LOCAL)
@@ -560,7 +565,7 @@ class _Graph:
                 if (c, i) in self.far:  # drawn from a copy of the box, beside this op
                     tail = f"g{c}_{i}"
                     if k == v.inputs.index(child):
-                        g.node(tail, f"<{html_name(self.names[id(child)])}>",
+                        g.node(tail, f"<{graphviz_html_name(self.names[id(child)])}>",
                                **self._copy_attrs(tail, c, hl_nodes, receivers))
                 eid = f"e{i}_{k}"
                 e_attrs = {"id": eid}

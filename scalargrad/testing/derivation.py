@@ -51,7 +51,7 @@ from ..engine import Value
 from ..errors import CheckArgumentError, TooManyPathsError
 from ..explain import explain
 from ..notation import derivative_text
-from ..parse import Expression, parse
+from ..parse import ParsedExpression, parse
 from ..rules import DomainError
 
 __all__ = [
@@ -230,7 +230,7 @@ class _Side:
 
     def __init__(self, what: str, thing: Any) -> None:
         self.what = what
-        self.expression: Expression | None = None
+        self.expression: ParsedExpression | None = None
         self.function: Callable[..., Any] | None = None
         self.positional: tuple[str, ...] = ()
         self.any_names = False
