@@ -24,7 +24,7 @@ from .errors import (
     TooManyPathsError,
     VariableError,
 )
-from .explain import Explanation, explain
+from .explanations import Explanation, explain
 from .graph import forward_order, topological_order
 from .higher import grad, hessian, hvp
 from .ops import Op, OpArityError, OpDefinitionError, OpNameError, OpSymbolError, define_op

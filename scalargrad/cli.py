@@ -48,7 +48,7 @@ from .errors import (
     TooManyPathsError,
     VariableError,
 )
-from .explain import DEFAULT_MAX_FACTORS, explain
+from .explanations import DEFAULT_MAX_FACTORS, explain
 from .higher import hessian, second_derivative_text
 from .names import display_names, where
 from .notation import derivative_text, fmt

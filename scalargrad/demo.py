@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import formulas
-from .explain import explain
+from .explanations import explain
 from .nn import chain
 from .page import save_steps_html
 from .steps import backward_steps

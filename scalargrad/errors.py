@@ -13,7 +13,7 @@ from the package.
 * :class:`ParseError`, :class:`VariableError` — text that is not an allowed
   expression; values that do not match its variables (:mod:`scalargrad.parse`).
 * :class:`TooManyPathsError` — an explanation would be too long
-  (:func:`scalargrad.explain.explain`).
+  (:func:`scalargrad.explanations.explain`).
 * :class:`DrawingTooLargeError`, :class:`DotTimeoutError`,
   :class:`DotNotFoundError` — drawing (:mod:`scalargrad.viz`).
 * :class:`CheckArgumentError` — bad arguments to

@@ -24,7 +24,7 @@ from typing import Any
 from . import cli, page, viz
 from .engine import Value
 from .errors import PlaygroundError, TooManyPathsError
-from .explain import explain
+from .explanations import explain
 from .parse import parse
 
 __all__ = [

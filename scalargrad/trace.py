@@ -1,7 +1,7 @@
 """Where steps and explanations used to live: a re-export of their new homes.
 
 :mod:`scalargrad.steps` holds :func:`backward_steps` and its records,
-:mod:`scalargrad.explain` the sum over paths (:func:`explain`), and
+:mod:`scalargrad.explanations` the sum over paths (:func:`explain`), and
 :mod:`scalargrad.notation` the number format, ∂-text and LaTeX. Every name
 ``scalargrad.trace`` gave is still importable from here (notebooks and older
 code import it); new code imports from the modules above.
@@ -10,7 +10,7 @@ code import it); new code imports from the modules above.
 from __future__ import annotations
 
 from .errors import TooManyPathsError
-from .explain import (
+from .explanations import (
     DEFAULT_MAX_FACTORS,
     Explanation,
     Factor,

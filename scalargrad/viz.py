@@ -42,7 +42,7 @@ from ._files import write_atomically
 from .dot import DEFAULT_DOT_TIMEOUT, render, split_svgs
 from .engine import Value, forward_order
 from .errors import DotNotFoundError, DotTimeoutError, DrawingTooLargeError
-from .explain import Explanation, Path
+from .explanations import Explanation, Path
 from .names import typeset_parts
 from .notation import format_number
 from .rules import RULES, Rule

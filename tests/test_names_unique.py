@@ -132,3 +132,16 @@ def test_the_old_names_still_import_and_are_the_new_ones() -> None:
         for module in (viz, parse, formulas, names, higher, demo):
             if module is not viz or old != "DEFAULT_MAX_NODES":
                 assert old not in module.__all__, (module.__name__, old)
+
+
+def test_no_name_of_the_package_hides_one_of_its_modules() -> None:
+    # scalargrad.explain is the function: a module of that name would be unreachable as
+    # an attribute (import scalargrad.explain as m gives the function), so the sum over
+    # paths lives in scalargrad.explanations.
+    for name, module in _modules().items():
+        parent, _, leaf = name.rpartition(".")
+        if parent:
+            assert getattr(importlib.import_module(parent), leaf) is module, name
+    import scalargrad.explanations as m
+
+    assert m.explain is scalargrad.explain

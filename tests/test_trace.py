@@ -700,3 +700,31 @@ def test_a_grad_changed_between_steps_is_refused_not_overwritten() -> None:
     for _ in backward_steps(f):
         pass
     assert (w.grad, b.grad) == (3.0, 0.5)
+
+
+def test_trace_is_a_shim_of_the_new_homes_and_nothing_imports_it() -> None:
+    # trace.py split into steps.py, explain.py and notation.py: every name it gave is
+    # the very object of its new home, and no module of the package imports the shim.
+    import ast
+    from pathlib import Path
+
+    import scalargrad
+    from scalargrad import errors, explanations, notation, steps, trace
+
+    homes = (steps, explanations, notation, errors)
+    for name in trace.__all__:
+        owners = [m for m in homes if name in m.__all__]
+        assert owners, name
+        assert all(getattr(trace, name) is getattr(m, name) for m in owners), name
+    assert trace._steps is steps._steps  # the replay tests count
+    package = Path(scalargrad.__file__).resolve().parent
+    importers = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("trace"):
+                importers.append(path.name)
+            if isinstance(node, ast.Import) and any(a.name.endswith(".trace")
+                                                    for a in node.names):
+                importers.append(path.name)
+    assert importers == []
+    assert len(trace.__doc__ or "") < 600 and sum(1 for _ in open(trace.__file__)) < 80

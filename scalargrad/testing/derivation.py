@@ -49,7 +49,7 @@ from typing import Any
 
 from ..engine import Value
 from ..errors import CheckArgumentError, TooManyPathsError
-from ..explain import explain
+from ..explanations import explain
 from ..notation import derivative_text
 from ..parse import ParsedExpression, parse
 from ..rules import DomainError
