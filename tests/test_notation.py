@@ -291,3 +291,16 @@ def test_the_cli_reads_back_what_it_prints() -> None:
     # check's formula argument too: ∂σ(2x)/∂x = 2σ(2x)(1 − σ(2x)), typed as the tool writes it
     ok = run("check", "σ(2·x)", "--wrt", "x", "2·σ(2·x)·(1 − σ(2·x))", "--examples", "20")
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_name_precedence_and_the_brackets_of_derivative_text() -> None:
+    from scalargrad.notation import derivative_text, is_atom, latex_derivative, name_precedence
+
+    # by hand: 1 a sum, 0.9 a leading minus, 2 a product, 3 a power, 9 one token
+    cases = {"a^(L) − y": 1.0, "−x": 0.9, "w·a": 2.0, "x/y": 2.0, "x^2": 3.0, "x²": 3.0,
+             "w_jk^(l)": 9.0, "σ(z + 1)": 9.0, "a^(L-1)": 9.0, "2": 9.0}
+    assert {name: name_precedence(name) for name in cases} == cases
+    assert [n for n in cases if is_atom(n)] == ["w_jk^(l)", "σ(z + 1)", "a^(L-1)", "2"]
+    assert derivative_text("C_0", "a^(L) − y") == "∂C_0/∂(a^(L) − y)"
+    assert derivative_text("f", "x", local=True) == "∂f/∂x|local"
+    assert latex_derivative("f", "w·a") == "\\frac{\\partial f}{\\partial (w \\cdot a)}"
