@@ -703,7 +703,7 @@ def test_a_grad_changed_between_steps_is_refused_not_overwritten() -> None:
 
 
 def test_trace_is_a_shim_of_the_new_homes_and_nothing_imports_it() -> None:
-    # trace.py split into steps.py, explain.py and notation.py: every name it gave is
+    # trace.py split into steps.py, explanations.py and notation.py: every name it gave is
     # the very object of its new home, and no module of the package imports the shim.
     import ast
     from pathlib import Path
