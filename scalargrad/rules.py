@@ -41,7 +41,10 @@ from fractions import Fraction
 from . import forms
 from ._cache import LRU
 from .errors import DomainError
-from .forms import OUT, Form, X, Y
+from .forms import ATOM, OUT, POWER, PRODUCT, SUM, Form, X, Y
+from .notation import format_number
+
+forms.install_number_format(format_number)  # the forms print numbers in the one format
 
 __all__ = ["CONSTANT", "RULES", "DomainError", "Rule", "affine_rule", "pow_rule", "rule"]
 
@@ -140,7 +143,8 @@ class Rule:
         table = self.latex if latex else self.formulas
         return table[0] if self.arity is None else table[i]
 
-    def render(self, template: str, inputs: Sequence[str], out: str = "out") -> str:
+    def render(self, template: str, inputs: Sequence[str], out: str = "out", *,
+               minus: str = "-") -> str:
         """Prints one of this rule's templates with input names and the output name.
 
         The template names the form it was generated from (the forward
@@ -150,7 +154,7 @@ class Rule:
         needs: ``2{x}`` at ``x = "a^(L) − y"`` reads ``2(a^(L) − y)``, and
         ``σ({x})`` at ``a + b`` reads ``σ(a + b)``. Names are never scanned for
         placeholders, so labels that contain ``{x}`` appear as given. A
-        template that is not the rule's own is filled as given, each name
+        template written as text (an infix op of ``define_op``) is filled as given, each name
         bracketed unless it is an atom.
 
         Args:
@@ -158,6 +162,9 @@ class Rule:
             inputs: Display names of the inputs, in order (only those the
                 template uses are read).
             out: Display name of the output.
+            minus: The sign of ``pow``'s negative exponent in text: the notes'
+                displays pass :data:`scalargrad.notation.MINUS` (``x^−1``);
+                LaTeX always writes ``-``.
 
         Returns:
             The filled-in text.
@@ -168,44 +175,45 @@ class Rule:
         if found is None:
             if self.name == "affine" and template in (self.expr, self.expr_latex):
                 return _affine_text(inputs, template == self.expr)
-            return _fill(template, inputs, out, self.exponent or 0.0)
+            return _fill(template, inputs, out)
         form, tex = found
-        return form.show(inputs, out, tex, self.exponent or 0.0, _precedence)
-
-
-_ATOM = 9.0
+        return form.show(inputs, out, tex, self.exponent or 0.0, _precedence, minus)
 
 
 def _affine_text(inputs: Sequence[str], text: bool) -> str:
     """``w_0·a_0 + … + b`` (LaTeX ``w_0 a_0 + … + b``), each factor bracketed unless a product."""
     def factor(name: str) -> str:
-        return f"({name})" if _precedence(name) < 2.0 else name
+        return f"({name})" if _precedence(name) < PRODUCT else name
 
     def addend(name: str) -> str:
-        return f"({name})" if _precedence(name) < 1.0 else name
+        return f"({name})" if _precedence(name) < SUM else name
 
     join = "·" if text else " "
     products = [f"{factor(w)}{join}{factor(a)}" for w, a in zip(inputs[0:-1:2], inputs[1:-1:2])]
     return " + ".join([*products, addend(inputs[-1])])
 
 
-def _fill(template: str, inputs: Sequence[str], out: str, c: float) -> str:
-    """A template that no form of the rule prints: each name put in, bracketed unless an atom."""
-    return forms.named(template, template, forms.num(0)).show(inputs, out, False, c, _precedence)
+def _fill(template: str, inputs: Sequence[str], out: str) -> str:
+    """A template written as text, not from a form: each name put in, bracketed unless an atom.
+
+    (An infix or postfix op of :func:`scalargrad.define_op`, ``{x} ⊕ {y}``.)
+    """
+    return forms.named(template, template, forms.num(0)).show(inputs, out, False, 0.0,
+                                                              _precedence)
 
 
 def _precedence(name: str) -> float:
-    """How tightly a name binds.
+    """How tightly a name binds, on the printer's one scale (:mod:`scalargrad.forms`).
 
-    1 for a sum or difference, 0.9 for a leading minus, 2 for a product or
-    quotient, 3 for a power, ``_ATOM`` for a label or a call.
+    ``SUM`` for a sum or difference, below it for a leading minus, ``PRODUCT``
+    for a product or quotient, ``POWER`` for a power, ``ATOM`` for a label or a call.
 
     Only operators outside parentheses and braces count, so labels such as
     ``a^(L-1)`` (LaTeX ``a^{(L-1)}``) and calls such as ``σ(z)`` are atoms.
     """
-    lowest = _ATOM
+    lowest = ATOM
     if name[:1] in "−-":
-        lowest = 0.9  # −x: bracketed after "+" too (a + (−x)), unlike a sum
+        lowest = _LEADING_MINUS  # −x: bracketed after "+" too (a + (−x)), unlike a sum
     depth = 0
     for i, ch in enumerate(name):
         if ch in "({[":
@@ -215,21 +223,27 @@ def _precedence(name: str) -> float:
         elif depth or (i == 0 and ch in "−-"):
             continue
         elif ch in " +−-":
-            return 1.0
+            return SUM
         elif ch in "·/*":
-            lowest = min(lowest, 2.0)
+            lowest = min(lowest, PRODUCT)
         elif ch == "²" or (ch == "^" and name[i + 1 : i + 2] not in "({"):
-            lowest = min(lowest, 3.0)
+            lowest = min(lowest, POWER)
     return lowest
+
+
+# A name that starts with a minus binds less tightly than a sum (unlike a form's −x,
+# NEGATION): "a + (−x)".
+_LEADING_MINUS = SUM - 0.1
 
 
 def is_atom(name: str) -> bool:
     """True when a name needs no brackets anywhere: a label, a number or a call (``σ(z)``)."""
-    return _precedence(name) >= _ATOM
+    return _precedence(name) >= ATOM
 
 
-def _num(c: float) -> str:
-    return str(int(c)) if c == int(c) else repr(c)
+def _exponent(c: float) -> str:
+    """A ``pow`` exponent in a symbol or a message: the one number format's constant (``-1``)."""
+    return format_number(c, constant=True, minus="-")
 
 
 def _domain(op: str, message: str) -> DomainError:
@@ -356,7 +370,7 @@ def _make_pow(c: float) -> Forward:
         except (OverflowError, ZeroDivisionError):  # e.g. x ** 0.5 at x = 0: slope 1/(2√x)
             grad = math.inf
         if grad - grad != 0.0:
-            slope = f"{_num(c)}·x^{_num(c - 1.0)}"
+            slope = f"{_exponent(c)}·x^{_exponent(c - 1.0)}"
             raise _domain("pow", f"the derivative {slope} of x ** {c!r} at x = {x!r} is not finite")
         return out, (grad,)
 
@@ -515,7 +529,7 @@ def pow_rule(c: float) -> Rule:
         # c = 2 reads 2(a − y), like square's derivative; else c·x^(c−1)
         d = forms.num(0) if c == 0 else (forms.C * X if c == 2 else forms.C * X ** (forms.C - 1))
         found = Rule(
-            "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}", (d.text(),), (d.latex(),),
+            "pow", "^" + _exponent(c), 1, _make_pow(c), "{x}^{c}", (d.text(),), (d.latex(),),
             "{x}^{{c}}", exponent=c, code="{f}({x})", code_grads=(d.code(rule="pow"),),
             derivatives=(d,), kept_in_paths=True, form=_POW_FORM,
             prints=_prints(("{x}",), (_POW_FORM, d)),

@@ -27,7 +27,7 @@ from typing import overload
 from .engine import GRAD_LOCK, Value, topological_order
 from .errors import TooManyPathsError
 from .graph import Tape, reverse
-from .names import UNLABELLED_INPUT, abbreviations, display_names, where, with_exponent
+from .names import UNLABELLED_INPUT, abbreviations, display_names, where
 from .notation import LOCAL_MARK, MINUS, SIGNIFICANT, format_number
 from .rules import DomainError, is_atom
 
@@ -164,8 +164,8 @@ def _formula(node: Value, index: int, names: Mapping[int, str], latex: bool = Fa
     assert rule is not None
     conv = latex_name if latex else str
     inputs = _InputNames(node.inputs, names, conv)
-    template = with_exponent(rule, rule.formula(index, latex=latex), latex=latex)  # x^−2
-    return rule.render(template, inputs, conv(names[id(node)]))
+    return rule.render(rule.formula(index, latex=latex), inputs, conv(names[id(node)]),
+                       minus=MINUS)  # x^−2
 
 
 class _InputNames(Sequence[str]):
