@@ -317,7 +317,7 @@ class Form:
         depth = 1 + max((p.depth for p in parts), default=0)
         if k == "step":
             if py:
-                return Printed(f"(1.0 if {_wrap(parts[0], SUM)} > 0.0 else 0.0)", ATOM, depth)
+                return Printed(f"(1.0 if {wrap(parts[0], SUM)} > 0.0 else 0.0)", ATOM, depth)
             return Printed(f"[{parts[0].text} > 0]", ATOM, depth)
         if k in _FUNCTIONS or k == "fn":
             inner = ", ".join(p.text for p in parts)
@@ -337,30 +337,30 @@ class Form:
         if py:
             return _python(k, parts, depth, e.rule)
         if k in ("add", "sub"):  # a leading minus may open a sum: −b + a
-            left = _wrap(parts[0], 0.0)
-            right = _wrap(parts[1], SUM + (0.5 if k == "sub" else 0.0))
+            left = wrap(parts[0], 0.0)
+            right = wrap(parts[1], SUM + (0.5 if k == "sub" else 0.0))
             minus = "-" if tex else _MINUS
             return Printed(f"{left} {'+' if k == 'add' else minus} {right}", SUM, depth)
         if k == "neg":
-            return Printed(("-" if tex else _MINUS) + _wrap(parts[0], PRODUCT), NEGATION, depth)
+            return Printed(("-" if tex else _MINUS) + wrap(parts[0], PRODUCT), NEGATION, depth)
         if k == "mul":
             # 2x, c·x^(c−1): a number before a single symbol is written against it,
             # and a product after a number is bracketed, 2(x·x)
             coefficient = a[0].is_constant() and a[0].kind in ("num", "c")
             if coefficient and (tex or a[1].kind in ("arg", "out", "c")):
-                return Printed(_wrap(parts[0], PRODUCT) + _wrap(parts[1], PRODUCT + 0.5),
+                return Printed(wrap(parts[0], PRODUCT) + wrap(parts[1], PRODUCT + 0.5),
                                PRODUCT, depth)
-            left, right = _wrap(parts[0], PRODUCT), _wrap(parts[1], PRODUCT)
+            left, right = wrap(parts[0], PRODUCT), wrap(parts[1], PRODUCT)
             return Printed(f"{left} \\cdot {right}" if tex else f"{left}·{right}", PRODUCT, depth)
         if k == "div":
             if tex:
                 return Printed(f"\\frac{{{parts[0].text}}}{{{parts[1].text}}}", ATOM, depth)
-            return Printed(f"{_wrap(parts[0], PRODUCT)}/{_wrap(parts[1], PRODUCT + 0.5)}",
+            return Printed(f"{wrap(parts[0], PRODUCT)}/{wrap(parts[1], PRODUCT + 0.5)}",
                            PRODUCT, depth)
         if k == "square":
-            return Printed(_wrap(parts[0], POWER + 0.5) + ("^2" if tex else "²"), POWER, depth)
+            return Printed(wrap(parts[0], POWER + 0.5) + ("^2" if tex else "²"), POWER, depth)
         if k == "pow":
-            base, exponent = _wrap(parts[0], POWER + 0.5), parts[1].text
+            base, exponent = wrap(parts[0], POWER + 0.5), parts[1].text
             return Printed(f"{base}^{{{exponent}}}" if tex else f"{base}^{exponent}", POWER,
                            depth)
         raise ValueError(f"unknown form kind {k!r}")
@@ -450,7 +450,7 @@ class Printed(NamedTuple):
     depth: int = 0
 
 
-def _wrap(p: Printed, need: float) -> str:
+def wrap(p: Printed, need: float) -> str:
     """``p``'s text, bracketed when it binds less tightly than its place ``need``s."""
     return p.text if p.prec >= need else f"({p.text})"
 
@@ -471,19 +471,19 @@ def _number(x: float, dialect: str) -> Printed:
 def _python(k: str, parts: Sequence[Printed], depth: int, rule: str) -> Printed:
     """An arithmetic node in Python, bracketed by Python's precedence (``x - (y - z)``)."""
     if k == "add":
-        return Printed(f"{_wrap(parts[0], SUM)} + {_wrap(parts[1], PRODUCT)}", SUM, depth)
+        return Printed(f"{wrap(parts[0], SUM)} + {wrap(parts[1], PRODUCT)}", SUM, depth)
     if k == "sub":  # a subtrahend is bracketed unless a power or an atom: x - (y * z), x - (-y)
-        return Printed(f"{_wrap(parts[0], SUM)} - {_wrap(parts[1], POWER)}", SUM, depth)
+        return Printed(f"{wrap(parts[0], SUM)} - {wrap(parts[1], POWER)}", SUM, depth)
     if k in ("mul", "div"):
         op = "*" if k == "mul" else "/"
-        return Printed(f"{_wrap(parts[0], PRODUCT)} {op} {_wrap(parts[1], UNARY)}", PRODUCT,
+        return Printed(f"{wrap(parts[0], PRODUCT)} {op} {wrap(parts[1], UNARY)}", PRODUCT,
                        depth)
     if k == "neg":
-        return Printed("-" + _wrap(parts[0], POWER), UNARY, depth)
+        return Printed("-" + wrap(parts[0], POWER), UNARY, depth)
     if k == "square":
-        return Printed(f"{_wrap(parts[0], ATOM)} ** 2", POWER, depth)
+        return Printed(f"{wrap(parts[0], ATOM)} ** 2", POWER, depth)
     if k == "pow":
-        return Printed(f"{_wrap(parts[0], ATOM)} ** {_wrap(parts[1], UNARY)}", POWER, depth)
+        return Printed(f"{wrap(parts[0], ATOM)} ** {wrap(parts[1], UNARY)}", POWER, depth)
     raise ValueError(
         f"compile: the derivative of op {rule!r} uses {k!r}, which has no compiled form")
 
