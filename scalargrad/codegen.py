@@ -28,10 +28,11 @@ inputs are baked in as constants (labelled ones as named constants, e.g.
 
 Numerics: every value and local derivative is computed as the rule table
 computes it (σ' and tanh' by the rules' own forward functions, which a
-:func:`~scalargrad.forms.named` derivative compiles to), and each product ``upstream · local`` is evaluated in the
-engine's order, so results equal the engine's bit for bit, except n-ary sums
-and affine nodes, which are replayed as left-to-right ``+`` (the engine uses
-``math.fsum``) and agree to rounding.
+:func:`~scalargrad.forms.named` derivative compiles to), and each product
+``upstream · local`` is evaluated in the engine's order, so results equal
+the engine's bit for bit, except n-ary sums and affine nodes, which are
+replayed as left-to-right ``+`` (the engine uses ``math.fsum``) and agree to
+rounding.
 
 Domain errors: the replay checks its input numbers like ``Value`` does. A
 non-finite number anywhere (a value or a gradient) is detected cheaply in the

@@ -10,9 +10,14 @@ constant exponent ``c`` of ``pow`` — built with ordinary operators::
 
 Every place that needs a local derivative reads it from this one source:
 
-* :meth:`Form.text` and :meth:`Form.latex`: the display templates that
-  :meth:`scalargrad.rules.Rule.render` fills in (``2{x}`` → ``2(a^(L) − y)``);
-* :meth:`Form.code`: a Python template for compiled replay;
+* one printer (:meth:`Form._print`) walks the tree carrying ``(text,
+  precedence, depth)`` on one precedence scale (:data:`SUM` … :data:`ATOM`),
+  in three dialects: the notes' text and LaTeX (:meth:`Form.show`, what
+  :meth:`scalargrad.rules.Rule.render` prints: ``2{x}`` at ``a^(L) − y`` is
+  ``2(a^(L) − y)``, ``x^c`` at ``c = −1`` is ``x^−1``) and Python
+  (:meth:`Form.python`, what :mod:`scalargrad.codegen` writes compiled replay
+  with); :meth:`Form.text`, :meth:`Form.latex` and :meth:`Form.code` are the
+  same printer with placeholders (``{x}``, ``{c}``) for the rule's templates;
 * :meth:`Form.build`: the local derivative as a graph of
   :class:`~scalargrad.engine.Value` nodes, made with the same rule table, on
   which higher derivatives are taken (the builder lives in
@@ -33,7 +38,7 @@ inside exp's rule, ``σ(x)`` inside sigmoid's) is the output node itself, so a
 derivative graph reuses the forward pass as the notes do: ``d exp(x)/dx`` *is*
 the node ``exp(x)``.
 
-Forms are a few nodes deep, so the printers and the builder walk them
+Forms are a few nodes deep, so the printer and the builder walk them
 recursively; the Value graphs they are applied to are never walked here.
 """
 

@@ -60,7 +60,7 @@ variables ``a`` … ``g`` without labels), ``e``, ``i j k l n`` (indices, counts
 
 
 def format_number(x: float, *, pad: bool = False, width: int = 0, constant: bool = False,
-                  minus: str = MINUS) -> str:
+                  minus: str = MINUS, digits: int = 6) -> str:
     """The one number format of steps, explanations, drawings, the page and practice.
 
     :data:`SIGNIFICANT` (4) significant digits; fixed-point for magnitudes in
@@ -77,7 +77,11 @@ def format_number(x: float, *, pad: bool = False, width: int = 0, constant: bool
         width: Right-justify in this many characters (a drawing's number
             cell, so that boxes keep their size from frame to frame).
         constant: The number as a constant's name in a formula: exact up to
-            6 significant digits, ``2``, ``0.5``, ``0.333333``, ``1e−08``.
+            ``digits`` significant digits, ``2``, ``0.5``, ``0.333333``, ``1e−08``
+            (an integer below 10¹⁵ in full).
+        digits: With ``constant``, the significant digits of a non-integer:
+            6 in formulas; 10 for a result to read back (a checker's
+            counterexample, the command line's results).
         minus: The sign of a negative number (and of a negative exponent):
             :data:`MINUS` for display, ``"-"`` for text Python reads back.
 
@@ -88,7 +92,7 @@ def format_number(x: float, *, pad: bool = False, width: int = 0, constant: bool
     if not math.isfinite(x):
         text = repr(x)
     elif constant:
-        text = str(int(x)) if x == int(x) and abs(x) < 1e15 else f"{x:.6g}"
+        text = str(int(x)) if x == int(x) and abs(x) < 1e15 else f"{x:.{digits}g}"
     else:
         text = _significant(x, pad)
     if minus != "-":

@@ -22,9 +22,13 @@ replay (``code_grads``) are generated from that form, as the forward's text
 (``expr``), LaTeX (``expr_latex``) and Python (``code``) are from its, and
 :mod:`scalargrad.higher` builds it as Values to differentiate again; the
 float ``forward`` stays the fast path that backward uses, and the tests check
-it against the forms and sympy. Placeholders are ``{x}`` and ``{y}`` for the
-first and second input, ``{out}`` for the output and ``{c}`` for the constant
-exponent of ``pow``; :meth:`Rule.render` fills them in.
+it against the forms and sympy. All of them come from the one printer of
+:mod:`scalargrad.forms` (three dialects, one precedence scale). Placeholders
+are ``{x}`` and ``{y}`` for the first and second input, ``{out}`` for the
+output and ``{c}`` for the constant exponent of ``pow``; :meth:`Rule.render`
+prints the form behind a template with names (and ``pow``'s exponent in the
+one number format), and :mod:`scalargrad.codegen` prints the forms as Python
+itself rather than filling ``code`` in.
 
 Domain errors raise :class:`DomainError`, naming the op and the operands; the
 engine adds the node labels.

@@ -49,6 +49,7 @@ from typing import Any
 
 from ..engine import Value
 from ..errors import CheckArgumentError
+from ..notation import format_number
 from ..parse import Expression, parse
 from ..rules import DomainError
 from ..trace import TooManyPathsError, derivative_text, explain
@@ -214,11 +215,10 @@ class DerivativeCheck:
 
 
 def _num(x: float | None) -> str:
+    """A number of the report, to read back: the one number format's 10-digit constant."""
     if x is None:
         return "?"
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.10g}"
+    return format_number(x, constant=True, digits=10, minus="-")
 
 
 # --- the two sides: f (engine) and the claim (plain numbers) --------------------------
