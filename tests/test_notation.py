@@ -291,3 +291,13 @@ def test_the_cli_reads_back_what_it_prints() -> None:
     # check's formula argument too: ∂σ(2x)/∂x = 2σ(2x)(1 − σ(2x)), typed as the tool writes it
     ok = run("check", "σ(2·x)", "--wrt", "x", "2·σ(2·x)·(1 − σ(2·x))", "--examples", "20")
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_the_read_back_variant_is_the_constant_format_with_ten_digits() -> None:
+    assert format_number(1 / 3, constant=True, digits=10, minus="-") == "0.3333333333"
+    assert format_number(-2.5, constant=True, digits=10, minus="-") == "-2.5"
+    assert format_number(-0.0, constant=True, digits=10, minus="-") == "0"
+    assert format_number(1e12, constant=True, digits=10) == "1000000000000"
+    assert format_number(-1e-12 / 3, constant=True, digits=10) == f"{-1e-12 / 3:.10g}".replace(
+        "-", MINUS)
+    assert format_number(1 / 3, constant=True) == "0.333333"  # formulas keep 6
