@@ -256,7 +256,7 @@ class Form:
         env = _Env(LATEX if tex else TEXT, len(names),
                    lambda i: Printed(names[i], precedence(names[i])),
                    Printed(out, precedence(out)), c)
-        env.fill, env.minus = _Bound(names, out, c, precedence).fill, minus
+        env.fill, env.minus = (lambda t: _fill(t, names, out, precedence)), minus
         return self._print(env).text
 
     def python(self, args: Sequence[Printed], out: Printed | None, *, rule: str = "",
@@ -515,38 +515,23 @@ class _Env:
                    Printed("{out}", ATOM), None)
 
 
-class _Bound(Sequence[str]):
-    """The names :meth:`Form.show` prints a form with (a sequence of the input names)."""
+def _fill(template: str, names: Sequence[str], out: str,
+          precedence: Callable[[str], float]) -> str:
+    """A template written as text (a :func:`named` form without a display form) with names.
 
-    __slots__ = ("c", "names", "out", "precedence")
+    Each placeholder becomes its name, bracketed unless an atom.
+    """
+    def name(m: re.Match[str]) -> str:
+        key = m[1]
+        if key.isdigit() and int(key) >= len(names):  # a literal group: x^{2}
+            return m[0]
+        if key == "out":
+            text = out
+        else:
+            text = names[{"x": 0, "y": 1}[key] if key in ("x", "y") else int(key)]
+        return text if precedence(text) >= ATOM else f"({text})"
 
-    def __init__(self, names: Sequence[str], out: str, c: float,
-                 precedence: Callable[[str], float]) -> None:
-        self.names, self.out, self.c, self.precedence = names, out, c, precedence
-
-    def __getitem__(self, i: Any) -> Any:
-        return self.names[i]
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def fill(self, template: str) -> str:
-        """A named form's own template, for one given without a display form.
-
-        Each placeholder becomes its name, bracketed unless an atom.
-        """
-        def name(m: re.Match[str]) -> str:
-            key = m[1]
-            if key.isdigit() and int(key) >= len(self.names):  # a literal group: x^{2}
-                return m[0]
-            number = _FORMAT[0]
-            text = (self.out if key == "out" else
-                    number(self.c, constant=True) if key == "c" else
-                    number(self.c - 1, constant=True) if key == "c-1" else
-                    self.names[{"x": 0, "y": 1}.get(key, 0) if not key.isdigit() else int(key)])
-            return text if self.precedence(text) >= ATOM or key in ("c", "c-1") else f"({text})"
-
-        return re.sub(r"\{(x|y|out|c|c-1|\d+)\}", name, template)
+    return re.sub(r"\{(x|y|out|\d+)\}", name, template)
 
 
 def _form(x: Operand) -> Form:
