@@ -419,3 +419,10 @@ def test_pows_exponent_is_printed_by_the_printer_in_the_one_number_format() -> N
     assert r.render(r.latex[0], ["a + b"], minus="−") == "0.333333(a + b)^{-0.666667}"
     # a negative exponent of an expression: bracketed base, the minus once
     assert pow_rule(-2).render(pow_rule(-2).expr, ["u·v"], minus="−") == "(u·v)^−2"
+
+
+def test_x_to_the_2_and_square_print_their_derivative_alike() -> None:
+    # d(u²)/du = 2u at u = a² (a power binds tighter than the coefficient): 2a², both ways
+    p, s = pow_rule(2), RULES["square"]
+    assert p.render(p.formulas[0], ["a²"]) == s.render(s.formulas[0], ["a²"]) == "2a²"
+    assert p.render(p.formulas[0], ["a + b"]) == s.render(s.formulas[0], ["a + b"]) == "2(a + b)"
