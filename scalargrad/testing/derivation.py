@@ -432,11 +432,12 @@ def _ranges(names: tuple[str, ...], ranges: Mapping[str, Any] | None) -> dict[st
         lo, hi = float(lo_hi[0]), float(lo_hi[1])
         for v in (lo, hi):
             if v and abs(v) < _SMALLEST_NORMAL:
+                smallest = format_number(_SMALLEST_NORMAL, minus="-")  # 2.225e-308
                 raise CheckArgumentError(
                     f"check_derivative: the range of {name} has the subnormal float {v!r} "
-                    f"(nonzero but smaller than {_SMALLEST_NORMAL:.4g} in size), where floats "
+                    f"(nonzero but smaller than {smallest} in size), where floats "
                     f"lose precision and the checker does not draw; use 0 or a number of at "
-                    f"least {_SMALLEST_NORMAL:.4g} in size"
+                    f"least {smallest} in size"
                 )
         if lo > hi:
             raise CheckArgumentError(
