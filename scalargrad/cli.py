@@ -51,7 +51,7 @@ from .errors import (
 from .explanations import DEFAULT_MAX_FACTORS, explain
 from .higher import hessian, second_derivative_text
 from .names import display_names, where
-from .notation import derivative_text, fmt
+from .notation import derivative_text, fmt, format_number
 from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
 from .parse import functions, parse
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions, read_number
@@ -361,15 +361,20 @@ def _build(args: argparse.Namespace) -> tuple[Value, dict[str, Value], str]:
         raise _UsageError(f"--explain {explain_name}: no such variable "
                           f"(variables: {', '.join(leaves) or 'none'})")
     print(f"{root.label} = {expression.text}")
-    print(f"{' ' * len(root.label)} = {root.data:.10g}")
+    print(f"{' ' * len(root.label)} = {_result(root.data)}")
     return root, leaves, root.label
+
+
+def _result(x: float) -> str:
+    """A result as Python reads it back: the one number format's 10-digit constant (``-0.25``)."""
+    return format_number(x, constant=True, digits=10, minus="-")
 
 
 def _print_grads(root_name: str, leaves: dict[str, Value], out: TextIO) -> None:
     if not leaves:
         print("(no variables)", file=out)
     for name, leaf in leaves.items():
-        print(f"{derivative_text(root_name, name)} = {leaf.grad:.10g}", file=out)
+        print(f"{derivative_text(root_name, name)} = {_result(leaf.grad)}", file=out)
 
 
 def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value],
@@ -388,7 +393,7 @@ def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value],
     for i, u in enumerate(names):
         for j in range(i, len(names)):
             text = second_derivative_text(root_name, (u, names[j]))
-            print(f"{text} = {h[i][j]:.10g}")
+            print(f"{text} = {_result(h[i][j])}")
     _warn_kinks(root)
 
 

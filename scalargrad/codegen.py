@@ -8,7 +8,8 @@ forward form (``X * Y`` is ``x * y``; a rule that replays its own forward,
 such as σ or an op of :func:`scalargrad.define_op`, is a call of it), and
 each local derivative straight from the rule's symbolic derivative
 (:mod:`scalargrad.forms`, the same form that gives its text, LaTeX and Value
-graph), by one walker that brackets by the forms' own precedence (no
+graph), printed by the forms' one printer in its Python dialect (the printer
+that also writes the notes' text and LaTeX, on the same precedence scale; no
 template is parsed), so the backward part is the chain rule written out, one
 line per named node::
 
@@ -26,11 +27,12 @@ inputs are baked in as constants (labelled ones as named constants, e.g.
 ``y = 1.0``).
 
 Numerics: every value and local derivative is computed as the rule table
-computes it (σ' and tanh' by the rules' own forward functions, ``{d}`` in a
-template), and each product ``upstream · local`` is evaluated in the
-engine's order, so results equal the engine's bit for bit, except n-ary sums
-and affine nodes, which are replayed as left-to-right ``+`` (the engine uses
-``math.fsum``) and agree to rounding.
+computes it (σ' and tanh' by the rules' own forward functions, which a
+:func:`~scalargrad.forms.named` derivative compiles to), and each product
+``upstream · local`` is evaluated in the engine's order, so results equal
+the engine's bit for bit, except n-ary sums and affine nodes, which are
+replayed as left-to-right ``+`` (the engine uses ``math.fsum``) and agree to
+rounding.
 
 Domain errors: the replay checks its input numbers like ``Value`` does. A
 non-finite number anywhere (a value or a gradient) is detected cheaply in the
@@ -51,7 +53,7 @@ from operator import add as _add
 from typing import Any, NamedTuple
 
 from .engine import Value, _check_number
-from .forms import Form
+from .forms import ATOM, POWER, PRODUCT, SUM, UNARY, Form, Printed, wrap
 from .graph import Tape, forward_order, reverse, topological_order
 from .rules import CONSTANT, RULES, DomainError, Rule
 
@@ -63,9 +65,8 @@ _DEPTH = 20
 _LENGTH = 160
 _TERMS = 40
 
-# Precedence of an expression's top-level operator (Python's order).
-_IF, _CMP, _ADD, _MUL, _NEG, _POW, _ATOM = range(7)
-
+# Code is printed by the forms' one printer (its Python dialect), on its one precedence
+# scale (SUM, PRODUCT, UNARY, POWER, ATOM); each printed piece carries its nesting depth.
 
 
 class _NotFinite(Exception):
@@ -76,34 +77,25 @@ def _bad() -> None:
     raise _NotFinite
 
 
-class _Expr(NamedTuple):
-    text: str
-    prec: int
-    depth: int
+def _atom(text: str) -> Printed:
+    return Printed(text, ATOM, 0)
 
 
-def _atom(text: str) -> _Expr:
-    return _Expr(text, _ATOM, 0)
-
-
-def _wrap(e: _Expr, need: int) -> str:
-    return e.text if e.prec >= need else f"({e.text})"
-
-
-def _number(x: float) -> _Expr:
+def _literal(x: float) -> Printed:
+    """A baked-in leaf's number as its exact Python literal (``repr``: not a display format)."""
     text = repr(x)
-    return _Expr(text, _NEG if text.startswith("-") else _ATOM, 0)
+    return Printed(text, UNARY if text.startswith("-") else ATOM, 0)
 
 
-def _join(terms: Sequence[_Expr]) -> _Expr:
+def _join(terms: Sequence[Printed]) -> Printed:
     """``t0 + t1 + …`` (left to right, as written)."""
     if len(terms) == 1:
         return terms[0]
-    text = " + ".join([_wrap(terms[0], _ADD), *(_wrap(t, _MUL) for t in terms[1:])])
-    return _Expr(text, _ADD, 1 + max(t.depth for t in terms))
+    text = " + ".join([wrap(terms[0], SUM), *(wrap(t, PRODUCT) for t in terms[1:])])
+    return Printed(text, SUM, 1 + max(t.depth for t in terms))
 
 
-def _times(upstream: _Expr, local: _Expr) -> _Expr:
+def _times(upstream: Printed, local: Printed) -> Printed:
     """``upstream · local``, evaluated in the engine's order (the local derivative first)."""
     if local.text == "1":
         return upstream
@@ -111,8 +103,8 @@ def _times(upstream: _Expr, local: _Expr) -> _Expr:
         return local
     depth = 1 + max(upstream.depth, local.depth)
     if local.text == "-1":
-        return _Expr("-" + _wrap(upstream, _POW), _NEG, depth)
-    return _Expr(f"{_wrap(upstream, _MUL)} * {_wrap(local, _NEG)}", _MUL, depth)
+        return Printed("-" + wrap(upstream, POWER), UNARY, depth)
+    return Printed(f"{wrap(upstream, PRODUCT)} * {wrap(local, UNARY)}", PRODUCT, depth)
 
 
 # --- the compiled function --------------------------------------------------------------
@@ -425,7 +417,25 @@ def label_identifier(label: str) -> str:
     return "_".join([head, *parts[2:]])
 
 
-def _forward_terms(rule: Rule, args: Sequence[_Expr], funcs: dict[str, str]) -> list[_Expr]:
+class _Functions(NamedTuple):
+    """A rule's functions in the compiled namespace ("" for none)."""
+
+    forward: str  # its own forward value (σ, div, an op of define_op)
+    derivative: str  # its own float derivative (σ', tanh')
+    calls: dict[str, str]  # the ops its derivative forms call, by op name
+
+
+def _local(form: Form, rule: Rule, args: Sequence[Printed], out: Printed | None,
+           funcs: _Functions) -> Printed:
+    """A form of ``rule`` (a local derivative, or with ``out`` None its forward) as Python.
+
+    Printed by the forms' one printer in its Python dialect (no template is parsed).
+    """
+    return form.python(args, out, rule=rule.name, c=rule.exponent or 0.0,
+                       own=funcs.derivative, calls=funcs.calls)
+
+
+def _forward_terms(rule: Rule, args: Sequence[Printed], funcs: _Functions) -> list[Printed]:
     """A node's value as Python, as the top-level terms of a sum (a long sum spans lines).
 
     Written from the rule's forward form (``X * Y`` is ``x * y``) by the same
@@ -434,11 +444,12 @@ def _forward_terms(rule: Rule, args: Sequence[_Expr], funcs: dict[str, str]) -> 
     """
     if rule.arity is None:  # sum: its inputs, added left to right
         return list(args)
-    if "{f}" in funcs:
+    if funcs.forward:
         depth = 1 + max(a.depth for a in args)
-        return [_Expr(f"{funcs['{f}']}({', '.join(a.text for a in args)})", _ATOM, depth)]
+        return [Printed(f"{funcs.forward}({', '.join(a.text for a in args)})", ATOM, depth)]
     if rule.form is None:  # affine: w_0 * a_0 + … + b
-        products = [_Expr(f"{_wrap(w, _MUL)} * {_wrap(a, _NEG)}", _MUL, 1 + max(w.depth, a.depth))
+        products = [Printed(f"{wrap(w, PRODUCT)} * {wrap(a, UNARY)}", PRODUCT,
+                            1 + max(w.depth, a.depth))
                     for w, a in zip(args[0:-1:2], args[1:-1:2])]
         return [*products, args[-1]]
     return [_local(rule.form, rule, args, None, funcs)]
@@ -466,63 +477,6 @@ def _count(form: Form, rule: Rule, counts: dict[int, int], forward: bool = False
                 counts[i] = counts.get(i, 0) + 1
         elif k == "named" or not f.is_constant():
             stack.extend(a)
-
-
-def _local(form: Form, rule: Rule, args: Sequence[_Expr], out: _Expr | None,
-           funcs: dict[str, str]) -> _Expr:
-    """A local derivative as Python, written from the rule's symbolic form (no template parsing).
-
-    Precedence comes from the form's tree: an operand is bracketed when its
-    operator binds less tightly than Python needs there, so products keep
-    the engine's order (``a * (b * c)`` stays bracketed). A node recomputing
-    the rule's own output is the output's expression (exp's derivative is
-    ``out``); a named derivative with the rule's own float is ``{d}(x)``.
-    """
-    k, a = form.kind, form.args
-    own = out is not None and k == rule.name  # out is None: the forward form itself
-    if own and all(f.kind == "arg" and f.value == i for i, f in enumerate(a)):
-        assert out is not None
-        return out
-    if k == "num":
-        x = form.value
-        text = str(int(x)) if x == int(x) else repr(x)  # "1", "-1": _times folds them
-        return _Expr(text, _NEG if x < 0 else _ATOM, 0)
-    if k == "arg":
-        return args[int(form.value)]
-    if k == "out":
-        assert out is not None
-        return out
-    if k == "c" or (k != "named" and form.is_constant()):
-        return _number(form.evaluate((), 0.0, rule.exponent or 0.0))
-    if k == "named":
-        if form.value:  # the rule's own float derivative
-            call = f"{funcs['{d}']}({', '.join(e.text for e in args)})"
-            return _Expr(call, _ATOM, 1 + max(e.depth for e in args))
-        return _local(a[0], rule, args, out, funcs)
-    parts = [_local(f, rule, args, out, funcs) for f in a]
-    depth = 1 + max(e.depth for e in parts)
-    if k == "step":
-        return _Expr(f"(1.0 if {_wrap(parts[0], _ADD)} > 0.0 else 0.0)", _ATOM, depth)
-    if "op:" + k in funcs:  # a function of the table, by its own forward
-        return _Expr(f"{funcs['op:' + k]}({', '.join(e.text for e in parts)})", _ATOM, depth)
-    if k in RULES and "{0}" in RULES[k].call[2]:  # a call pattern: relu is max({0}, 0.0)
-        return _Expr(RULES[k].call[2].format(*[e.text for e in parts]), _ATOM, depth)
-    if k == "add":
-        return _Expr(f"{_wrap(parts[0], _ADD)} + {_wrap(parts[1], _MUL)}", _ADD, depth)
-    if k == "sub":  # a subtrahend is bracketed unless a power or an atom: x - (y * z), x - (-y)
-        return _Expr(f"{_wrap(parts[0], _ADD)} - {_wrap(parts[1], _POW)}", _ADD, depth)
-    if k in ("mul", "div"):
-        op = "*" if k == "mul" else "/"
-        return _Expr(f"{_wrap(parts[0], _MUL)} {op} {_wrap(parts[1], _NEG)}", _MUL, depth)
-    if k == "neg":
-        return _Expr("-" + _wrap(parts[0], _POW), _NEG, depth)
-    if k == "square":
-        return _Expr(f"{_wrap(parts[0], _ATOM)} ** 2", _POW, depth)
-    if k == "pow":
-        return _Expr(f"{_wrap(parts[0], _ATOM)} ** {_wrap(parts[1], _NEG)}", _POW, depth)
-    raise ValueError(
-        f"compile: the derivative of op {rule.name!r} uses {k!r}, which has no compiled form"
-    )
 
 
 def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = ()) -> Compiled:
@@ -595,36 +549,38 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
         if v.inputs:
             needs[v] = any(needs[c] for c in v.inputs)
 
-    # Functions: a rule's forward value ({f}) and its local derivative ({d}).
+    # Functions: a rule's forward value and its own local derivative, and the ops its
+    # derivatives call (σ(x) in softplus's), each a name in the namespace.
     reserved = {"max", "replay", "_in", "_bad"}
-    funcs: dict[int, dict[str, str]] = {}  # by id(rule): hashing a Rule hashes its fields
+    funcs: dict[int, _Functions] = {}  # by id(rule): hashing a Rule hashes its fields
     namespace: dict[str, Any] = {"__builtins__": {"max": max}, "_bad": _bad}
     for v in forward:
         r = v._rule
         if r is None or id(r) in funcs or not v.inputs:
             continue
-        table: dict[str, str] = {}
-        uses_d = any("{d}" in t for t in r.code_grads)
-        if "{f}" in r.code or uses_d:
+        own_forward, own_derivative = "{f}" in r.code, _uses_own_derivative(r)
+        f = d = ""
+        if own_forward or own_derivative:
             base = r.name if r.exponent is None else f"pow_{label_identifier(repr(r.exponent))}"
             fname, k = base, 1
             while fname in namespace or fname in reserved or f"{fname}_prime" in namespace:
                 k += 1
                 fname = f"{base}_{k}"
-            if "{f}" in r.code:
-                table["{f}"] = fname
+            if own_forward:
+                f = fname
                 namespace[fname] = _value_of(r)
-            if uses_d:
-                table["{d}"] = f"{fname}_prime"
-                namespace[f"{fname}_prime"] = _derivative_of(r)
-        for op in _called(r):  # functions in its derivatives: σ(x) in softplus's
+            if own_derivative:
+                d = f"{fname}_prime"
+                namespace[d] = _derivative_of(r)
+        calls: dict[str, str] = {}
+        for op in _called(r):
             fname, k = RULES[op].call[2], 1
             while fname in namespace or fname in reserved:
                 k += 1
                 fname = f"{RULES[op].call[2]}_{k}"
-            table["op:" + op] = fname
+            calls[op] = fname
             namespace[fname] = _value_of(RULES[op])
-        funcs[id(r)] = table
+        funcs[id(r)] = _Functions(f, d, calls)
     names = _Names(sorted(reserved | set(namespace)))
 
     # References: how often each node's value will be written in the code, counted
@@ -658,7 +614,7 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
             refs[c] += total.get(i, 0)
 
     # Forward: an expression per node; a line for each node that gets a name.
-    expr: dict[Value, _Expr] = {}
+    expr: dict[Value, Printed] = {}
     checked: set[str] = set()  # names known to hold finite numbers
     header: list[str] = []
     lines: list[str] = []
@@ -671,11 +627,11 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
         checked.add(name)
     temp = 0
 
-    def emit(name: str, terms: Sequence[_Expr]) -> None:
+    def emit(name: str, terms: Sequence[Printed]) -> None:
         """``name = t0 + t1 + …``, _TERMS terms a line."""
         lines.append(f"    {name} = {_join(terms[:_TERMS]).text}")
         for s in range(_TERMS, len(terms), _TERMS):
-            rest = " + ".join(_wrap(t, _MUL) for t in terms[s:s + _TERMS])
+            rest = " + ".join(wrap(t, PRODUCT) for t in terms[s:s + _TERMS])
             lines.append(f"    {name} = {name} + {rest}")
 
     def temp_name() -> str:
@@ -694,7 +650,7 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
                 expr[v] = _atom(n)
                 checked.add(n)
             else:
-                expr[v] = _number(v.data)
+                expr[v] = _literal(v.data)
                 checked.add(expr[v].text)
             continue
         assert r is not None
@@ -704,7 +660,7 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
                 e = expr[c]
                 if e.text in checked:
                     continue
-                if e.depth or e.prec != _ATOM:
+                if e.depth or e.prec != ATOM:
                     n = temp_name()
                     lines.append(f"    {n} = {e.text}")
                     e = expr[c] = _atom(n)
@@ -714,7 +670,7 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
         terms = _forward_terms(r, args, funcs[id(r)])
         if len(terms) <= _TERMS:
             whole = _join(terms)
-            simple = "{f}" not in r.code and all(a.depth == 0 and a.prec == _ATOM for a in args)
+            simple = "{f}" not in r.code and all(a.depth == 0 and a.prec == ATOM for a in args)
             if (v is not root and not v.label and (refs[v] <= 1 or (refs[v] == 2 and simple))
                     and whole.depth <= _DEPTH and len(whole.text) <= _LENGTH):
                 expr[v] = whole
@@ -724,11 +680,11 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
         expr[v] = _atom(n)
         if "{f}" in r.code:
             checked.add(n)
-    root_name = expr[root].text if expr[root].depth == 0 and expr[root].prec == _ATOM else "out"
+    root_name = expr[root].text if expr[root].depth == 0 and expr[root].prec == ATOM else "out"
 
     # Backward: each node's gradient is the sum of its consumers' contributions.
     lines.append(f"    # backward: d{root_name}_dv = Σ over consumers of upstream · local")
-    contrib: dict[Value, list[_Expr]] = {v: [] for v in order}
+    contrib: dict[Value, list[Printed]] = {v: [] for v in order}
     contrib[root].append(_atom("1"))
     grad_expr: dict[Value, str] = {}
     for v in order:
@@ -739,7 +695,7 @@ def compile_graph(root: Value, inputs: Sequence[Value], data: Sequence[Value] = 
         live = [j for j, c in enumerate(v.inputs) if needs[c]]
         g = _join(terms) if len(terms) <= _TERMS else None
         if (g is None or v in index or (v.label and v is not root)
-                or (len(live) > 1 and (g.depth or g.prec != _ATOM))
+                or (len(live) > 1 and (g.depth or g.prec != ATOM))
                 or g.depth > _DEPTH or len(g.text) > _LENGTH):
             # d<root>_d<the node's own name in the forward code>
             own = expr[v].text
@@ -806,8 +762,22 @@ def _tape(forward: list[Value], index: dict[Value, int], needs: dict[Value, bool
     ]
 
 
+def _uses_own_derivative(rule: Rule) -> bool:
+    """True when a derivative of ``rule`` is compiled as its own float derivative (σ')."""
+    stack = list(rule.derivatives)
+    while stack:
+        f = stack.pop()
+        if f.kind == "named" and f.value:
+            return True
+        stack.extend(f.args)
+    return False
+
+
 def _called(rule: Rule) -> list[str]:
-    """The ops that ``rule``'s derivative forms call as functions (not its own output)."""
+    """The ops that ``rule``'s derivative forms call by name.
+
+    Not its own output, and not an op written by a call pattern (relu's ``max({0}, 0.0)``).
+    """
     found: list[str] = []
     stack = [d for d in rule.derivatives if d.kind != "named" or not d.value]
     while stack:
@@ -815,7 +785,8 @@ def _called(rule: Rule) -> list[str]:
         if f.kind == "named" and f.value:
             continue  # compiled as the rule's own float derivative
         own = f.kind == rule.name and all(a.kind == "arg" for a in f.args)
-        if f.kind in RULES and RULES[f.kind].call[0] and not own and f.kind not in found:
+        call = RULES[f.kind].call if f.kind in RULES else ("", "", "")
+        if call[0] and "{0}" not in call[2] and not own and f.kind not in found:
             found.append(f.kind)
         stack.extend(f.args)
     return found

@@ -10,9 +10,14 @@ constant exponent ``c`` of ``pow`` — built with ordinary operators::
 
 Every place that needs a local derivative reads it from this one source:
 
-* :meth:`Form.text` and :meth:`Form.latex`: the display templates that
-  :meth:`scalargrad.rules.Rule.render` fills in (``2{x}`` → ``2(a^(L) − y)``);
-* :meth:`Form.code`: a Python template for compiled replay;
+* one printer (:meth:`Form._print`) walks the tree carrying ``(text,
+  precedence, depth)`` on one precedence scale (:data:`SUM` … :data:`ATOM`),
+  in three dialects: the notes' text and LaTeX (:meth:`Form.show`, what
+  :meth:`scalargrad.rules.Rule.render` prints: ``2{x}`` at ``a^(L) − y`` is
+  ``2(a^(L) − y)``, ``x^c`` at ``c = −1`` is ``x^−1``) and Python
+  (:meth:`Form.python`, what :mod:`scalargrad.codegen` writes compiled replay
+  with); :meth:`Form.text`, :meth:`Form.latex` and :meth:`Form.code` are the
+  same printer with placeholders (``{x}``, ``{c}``) for the rule's templates;
 * :meth:`Form.build`: the local derivative as a graph of
   :class:`~scalargrad.engine.Value` nodes, made with the same rule table, on
   which higher derivatives are taken (the builder lives in
@@ -33,7 +38,7 @@ inside exp's rule, ``σ(x)`` inside sigmoid's) is the output node itself, so a
 derivative graph reuses the forward pass as the notes do: ``d exp(x)/dx`` *is*
 the node ``exp(x)``.
 
-Forms are a few nodes deep, so the printers and the builder walk them
+Forms are a few nodes deep, so the printer and the builder walk them
 recursively; the Value graphs they are applied to are never walked here.
 """
 
@@ -42,9 +47,9 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 __all__ = [
     "OUT",
@@ -64,8 +69,18 @@ __all__ = [
 
 Operand = Union["Form", int, float]
 
-# Precedence of a form's top operator, in display text.
-_SUM, _NEG, _PRODUCT, _POWER, _ATOM = 1.0, 1.5, 2.0, 3.0, 9.0
+# The one precedence scale of the printer, for all three dialects: how tightly an
+# expression's top operator binds. An operand is bracketed when its precedence is below
+# what its place needs (the right of "−" needs SUM + 0.5, a power's base POWER + 0.5).
+SUM = 1.0  # a + b, a − b (Python too)
+NEGATION = 1.5  # the notes' leading minus, −x: bracketed in a product, (−x)·y
+PRODUCT = 2.0  # a·b, a/b; Python a * b, a / b
+UNARY = 2.5  # Python's unary minus, -x: binds tighter than *, looser than **
+POWER = 3.0  # x², x^c, e^{x}; Python x ** c
+ATOM = 9.0  # a name, a number, a call, a bracket
+TEXT, LATEX, PYTHON = "text", "latex", "python"
+"""The printer's dialects: the notes' text, LaTeX, and Python for compiled replay."""
+_MINUS = "\u2212"  # the notes' minus sign (scalargrad.notation.MINUS)
 # The registry's view from here, filled by scalargrad.rules.declare (this module imports
 # nothing from the package): every op's rule by name, and the ops forms write as
 # functions, (text, LaTeX, code) each; LaTeX "e^" is a power.
@@ -73,6 +88,18 @@ _OPS: dict[str, Any] = {}
 _FUNCTIONS: dict[str, tuple[str, str, str]] = {}
 # Form.build's implementation, installed by scalargrad.higher (which builds Values).
 _BUILDER: list[Callable[..., Any]] = []
+# The one number format of displayed numbers (scalargrad.notation.format_number),
+# installed by scalargrad.rules.
+_FORMAT: list[Callable[..., str]] = []
+
+
+def install_number_format(format_number: Callable[..., str]) -> None:
+    """Gives the text and LaTeX dialects the one number format (called by :mod:`scalargrad.rules`).
+
+    ``format_number(x, constant=True, minus=...)`` writes a form's numbers and
+    ``pow``'s exponent: ``2``, ``0.5``, ``−1`` (LaTeX ``-1``).
+    """
+    _FORMAT[:] = [format_number]
 
 
 def register(name: str, rule: Any, call: tuple[str, str, str] = ("", "", "")) -> None:
@@ -174,7 +201,7 @@ class Form:
         """True when the form is made of numbers and ``c`` only (no inputs, no output)."""
         return self.constant
 
-    # --- text and LaTeX -----------------------------------------------------------
+    # --- the printer: notes text, LaTeX and Python ---------------------------------
 
     def text(self, keys: Sequence[str] = ("{x}", "{y}")) -> str:
         """The plain-text template in the notes' notation (``2{x}``, ``−{x}/{y}²``).
@@ -182,157 +209,166 @@ class Form:
         Args:
             keys: The placeholders of the inputs, in order (``Rule.keys()``).
         """
-        return self._show(keys, False)[0]
+        return self._print(_Env.template(TEXT, keys)).text
 
     def latex(self, keys: Sequence[str] = ("{x}", "{y}")) -> str:
         r"""The LaTeX template (``\frac{1}{{y}}``, ``{c}{x}^{{c-1}}``)."""
-        return self._show(keys, True)[0]
-
-    def show(self, names: Sequence[str], out: str, tex: bool, c: float,
-             precedence: Callable[[str], float]) -> str:
-        """The form printed with names: ``2(a^(L) − y)`` for ``2 * X`` at ``a^(L) − y``.
-
-        The one printer of text and LaTeX: it walks the tree carrying
-        ``(text, precedence)`` pairs and brackets an operand only where its
-        operator binds less tightly than its place needs. A name's own
-        precedence is ``precedence(name)`` (a label is an atom; a display
-        name such as ``w·a + b`` is a sum), so no text is scanned again.
-
-        Args:
-            names: The input names, in order (only those the form uses are read).
-            out: The output's name.
-            tex: LaTeX (names already in LaTeX) rather than the notes' text.
-            c: ``pow``'s exponent.
-            precedence: How tightly a name binds, on this module's scale
-                (1 a sum, 2 a product, 3 a power, 9 an atom; below 1 a
-                leading minus).
-        """
-        return self._show(_Bound(names, out, c, precedence), tex)[0]
-
-    def _show(self, keys: Sequence[str], tex: bool) -> tuple[str, float]:
-        k, a = self.kind, self.args
-        minus = "-" if tex else "−"
-        bound = keys if isinstance(keys, _Bound) else None
-        if k == "num":
-            text = _num(self.value)
-            if self.value < 0:
-                return (minus + text[1:], _NEG)
-            return (text, _ATOM)
-        if k == "arg":
-            name = keys[int(self.value)]
-            return (name, bound.precedence(name) if bound else _ATOM)
-        if k == "out":
-            return (bound.out, bound.precedence(bound.out)) if bound else ("{out}", _ATOM)
-        if k == "c":
-            return (_num(bound.c) if bound else "{c}", _ATOM)
-        if k == "sub" and a[0].kind == "c" and a[1].kind == "num" and a[1].value == 1:
-            return (_num(bound.c - 1) if bound else "{c-1}", _ATOM)
-        if k == "named":
-            if bound is None:
-                return (self.shown[1] if tex else self.shown[0], _ATOM)
-            if self.display is not None:
-                return self.display._show(keys, tex)
-            return (bound.fill(self.shown[1] if tex else self.shown[0]), _ATOM)
-        if k == "step":
-            return (f"[{a[0]._show(keys, tex)[0]} > 0]", _ATOM)
-        if k in _FUNCTIONS or k == "fn":
-            inner = ", ".join(f._show(keys, tex)[0] for f in a)
-            name = self.shown[1 if tex else 0] if k == "fn" else _FUNCTIONS[k][1 if tex else 0]
-            if name == "e^":
-                return (f"e^{{{inner}}}", _POWER)
-            return (f"{name}({inner})", _ATOM)
-        if k in ("add", "sub"):  # a leading minus may open a sum: −b + a
-            left = a[0]._bracket(keys, tex, 0.0)
-            right = a[1]._bracket(keys, tex, _SUM + (0.5 if k == "sub" else 0.0))
-            return (f"{left} {'+' if k == 'add' else minus} {right}", _SUM)
-        if k == "neg":
-            return (minus + a[0]._bracket(keys, tex, _PRODUCT), _NEG)
-        if k == "mul":
-            # 2x, c·x^(c−1): a number before a single symbol is written against it,
-            # and a product after a number is bracketed, 2(x·x)
-            coefficient = a[0].is_constant() and a[0].kind in ("num", "c")
-            if coefficient and (tex or a[1].kind in ("arg", "out", "c")):
-                return (a[0]._bracket(keys, tex, _PRODUCT) + a[1]._bracket(keys, tex, 2.5),
-                        _PRODUCT)
-            left, right = a[0]._bracket(keys, tex, _PRODUCT), a[1]._bracket(keys, tex, _PRODUCT)
-            return (f"{left} \\cdot {right}" if tex else f"{left}·{right}", _PRODUCT)
-        if k == "div":
-            if tex:
-                num, den = a[0]._show(keys, tex)[0], a[1]._show(keys, tex)[0]
-                return (f"\\frac{{{num}}}{{{den}}}", _ATOM)
-            return (f"{a[0]._bracket(keys, tex, _PRODUCT)}/{a[1]._bracket(keys, tex, 2.5)}",
-                    _PRODUCT)
-        if k == "square":
-            return (a[0]._bracket(keys, tex, 3.5) + ("^2" if tex else "²"), _POWER)
-        if k == "pow":
-            base, exponent = a[0]._bracket(keys, tex, 3.5), a[1]._show(keys, tex)[0]
-            return (f"{base}^{{{exponent}}}" if tex else f"{base}^{exponent}", _POWER)
-        raise ValueError(f"unknown form kind {k!r}")
-
-    def _bracket(self, keys: Sequence[str], tex: bool, need: float) -> str:
-        text, prec = self._show(keys, tex)
-        return f"({text})" if prec < need else text
-
-    # --- Python code ------------------------------------------------------------
+        return self._print(_Env.template(LATEX, keys)).text
 
     def code(self, keys: Sequence[str] = ("{x}", "{y}"), rule: str = "") -> str:
-        """A Python template of the derivative for compiled replay.
+        """A Python template of the derivative (the printer's Python dialect, with placeholders).
 
-        Placeholders as :mod:`scalargrad.codegen` fills them: inputs, ``{out}``,
-        ``{c}``/``{c-1}``, and ``{d}`` for the rule's own float derivative
-        (what a :func:`named` form compiles to).
+        Placeholders: inputs, ``{out}``, ``{c}``/``{c-1}``, and ``{d}`` for
+        the rule's own float derivative (what a :func:`named` form compiles
+        to). :mod:`scalargrad.codegen` prints the same form with names
+        (:meth:`python`) rather than filling this in.
 
         Args:
             keys: The placeholders of the inputs.
             rule: The rule's op name: a node recomputing the rule's own output
                 is written ``{out}``.
         """
-        return self._code(keys, rule)[0]
+        env = _Env.template(PYTHON, keys)
+        env.rule = rule
+        return self._print(env).text
 
-    def _code(self, keys: Sequence[str], rule: str) -> tuple[str, int]:
-        # Python precedence: 0 conditional, 1 + −, 2 * /, 3 unary −, 4 **, 5 atom
+    def show(self, names: Sequence[str], out: str, tex: bool, c: float,
+             precedence: Callable[[str], float], minus: str = "-") -> str:
+        """The form printed with names: ``2(a^(L) − y)`` for ``2 * X`` at ``a^(L) − y``.
+
+        The notes-text and LaTeX dialects of the one printer (:meth:`_print`),
+        which carries ``(text, precedence)`` pairs and brackets an operand
+        only where its operator binds less tightly than its place needs. A
+        name's own precedence is ``precedence(name)`` (a label is an atom; a
+        display name such as ``w·a + b`` is a sum), so no text is scanned
+        again. ``pow``'s exponent is written in the one number format.
+
+        Args:
+            names: The input names, in order (only those the form uses are read).
+            out: The output's name.
+            tex: LaTeX (names already in LaTeX) rather than the notes' text.
+            c: ``pow``'s exponent.
+            precedence: How tightly a name binds, on the printer's one scale
+                (``SUM`` … ``ATOM``; below ``SUM`` a leading minus).
+            minus: The sign of a negative exponent in text (``x^−1`` in the
+                notes' displays; LaTeX always writes ``-``).
+        """
+        env = _Env(LATEX if tex else TEXT, len(names),
+                   lambda i: Printed(names[i], precedence(names[i])),
+                   Printed(out, precedence(out)), c)
+        env.fill, env.minus = (lambda t: _fill(t, names, out, precedence)), minus
+        return self._print(env).text
+
+    def python(self, args: Sequence[Printed], out: Printed | None, *, rule: str = "",
+               c: float = 0.0, own: str = "", calls: Mapping[str, str] | None = None) -> Printed:
+        """The form as Python over printed operands: the dialect compiled replay is written in.
+
+        Numbers are exact literals and constant parts (``c − 1``) are folded
+        to one; an operand is bracketed where Python's precedence needs it,
+        so products keep the engine's order (``a * (b * c)`` stays bracketed).
+
+        Args:
+            args: The inputs' code, with precedence and nesting depth.
+            out: The output's code; ``None`` when ``self`` is the forward form
+                (else a node recomputing op ``rule``'s own output is ``out``).
+            rule: The rule's op name.
+            c: ``pow``'s exponent.
+            own: The name of the rule's own float derivative (a :func:`named`
+                form with its own float is a call of it).
+            calls: The Python names of the ops the form calls, by op name.
+        """
+        env = _Env(PYTHON, len(args), args.__getitem__, out, c)
+        env.rule, env.own, env.calls = rule, own, calls or {}
+        return self._print(env)
+
+    def _print(self, e: _Env) -> Printed:
+        """The one printer: this form as ``(text, precedence, depth)`` in ``e``'s dialect."""
         k, a = self.kind, self.args
-        if k == rule and all(f.kind == "arg" and f.value == i for i, f in enumerate(a)):
-            return ("{out}", 5)
+        dialect = e.dialect
+        py, tex = dialect == PYTHON, dialect == LATEX
+        if (py and e.out is not None and k == e.rule
+                and all(f.kind == "arg" and f.value == i for i, f in enumerate(a))):
+            return e.out  # the rule's own output: exp's derivative is out
         if k == "num":
-            return (_num(self.value), 3 if self.value < 0 else 5)
+            return _number(self.value, dialect)
         if k == "arg":
-            return (keys[int(self.value)], 5)
+            return e.arg(int(self.value))
         if k == "out":
-            return ("{out}", 5)
-        if k == "c":
-            return ("{c}", 5)
-        if k == "sub" and a[0].kind == "c" and a[1].kind == "num" and a[1].value == 1:
-            return ("{c-1}", 5)
+            assert e.out is not None
+            return e.out
+        c_minus_1 = k == "sub" and a[0].kind == "c" and a[1].kind == "num" and a[1].value == 1
+        if e.c is None and (k == "c" or c_minus_1):  # a template: the exponent's placeholder
+            return Printed("{c}" if k == "c" else "{c-1}", ATOM)
+        if e.c is not None:
+            if py and (k == "c" or (k != "named" and self.is_constant())):
+                x = self.evaluate((), 0.0, e.c)
+                return Printed(repr(x), UNARY if repr(x).startswith("-") else ATOM)
+            if not py and (k == "c" or c_minus_1):  # the one number format, as an atom: x^−1
+                x = e.c if k == "c" else e.c - 1
+                return Printed(_FORMAT[0](x, constant=True, minus="-" if tex else e.minus), ATOM)
         if k == "named":
-            if self.value:  # the rule's own float derivative
-                return ("{d}(" + ", ".join(keys) + ")", 5)
-            return a[0]._code(keys, rule)
+            if py:
+                if self.value:  # the rule's own float derivative
+                    operands = [e.arg(i) for i in range(e.n)]
+                    return Printed(f"{e.own}({', '.join(p.text for p in operands)})", ATOM,
+                                   1 + max((p.depth for p in operands), default=0))
+                return a[0]._print(e)
+            if e.fill is None:
+                return Printed(self.shown[1] if tex else self.shown[0], ATOM)
+            if self.display is not None:
+                return self.display._print(e)
+            return Printed(e.fill(self.shown[1] if tex else self.shown[0]), ATOM)
+        parts = [f._print(e) for f in a]
+        depth = 1 + max((p.depth for p in parts), default=0)
         if k == "step":
-            return (f"(1.0 if {a[0]._cbr(keys, rule, 2)} > 0.0 else 0.0)", 5)
-        if k in _FUNCTIONS:
-            inner = [f._code(keys, rule)[0] for f in a]
-            py = _FUNCTIONS[k][2]
-            if "{0}" in py:  # a call pattern: relu is max({0}, 0.0)
-                return (py.format(*inner), 5)
-            return (f"{py}({', '.join(inner)})", 5)
-        if k in ("add", "sub"):
-            op = "+" if k == "add" else "-"
-            return (f"{a[0]._cbr(keys, rule, 1)} {op} {a[1]._cbr(keys, rule, 2)}", 1)
-        if k in ("mul", "div"):
-            op = "*" if k == "mul" else "/"
-            return (f"{a[0]._cbr(keys, rule, 2)} {op} {a[1]._cbr(keys, rule, 3)}", 2)
+            if py:
+                return Printed(f"(1.0 if {wrap(parts[0], SUM)} > 0.0 else 0.0)", ATOM, depth)
+            return Printed(f"[{parts[0].text} > 0]", ATOM, depth)
+        if k in _FUNCTIONS or k == "fn":
+            inner = ", ".join(p.text for p in parts)
+            if py:
+                pattern = _FUNCTIONS.get(k, ("", "", ""))[2]
+                if "{0}" in pattern:  # a call pattern: relu is max({0}, 0.0)
+                    return Printed(pattern.format(*[p.text for p in parts]), ATOM, depth)
+                name = e.calls.get(k, pattern if e.c is None else "")
+                if not name:
+                    raise ValueError(f"compile: the derivative of op {e.rule!r} uses {k!r}, "
+                                     "which has no compiled form")
+                return Printed(f"{name}({inner})", ATOM, depth)
+            name = self.shown[1 if tex else 0] if k == "fn" else _FUNCTIONS[k][1 if tex else 0]
+            if name == "e^":
+                return Printed(f"e^{{{inner}}}", POWER, depth)
+            return Printed(f"{name}({inner})", ATOM, depth)
+        if py:
+            return _python(k, parts, depth, e.rule)
+        if k in ("add", "sub"):  # a leading minus may open a sum: −b + a
+            left = wrap(parts[0], 0.0)
+            right = wrap(parts[1], SUM + (0.5 if k == "sub" else 0.0))
+            minus = "-" if tex else _MINUS
+            return Printed(f"{left} {'+' if k == 'add' else minus} {right}", SUM, depth)
         if k == "neg":
-            return ("-" + a[0]._cbr(keys, rule, 3), 3)
+            return Printed(("-" if tex else _MINUS) + wrap(parts[0], PRODUCT), NEGATION, depth)
+        if k == "mul":
+            # 2x, c·x^(c−1): a number before a single symbol is written against it,
+            # and a product after a number is bracketed, 2(x·x)
+            coefficient = a[0].is_constant() and a[0].kind in ("num", "c")
+            if coefficient and (tex or a[1].kind in ("arg", "out", "c")):
+                return Printed(wrap(parts[0], PRODUCT) + wrap(parts[1], PRODUCT + 0.5),
+                               PRODUCT, depth)
+            left, right = wrap(parts[0], PRODUCT), wrap(parts[1], PRODUCT)
+            return Printed(f"{left} \\cdot {right}" if tex else f"{left}·{right}", PRODUCT, depth)
+        if k == "div":
+            if tex:
+                return Printed(f"\\frac{{{parts[0].text}}}{{{parts[1].text}}}", ATOM, depth)
+            return Printed(f"{wrap(parts[0], PRODUCT)}/{wrap(parts[1], PRODUCT + 0.5)}",
+                           PRODUCT, depth)
         if k == "square":
-            return (a[0]._cbr(keys, rule, 5) + " ** 2", 4)
+            return Printed(wrap(parts[0], POWER + 0.5) + ("^2" if tex else "²"), POWER, depth)
         if k == "pow":
-            return (f"{a[0]._cbr(keys, rule, 5)} ** {a[1]._cbr(keys, rule, 3)}", 4)
+            base, exponent = wrap(parts[0], POWER + 0.5), parts[1].text
+            return Printed(f"{base}^{{{exponent}}}" if tex else f"{base}^{exponent}", POWER,
+                           depth)
         raise ValueError(f"unknown form kind {k!r}")
-
-    def _cbr(self, keys: Sequence[str], rule: str, need: int) -> str:
-        text, prec = self._code(keys, rule)
-        return f"({text})" if prec < need else text
 
     # --- numbers --------------------------------------------------------------------
 
@@ -411,40 +447,91 @@ _ARITHMETIC: dict[str, Callable[..., Any]] = {
 }
 
 
-def _num(x: float) -> str:
-    return str(int(x)) if x == int(x) else repr(x)
+class Printed(NamedTuple):
+    """A printed form: its text, the precedence of its top operator, its nesting depth."""
+
+    text: str
+    prec: float
+    depth: int = 0
 
 
-class _Bound(Sequence[str]):
-    """The names :meth:`Form.show` prints a form with (a sequence of the input names)."""
+def wrap(p: Printed, need: float) -> str:
+    """``p``'s text, bracketed when it binds less tightly than its place ``need``s."""
+    return p.text if p.prec >= need else f"({p.text})"
 
-    __slots__ = ("c", "names", "out", "precedence")
 
-    def __init__(self, names: Sequence[str], out: str, c: float,
-                 precedence: Callable[[str], float]) -> None:
-        self.names, self.out, self.c, self.precedence = names, out, c, precedence
+def _number(x: float, dialect: str) -> Printed:
+    """A form's number: the one number format's constant, or in Python an exact literal.
 
-    def __getitem__(self, i: Any) -> Any:
-        return self.names[i]
+    Text and LaTeX: ``−1``, ``0.333333`` (:func:`scalargrad.notation.format_number`).
+    Python: ``2``, ``0.1``, the literal that reads back as the same float (not a
+    display format).
+    """
+    if dialect == PYTHON:
+        return Printed(str(int(x)) if x == int(x) else repr(x), UNARY if x < 0 else ATOM)
+    text = _FORMAT[0](x, constant=True, minus="-" if dialect == LATEX else _MINUS)
+    return Printed(text, NEGATION if x < 0 else ATOM)
 
-    def __len__(self) -> int:
-        return len(self.names)
 
-    def fill(self, template: str) -> str:
-        """A named form's own template, for one given without a display form.
+def _python(k: str, parts: Sequence[Printed], depth: int, rule: str) -> Printed:
+    """An arithmetic node in Python, bracketed by Python's precedence (``x - (y - z)``)."""
+    if k == "add":
+        return Printed(f"{wrap(parts[0], SUM)} + {wrap(parts[1], PRODUCT)}", SUM, depth)
+    if k == "sub":  # a subtrahend is bracketed unless a power or an atom: x - (y * z), x - (-y)
+        return Printed(f"{wrap(parts[0], SUM)} - {wrap(parts[1], POWER)}", SUM, depth)
+    if k in ("mul", "div"):
+        op = "*" if k == "mul" else "/"
+        return Printed(f"{wrap(parts[0], PRODUCT)} {op} {wrap(parts[1], UNARY)}", PRODUCT,
+                       depth)
+    if k == "neg":
+        return Printed("-" + wrap(parts[0], POWER), UNARY, depth)
+    if k == "square":
+        return Printed(f"{wrap(parts[0], ATOM)} ** 2", POWER, depth)
+    if k == "pow":
+        return Printed(f"{wrap(parts[0], ATOM)} ** {wrap(parts[1], UNARY)}", POWER, depth)
+    raise ValueError(
+        f"compile: the derivative of op {rule!r} uses {k!r}, which has no compiled form")
 
-        Each placeholder becomes its name, bracketed unless an atom.
-        """
-        def name(m: re.Match[str]) -> str:
-            key = m[1]
-            if key.isdigit() and int(key) >= len(self.names):  # a literal group: x^{2}
-                return m[0]
-            text = (self.out if key == "out" else _num(self.c) if key == "c" else
-                    _num(self.c - 1) if key == "c-1" else
-                    self.names[{"x": 0, "y": 1}.get(key, 0) if not key.isdigit() else int(key)])
-            return text if self.precedence(text) >= _ATOM or key in ("c", "c-1") else f"({text})"
 
-        return re.sub(r"\{(x|y|out|c|c-1|\d+)\}", name, template)
+class _Env:
+    """What the printer prints a form with: the dialect, the operands, ``pow``'s exponent.
+
+    ``c`` is ``None`` for a template (placeholders ``{x}``, ``{out}``, ``{c}``,
+    ``{d}``); ``fill`` puts names into a :func:`named` form's own template.
+    """
+
+    __slots__ = ("arg", "c", "calls", "dialect", "fill", "minus", "n", "out", "own", "rule")
+
+    def __init__(self, dialect: str, n: int, arg: Callable[[int], Printed],
+                 out: Printed | None, c: float | None) -> None:
+        self.dialect, self.n, self.arg, self.out, self.c = dialect, n, arg, out, c
+        self.rule, self.own, self.minus = "", "{d}", "-"
+        self.calls: Mapping[str, str] = {}
+        self.fill: Callable[[str], str] | None = None
+
+    @classmethod
+    def template(cls, dialect: str, keys: Sequence[str]) -> _Env:
+        return cls(dialect, len(keys), lambda i: Printed(keys[i], ATOM),
+                   Printed("{out}", ATOM), None)
+
+
+def _fill(template: str, names: Sequence[str], out: str,
+          precedence: Callable[[str], float]) -> str:
+    """A template written as text (a :func:`named` form without a display form) with names.
+
+    Each placeholder becomes its name, bracketed unless an atom.
+    """
+    def name(m: re.Match[str]) -> str:
+        key = m[1]
+        if key.isdigit() and int(key) >= len(names):  # a literal group: x^{2}
+            return m[0]
+        if key == "out":
+            text = out
+        else:
+            text = names[{"x": 0, "y": 1}[key] if key in ("x", "y") else int(key)]
+        return text if precedence(text) >= ATOM else f"({text})"
+
+    return re.sub(r"\{(x|y|out|\d+)\}", name, template)
 
 
 def _form(x: Operand) -> Form:

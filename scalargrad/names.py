@@ -102,26 +102,11 @@ def typeset_parts(text: str) -> list[tuple[str, str]]:
     return parts
 
 
-def with_exponent(rule: Rule, template: str, *, latex: bool = False) -> str:
-    """A ``pow`` template with its exponent written in the one number format: ``x^−1``.
-
-    The other rules' templates are returned as they are. LaTeX keeps ``-``
-    (it typesets it as the minus sign).
-    """
-    if rule.exponent is None:
-        return template
-    c, minus = rule.exponent, "-" if latex else MINUS
-    if c - 1 == 1:  # 2·x^1 reads 2·x
-        template = template.replace("^{{c-1}}", "").replace("^{c-1}", "")
-    return (template.replace("{c-1}", _format_number(c - 1, constant=True, minus=minus))
-            .replace("{c}", _format_number(c, constant=True, minus=minus)))
-
-
 def expression_text(rule: Rule, inputs: Sequence[str]) -> str:
     """An op node's name from its inputs' names: ``σ(w·a + b)``, ``x²`` (also for ``x**2``)."""
     if rule.exponent == 2:  # x**2 reads as x.square() does: x²
         rule = RULES["square"]
-    return rule.render(with_exponent(rule, rule.expr), inputs)
+    return rule.render(rule.expr, inputs, minus=MINUS)
 
 
 _SUB = str.maketrans("0123456789+-−=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")

@@ -37,6 +37,8 @@ from __future__ import annotations
 import math
 import re
 
+from .forms import ATOM, POWER, PRODUCT, SUM
+
 __all__ = [
     "LETTERS",
     "LOCAL_MARK",
@@ -73,7 +75,7 @@ variables ``a`` … ``g`` without labels), ``e``, ``i j k l n`` (indices, counts
 
 
 def format_number(x: float, *, pad: bool = False, width: int = 0, constant: bool = False,
-                  minus: str = MINUS) -> str:
+                  minus: str = MINUS, digits: int = 6) -> str:
     """The one number format of steps, explanations, drawings, the page and practice.
 
     :data:`SIGNIFICANT` (4) significant digits; fixed-point for magnitudes in
@@ -90,7 +92,11 @@ def format_number(x: float, *, pad: bool = False, width: int = 0, constant: bool
         width: Right-justify in this many characters (a drawing's number
             cell, so that boxes keep their size from frame to frame).
         constant: The number as a constant's name in a formula: exact up to
-            6 significant digits, ``2``, ``0.5``, ``0.333333``, ``1e−08``.
+            ``digits`` significant digits, ``2``, ``0.5``, ``0.333333``, ``1e−08``
+            (an integer below 10¹⁵ in full).
+        digits: With ``constant``, the significant digits of a non-integer:
+            6 in formulas; 10 for a result to read back (a checker's
+            counterexample, the command line's results).
         minus: The sign of a negative number (and of a negative exponent):
             :data:`MINUS` for display, ``"-"`` for text Python reads back.
 
@@ -101,7 +107,7 @@ def format_number(x: float, *, pad: bool = False, width: int = 0, constant: bool
     if not math.isfinite(x):
         text = repr(x)
     elif constant:
-        text = str(int(x)) if x == int(x) and abs(x) < 1e15 else f"{x:.6g}"
+        text = str(int(x)) if x == int(x) and abs(x) < 1e15 else f"{x:.{digits}g}"
     else:
         text = _significant(x, pad)
     if minus != "-":
@@ -149,21 +155,21 @@ def fmt(x: float, *, pad: bool = False) -> str:
 
 # --- brackets and ∂-text ------------------------------------------------------------
 
-_ATOM = 9.0
-
 
 def name_precedence(name: str) -> float:
     """How tightly a name binds.
 
-    1 for a sum or difference, 0.9 for a leading minus, 2 for a product or
-    quotient, 3 for a power, ``_ATOM`` for a label or a call.
+    On the printer's one scale (:mod:`scalargrad.forms`): ``SUM`` (1) for a sum
+    or difference, just below it (0.9) for a leading minus, ``PRODUCT`` (2) for
+    a product or quotient, ``POWER`` (3) for a power, ``ATOM`` (9) for a label
+    or a call.
 
     Only operators outside parentheses and braces count, so labels such as
     ``a^(L-1)`` (LaTeX ``a^{(L-1)}``) and calls such as ``σ(z)`` are atoms.
     """
-    lowest = _ATOM
+    lowest = ATOM
     if name[:1] in "−-":
-        lowest = 0.9  # −x: bracketed after "+" too (a + (−x)), unlike a sum
+        lowest = _LEADING_MINUS  # −x: bracketed after "+" too (a + (−x)), unlike a sum
     depth = 0
     for i, ch in enumerate(name):
         if ch in "({[":
@@ -173,17 +179,22 @@ def name_precedence(name: str) -> float:
         elif depth or (i == 0 and ch in "−-"):
             continue
         elif ch in " +−-":
-            return 1.0
+            return SUM
         elif ch in "·/*":
-            lowest = min(lowest, 2.0)
+            lowest = min(lowest, PRODUCT)
         elif ch == "²" or (ch == "^" and name[i + 1 : i + 2] not in "({"):
-            lowest = min(lowest, 3.0)
+            lowest = min(lowest, POWER)
     return lowest
+
+
+# A name that starts with a minus binds less tightly than a sum (unlike a form's −x,
+# NEGATION): "a + (−x)".
+_LEADING_MINUS = SUM - 0.1
 
 
 def is_atom(name: str) -> bool:
     """True when a name needs no brackets anywhere: a label, a number or a call (``σ(z)``)."""
-    return name_precedence(name) >= _ATOM
+    return name_precedence(name) >= ATOM
 
 
 def _atom(name: str) -> str:

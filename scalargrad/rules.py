@@ -22,9 +22,13 @@ replay (``code_grads``) are generated from that form, as the forward's text
 (``expr``), LaTeX (``expr_latex``) and Python (``code``) are from its, and
 :mod:`scalargrad.higher` builds it as Values to differentiate again; the
 float ``forward`` stays the fast path that backward uses, and the tests check
-it against the forms and sympy. Placeholders are ``{x}`` and ``{y}`` for the
-first and second input, ``{out}`` for the output and ``{c}`` for the constant
-exponent of ``pow``; :meth:`Rule.render` fills them in.
+it against the forms and sympy. All of them come from the one printer of
+:mod:`scalargrad.forms` (three dialects, one precedence scale). Placeholders
+are ``{x}`` and ``{y}`` for the first and second input, ``{out}`` for the
+output and ``{c}`` for the constant exponent of ``pow``; :meth:`Rule.render`
+prints the form behind a template with names (and ``pow``'s exponent in the
+one number format), and :mod:`scalargrad.codegen` prints the forms as Python
+itself rather than filling ``code`` in.
 
 Domain errors raise :class:`DomainError`, naming the op and the operands; the
 engine adds the node labels.
@@ -41,9 +45,11 @@ from fractions import Fraction
 from . import forms
 from ._cache import LRU
 from .errors import DomainError
-from .forms import OUT, Form, X, Y
-from .notation import is_atom  # noqa: F401  (the rule table brackets by it)
+from .forms import OUT, PRODUCT, SUM, Form, X, Y
+from .notation import format_number, is_atom  # noqa: F401  (the rule table brackets by is_atom)
 from .notation import name_precedence as _precedence
+
+forms.install_number_format(format_number)  # the forms print numbers in the one format
 
 __all__ = ["CONSTANT", "RULES", "DomainError", "Rule", "affine_rule", "pow_rule", "rule"]
 
@@ -142,7 +148,8 @@ class Rule:
         table = self.latex if latex else self.formulas
         return table[0] if self.arity is None else table[i]
 
-    def render(self, template: str, inputs: Sequence[str], out: str = "out") -> str:
+    def render(self, template: str, inputs: Sequence[str], out: str = "out", *,
+               minus: str = "-") -> str:
         """Prints one of this rule's templates with input names and the output name.
 
         The template names the form it was generated from (the forward
@@ -152,7 +159,7 @@ class Rule:
         needs: ``2{x}`` at ``x = "a^(L) − y"`` reads ``2(a^(L) − y)``, and
         ``σ({x})`` at ``a + b`` reads ``σ(a + b)``. Names are never scanned for
         placeholders, so labels that contain ``{x}`` appear as given. A
-        template that is not the rule's own is filled as given, each name
+        template written as text (an infix op of ``define_op``) is filled as given, each name
         bracketed unless it is an atom.
 
         Args:
@@ -160,6 +167,9 @@ class Rule:
             inputs: Display names of the inputs, in order (only those the
                 template uses are read).
             out: Display name of the output.
+            minus: The sign of ``pow``'s negative exponent in text: the notes'
+                displays pass :data:`scalargrad.notation.MINUS` (``x^−1``);
+                LaTeX always writes ``-``.
 
         Returns:
             The filled-in text.
@@ -170,31 +180,36 @@ class Rule:
         if found is None:
             if self.name == "affine" and template in (self.expr, self.expr_latex):
                 return _affine_text(inputs, template == self.expr)
-            return _fill(template, inputs, out, self.exponent or 0.0)
+            return _fill(template, inputs, out)
         form, tex = found
-        return form.show(inputs, out, tex, self.exponent or 0.0, _precedence)
+        return form.show(inputs, out, tex, self.exponent or 0.0, _precedence, minus)
 
 
 def _affine_text(inputs: Sequence[str], text: bool) -> str:
     """``w_0·a_0 + … + b`` (LaTeX ``w_0 a_0 + … + b``), each factor bracketed unless a product."""
     def factor(name: str) -> str:
-        return f"({name})" if _precedence(name) < 2.0 else name
+        return f"({name})" if _precedence(name) < PRODUCT else name
 
     def addend(name: str) -> str:
-        return f"({name})" if _precedence(name) < 1.0 else name
+        return f"({name})" if _precedence(name) < SUM else name
 
     join = "·" if text else " "
     products = [f"{factor(w)}{join}{factor(a)}" for w, a in zip(inputs[0:-1:2], inputs[1:-1:2])]
     return " + ".join([*products, addend(inputs[-1])])
 
 
-def _fill(template: str, inputs: Sequence[str], out: str, c: float) -> str:
-    """A template that no form of the rule prints: each name put in, bracketed unless an atom."""
-    return forms.named(template, template, forms.num(0)).show(inputs, out, False, c, _precedence)
+def _fill(template: str, inputs: Sequence[str], out: str) -> str:
+    """A template written as text, not from a form: each name put in, bracketed unless an atom.
+
+    (An infix or postfix op of :func:`scalargrad.define_op`, ``{x} ⊕ {y}``.)
+    """
+    return forms.named(template, template, forms.num(0)).show(inputs, out, False, 0.0,
+                                                              _precedence)
 
 
-def _num(c: float) -> str:
-    return str(int(c)) if c == int(c) else repr(c)
+def _exponent(c: float) -> str:
+    """A ``pow`` exponent in a symbol or a message: the one number format's constant (``-1``)."""
+    return format_number(c, constant=True, minus="-")
 
 
 def _domain(op: str, message: str) -> DomainError:
@@ -321,7 +336,7 @@ def _make_pow(c: float) -> Forward:
         except (OverflowError, ZeroDivisionError):  # e.g. x ** 0.5 at x = 0: slope 1/(2√x)
             grad = math.inf
         if grad - grad != 0.0:
-            slope = f"{_num(c)}·x^{_num(c - 1.0)}"
+            slope = f"{_exponent(c)}·x^{_exponent(c - 1.0)}"
             raise _domain("pow", f"the derivative {slope} of x ** {c!r} at x = {x!r} is not finite")
         return out, (grad,)
 
@@ -480,7 +495,7 @@ def pow_rule(c: float) -> Rule:
         # c = 2 reads 2(a − y), like square's derivative; else c·x^(c−1)
         d = forms.num(0) if c == 0 else (forms.C * X if c == 2 else forms.C * X ** (forms.C - 1))
         found = Rule(
-            "pow", "^" + _num(c), 1, _make_pow(c), "{x}^{c}", (d.text(),), (d.latex(),),
+            "pow", "^" + _exponent(c), 1, _make_pow(c), "{x}^{c}", (d.text(),), (d.latex(),),
             "{x}^{{c}}", exponent=c, code="{f}({x})", code_grads=(d.code(rule="pow"),),
             derivatives=(d,), kept_in_paths=True, form=_POW_FORM,
             prints=_prints(("{x}",), (_POW_FORM, d)),

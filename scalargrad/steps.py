@@ -19,8 +19,8 @@ from typing import overload
 
 from .engine import GRAD_LOCK, Value, topological_order
 from .graph import Tape, reverse
-from .names import display_names, with_exponent
-from .notation import derivative_text, format_number, latex_name
+from .names import display_names
+from .notation import MINUS, derivative_text, format_number, latex_name
 from .rules import DomainError
 
 __all__ = ["Contribution", "Step", "backward_steps", "local_formula", "paths_over_one"]
@@ -50,8 +50,8 @@ def local_formula(node: Value, index: int, names: Mapping[int, str], latex: bool
     assert rule is not None
     conv = latex_name if latex else str
     inputs = _InputNames(node.inputs, names, conv)
-    template = with_exponent(rule, rule.formula(index, latex=latex), latex=latex)  # x^−2
-    return rule.render(template, inputs, conv(names[id(node)]))
+    return rule.render(rule.formula(index, latex=latex), inputs, conv(names[id(node)]),
+                       minus=MINUS)  # x^−2
 
 
 class _InputNames(Sequence[str]):

@@ -587,3 +587,23 @@ def test_mean_refuses_numbers_dicts_and_sets_as_rows_naming_the_row() -> None:
         f.mean(p, [{1.0, 2.0, 0.5}])
     with pytest.raises(TypeError, match=r"rows must be an iterable of rows .*not float"):
         f.mean(p, 0.5)  # type: ignore[arg-type]
+
+
+def test_a_defined_ops_derivative_may_call_an_op_written_by_a_call_pattern() -> None:
+    # f(u) = u·relu(u), f'(u) = 2·relu(u), by hand; relu is written max(u, 0.0) in Python
+    from scalargrad import define_op, forms
+    from scalargrad.ops import forget_op
+
+    op = define_op("urelu", lambda u: u * max(u, 0.0), [2 * forms.apply("relu", [forms.X])])
+    try:
+        x = Value(1.5, "x")
+        y = op(x * 2.0)  # u = 2x: y = 4x² for x > 0, dy/dx = 2·2·relu(2x) = 8x
+        f = compile_graph(y, [x])
+        assert f(1.5) == (9.0, (12.0,))
+        assert f(0.25) == (0.25, (2.0,))
+        out, (g,) = f(-0.5)
+        assert out == 0.0 and g == 0.0
+        y.backward()
+        assert f(1.5) == (y.data, (x.grad,))
+    finally:
+        forget_op("urelu")

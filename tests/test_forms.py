@@ -9,14 +9,17 @@ stores on nodes; and the text of a named form must mean its definition.
 
 from __future__ import annotations
 
+import ast
 import math
 
 import pytest
 import sympy
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from oracles import SYMPY, forward_in
 
 from scalargrad import Value
-from scalargrad.forms import OUT, Form, X, Y, arg, named, num, sigmoid, step
+from scalargrad.forms import ATOM, OUT, Form, Printed, X, Y, arg, named, num, sigmoid, step
 from scalargrad.rules import RULES, Rule, affine_rule, pow_rule
 
 x_, y_ = sympy.symbols("x y", real=True)
@@ -149,3 +152,76 @@ def test_bad_forms_are_refused() -> None:
     with pytest.raises(TypeError, match="a form operand"):
         X * "2"  # type: ignore[operator]
     assert isinstance(X + 1, Form)
+
+
+# --- the Python dialect: Python's own parser is the oracle of its brackets ------------
+
+def _forms_strategy() -> st.SearchStrategy[Form]:
+    leaves = st.one_of(st.just(X), st.just(Y),
+                       st.integers(-3, 3).map(num), st.sampled_from([0.5, -2.5]).map(num))
+
+    def grow(inner: st.SearchStrategy[Form]) -> st.SearchStrategy[Form]:
+        return st.one_of(
+            st.tuples(inner, inner).map(lambda p: p[0] + p[1]),
+            st.tuples(inner, inner).map(lambda p: p[0] - p[1]),
+            st.tuples(inner, inner).map(lambda p: p[0] * p[1]),
+            st.tuples(inner, inner).map(lambda p: p[0] / p[1]),
+            inner.map(lambda f: -f),
+            inner.map(lambda f: f.square()),
+            st.tuples(inner, st.sampled_from([3, -2, 0.5])).map(lambda p: p[0] ** p[1]),
+        )
+
+    return st.recursive(leaves, grow, max_leaves=8)
+
+
+def _canonical(f: Form) -> tuple[object, ...]:
+    """The form's tree as Python must read its code back."""
+    if f.kind == "num":
+        return ("num", f.value)
+    if f.kind == "arg":
+        return ("arg", int(f.value))
+    if f.kind == "square":
+        return ("pow", _canonical(f.args[0]), ("num", 2.0))
+    return (f.kind, *map(_canonical, f.args))
+
+
+_AST_OPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
+
+
+def _tree(node: ast.expr) -> tuple[object, ...]:
+    """What Python parses the printed code as (a negated literal is a number)."""
+    if isinstance(node, ast.Constant):
+        return ("num", float(node.value))
+    if isinstance(node, ast.Name):
+        return ("arg", ["x", "y"].index(node.id))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        if isinstance(node.operand, ast.Constant):
+            return ("num", -float(node.operand.value))
+        return ("neg", _tree(node.operand))
+    assert isinstance(node, ast.BinOp), ast.dump(node)
+    return (_AST_OPS[type(node.op)], _tree(node.left), _tree(node.right))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_forms_strategy())
+def test_the_python_dialect_brackets_as_python_parses(form: Form) -> None:
+    assume(not _has_constant_operation(form))  # folding is checked below, by hand
+    printed = form.python([Printed("x", ATOM), Printed("y", ATOM)], None)
+    assert _tree(ast.parse(printed.text, mode="eval").body) == _canonical(form), printed.text
+    # the templates (Rule.code_grads) are the same printer, placeholders for names
+    template = form.code().replace("{x}", "x").replace("{y}", "y")
+    assert template == printed.text
+
+
+def _has_constant_operation(f: Form) -> bool:
+    """A constant part that is not one number (``2 * 3``)."""
+    if f.is_constant():
+        return f.kind != "num"
+    return any(_has_constant_operation(a) for a in f.args)
+
+
+def test_the_python_dialect_folds_the_exponent_to_an_exact_literal() -> None:
+    d = pow_rule(1 / 3).derivative(0)  # c·x^(c−1)
+    printed = d.python([Printed("x", ATOM)], Printed("out", ATOM), rule="pow", c=1 / 3)
+    assert printed.text == f"{1 / 3!r} * x ** {1 / 3 - 1!r}"
+    assert printed.text == "0.3333333333333333 * x ** -0.6666666666666667"

@@ -304,3 +304,13 @@ def test_name_precedence_and_the_brackets_of_derivative_text() -> None:
     assert derivative_text("C_0", "a^(L) − y") == "∂C_0/∂(a^(L) − y)"
     assert derivative_text("f", "x", local=True) == "∂f/∂x|local"
     assert latex_derivative("f", "w·a") == "\\frac{\\partial f}{\\partial (w \\cdot a)}"
+
+
+def test_the_read_back_variant_is_the_constant_format_with_ten_digits() -> None:
+    assert format_number(1 / 3, constant=True, digits=10, minus="-") == "0.3333333333"
+    assert format_number(-2.5, constant=True, digits=10, minus="-") == "-2.5"
+    assert format_number(-0.0, constant=True, digits=10, minus="-") == "0"
+    assert format_number(1e12, constant=True, digits=10) == "1000000000000"
+    assert format_number(-1e-12 / 3, constant=True, digits=10) == f"{-1e-12 / 3:.10g}".replace(
+        "-", MINUS)
+    assert format_number(1 / 3, constant=True) == "0.333333"  # formulas keep 6

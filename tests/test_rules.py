@@ -409,3 +409,20 @@ def test_pow_cache_keeps_recent_exponents() -> None:
     last = 10.0 + 2 * rules_module._POW_CACHE_SIZE - 1
     assert last in rules_module._POW_CACHE and 10.0 not in rules_module._POW_CACHE
     assert pow_rule(last) is pow_rule(last)
+
+
+def test_pows_exponent_is_printed_by_the_printer_in_the_one_number_format() -> None:
+    # d(x^(1/3))/dx = (1/3)·x^(−2/3), written by hand: 6 significant digits, the notes' minus
+    r = pow_rule(1 / 3)
+    assert r.render(r.formulas[0], ["a + b"], minus="−") == "0.333333·(a + b)^−0.666667"
+    assert r.render(r.formulas[0], ["a + b"]) == "0.333333·(a + b)^-0.666667"
+    assert r.render(r.latex[0], ["a + b"], minus="−") == "0.333333(a + b)^{-0.666667}"
+    # a negative exponent of an expression: bracketed base, the minus once
+    assert pow_rule(-2).render(pow_rule(-2).expr, ["u·v"], minus="−") == "(u·v)^−2"
+
+
+def test_x_to_the_2_and_square_print_their_derivative_alike() -> None:
+    # d(u²)/du = 2u at u = a² (a power binds tighter than the coefficient): 2a², both ways
+    p, s = pow_rule(2), RULES["square"]
+    assert p.render(p.formulas[0], ["a²"]) == s.render(s.formulas[0], ["a²"]) == "2a²"
+    assert p.render(p.formulas[0], ["a + b"]) == s.render(s.formulas[0], ["a + b"]) == "2(a + b)"

@@ -50,7 +50,7 @@ from typing import Any
 from ..engine import Value
 from ..errors import CheckArgumentError, TooManyPathsError
 from ..explanations import explain
-from ..notation import derivative_text
+from ..notation import derivative_text, format_number
 from ..parse import ParsedExpression, parse
 from ..rules import DomainError
 
@@ -215,11 +215,10 @@ class DerivativeCheck:
 
 
 def _num(x: float | None) -> str:
+    """A number of the report, to read back: the one number format's 10-digit constant."""
     if x is None:
         return "?"
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.10g}"
+    return format_number(x, constant=True, digits=10, minus="-")
 
 
 # --- the two sides: f (engine) and the claim (plain numbers) --------------------------
@@ -433,11 +432,12 @@ def _ranges(names: tuple[str, ...], ranges: Mapping[str, Any] | None) -> dict[st
         lo, hi = float(lo_hi[0]), float(lo_hi[1])
         for v in (lo, hi):
             if v and abs(v) < _SMALLEST_NORMAL:
+                smallest = format_number(_SMALLEST_NORMAL, minus="-")  # 2.225e-308
                 raise CheckArgumentError(
                     f"check_derivative: the range of {name} has the subnormal float {v!r} "
-                    f"(nonzero but smaller than {_SMALLEST_NORMAL:.4g} in size), where floats "
+                    f"(nonzero but smaller than {smallest} in size), where floats "
                     f"lose precision and the checker does not draw; use 0 or a number of at "
-                    f"least {_SMALLEST_NORMAL:.4g} in size"
+                    f"least {smallest} in size"
                 )
         if lo > hi:
             raise CheckArgumentError(

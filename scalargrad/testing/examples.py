@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from .. import nn
 from ..engine import Number, Value, sum_values
+from ..notation import format_number
 from ..ops import apply_rule
 from ..rules import RULES, DomainError
 
@@ -262,11 +263,14 @@ class Expression:
         return ExpressionGraph(nodes[-1], leaves, nodes)
 
     def __repr__(self) -> str:
+        def _exponent(c: float | None) -> str:
+            return "" if c is None else format_number(c, constant=True, minus="-")
+
         vs = ", ".join(f"{n}={v!r}" for n, v in zip(self.names, self.values))
         lines = [
             f"{self.node_name(len(self.names) + r)} = "
             + op_entry(rec.op).text.format(*map(self.node_name, rec.args),
-                                      c=f"{rec.exponent:g}" if rec.exponent is not None else "")
+                                      c=_exponent(rec.exponent))
             for r, rec in enumerate(self.records)
         ]
         return f"Expression({vs}; {'; '.join(lines)})"
