@@ -516,7 +516,7 @@ def _in_threads(work: Callable[[int], None], threads: int = 2) -> None:
         try:
             start.wait()  # all at once: none finishes before the other starts
             work(k)
-        except BaseException as err:  # noqa: BLE001 (re-raised in the main thread)
+        except BaseException as err:  # re-raised in the main thread
             errors.append(err)
 
     try:
