@@ -81,7 +81,7 @@ ARROWS_PER_VALUE = 3
 The node limit alone lets through dense fan-in: 400 Values each summing the
 previous 10 (3,900 arrows) took 3-5 s of ``dot`` CPU, and one Σ over 6,960
 repeated inputs minutes. At 3 × 400 = 1,200 arrows the worst graphs measured
-(Σ nodes over repeated inputs, windows of sums) took under 1 s of ``dot``
+(Σ nodes over repeated inputs, windows of sums) took 0.4-1.1 s of ``dot``
 CPU, about ten times a 200-op chain; ordinary graphs have 1-2 arrows per
 Value (an MLP about 1.5).
 """
