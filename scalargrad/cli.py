@@ -35,7 +35,7 @@ import shlex
 import sys
 import unicodedata
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from . import __version__, demo
 from .engine import Value, forward_order
@@ -57,7 +57,7 @@ from .parse import functions, parse
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions, read_number
 from .steps import Step, backward_steps
 from .testing.derivation import check_derivative, pick_seed
-from .viz import DEFAULT_MAX_NODES, DRAWING_SUFFIXES, write_drawing
+from .viz import ARROWS_PER_VALUE, DEFAULT_MAX_NODES, DRAWING_SUFFIXES, write_drawing
 
 __all__ = ["main"]
 
@@ -178,6 +178,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     grad.add_argument("--max-nodes", type=_positive_int, metavar="N",
                       help="refuse to draw graphs with more Values than this "
                       "(default 400 for --draw, 150 for --html)")
+    grad.add_argument("--max-edges", type=_positive_int, metavar="N",
+                      help="refuse to draw graphs with more arrows into ops than this, an "
+                      f"input used twice counted twice (default {ARROWS_PER_VALUE} per Value "
+                      "of --max-nodes); dense sums are what makes Graphviz slow")
     grad.add_argument("--dot-timeout", type=_positive_seconds, default=DOT_TIMEOUT,
                       metavar="SECONDS", help="stop Graphviz's layout for --draw/--html "
                       f"after this long (default {DOT_TIMEOUT:g})")
@@ -460,23 +464,39 @@ def _grad(args: argparse.Namespace) -> int:
         target = getattr(args, option)
         if target is not None:
             status = _write(option, root, target, args.max_nodes, args.practice,
-                            args.dot_timeout)
+                            args.dot_timeout, args.max_edges)
             if status:
                 return status
     return 0
 
 
 def _write(option: str, root: Value, target: str, max_nodes: int | None,
-           practice: bool = False, timeout: float = DOT_TIMEOUT) -> int:
+           practice: bool = False, timeout: float = DOT_TIMEOUT,
+           max_edges: int | None = None) -> int:
     """Writes ``--draw`` or ``--html``."""
+    edges: int | Literal["auto"] = "auto" if max_edges is None else max_edges
     try:
         if option == "draw":
             path = write_drawing(root, target, max_nodes=max_nodes or DEFAULT_MAX_NODES,
-                                 timeout=timeout)
+                                 timeout=timeout, max_edges=edges)
         else:
             path = save_steps_html(root, target, max_nodes=max_nodes or DEFAULT_PAGE_MAX_NODES,
-                                   practice=practice, timeout=timeout)
+                                   practice=practice, timeout=timeout, max_edges=edges)
     except DrawingTooLargeError as err:
+        if err.what == "arrows":
+            has, way_out = (
+                (f"{err.count} arrows into its ops", f"Pass --max-edges {err.count} to draw "
+                 "it anyway.")
+                if err.exact else
+                (f"at least {err.count} arrows into its ops (counting stopped there)",
+                 "Draw a smaller expression, or pass a --max-edges as large as the graph's "
+                 "arrows to draw it anyway.")
+            )
+            raise _UsageError(
+                f"--{option} {target}: the graph has {has}, more than the limit of "
+                f"{err.limit} (an input used twice counts twice); dot's layout time grows "
+                f"much faster than the arrows (one sum over 7,000 takes minutes). {way_out}"
+            ) from None
         has, way_out = (
             (f"{err.count} Values", f"Pass --max-nodes {err.count} to draw it anyway.")
             if err.exact else

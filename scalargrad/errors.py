@@ -141,22 +141,28 @@ class TooManyPathsError(ValueError):
 
 
 class DrawingTooLargeError(ValueError):
-    """The graph has more Values than ``max_nodes``; laying it out would take minutes.
+    """The graph has more Values than ``max_nodes``, or more arrows than ``max_edges``.
+
+    Laying it out would take ``dot`` minutes.
 
     Attributes:
-        count: The number of Values in the graph, or when ``exact`` is false
-            a number it is at least (the guard stops counting at twice the limit).
-        limit: The ``max_nodes`` it exceeds.
+        count: The number of Values (or arrows) in the graph, or when ``exact``
+            is false a number it is at least (the guard stops counting at twice
+            the limit).
+        limit: The ``max_nodes`` (or ``max_edges``) it exceeds.
         exact: Whether ``count`` is the whole graph's size.
+        what: ``"Values"`` (over ``max_nodes``) or ``"arrows"`` (over ``max_edges``).
     """
 
     __module__ = "scalargrad.viz"  # tracebacks name it where it was always raised from
 
-    def __init__(self, message: str, count: int, limit: int, *, exact: bool = True) -> None:
+    def __init__(self, message: str, count: int, limit: int, *, exact: bool = True,
+                 what: str = "Values") -> None:
         super().__init__(message)
         self.count = count
         self.limit = limit
         self.exact = exact
+        self.what = what
 
 
 class DotTimeoutError(RuntimeError):

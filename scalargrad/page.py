@@ -40,6 +40,7 @@ import re
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path as FilePath
+from typing import Literal
 
 from ._files import write_atomically
 from .engine import Value
@@ -164,6 +165,7 @@ def _all_lines(steps: Sequence[tuple[Step, object]]) -> str:
 def steps_html(
     root: Value | Walk, *, title: str | None = None, max_nodes: int | None = DEFAULT_PAGE_MAX_NODES,
     rankdir: str = "LR", timeout: float = 300.0, practice: bool = False,
+    max_edges: int | Literal["auto"] | None = "auto",
 ) -> str:
     """Returns the step-through page for ``root`` as HTML text (see :func:`save_steps_html`).
 
@@ -171,7 +173,7 @@ def steps_html(
     """
     walk = root if isinstance(root, Walk) else Walk(root) if isinstance(root, Value) else None
     made = frames(root if walk is None else walk, max_nodes=max_nodes, rankdir=rankdir,
-                  practice=practice)
+                  practice=practice, max_edges=max_edges)
     assert walk is not None  # frames refused anything else
     names = walk.names
     root = walk.root
@@ -254,7 +256,7 @@ def steps_html(
 def save_steps_html(
     root: Value, path: str | FilePath, *, title: str | None = None,
     max_nodes: int | None = DEFAULT_PAGE_MAX_NODES, rankdir: str = "LR", timeout: float = 300.0,
-    practice: bool = False,
+    practice: bool = False, max_edges: int | Literal["auto"] | None = "auto",
 ) -> FilePath:
     """Writes the step-through page: one self-contained HTML file, no network needed.
 
@@ -272,18 +274,21 @@ def save_steps_html(
             (checked within a relative 1e-3; an absolute 1e-4 only for values that are
             0 in exact arithmetic). Progress is kept in the browser's storage for the
             page, with a Reset button.
+        max_edges: Refuse graphs with more arrows into ops (see
+            :func:`scalargrad.viz.draw`; by default 3 per Value of ``max_nodes``).
 
     Returns:
         The path written.
 
     Raises:
-        DrawingTooLargeError: The graph has more than ``max_nodes`` Values.
+        DrawingTooLargeError: The graph has more than ``max_nodes`` Values
+            or more than ``max_edges`` arrows.
         DotNotFoundError: Graphviz's ``dot`` program is missing.
         OSError: The file could not be written; a file that was there is left
             unchanged (the page goes to a temporary file renamed into place).
     """
     text = steps_html(root, title=title, max_nodes=max_nodes, rankdir=rankdir,
-                      timeout=timeout, practice=practice)
+                      timeout=timeout, practice=practice, max_edges=max_edges)
     return write_atomically(path, text)
 
 

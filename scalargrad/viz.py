@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from numbers import Integral
 from pathlib import Path as FilePath
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import graphviz
 
@@ -50,6 +51,7 @@ from .steps import Step
 from .walk import Walk
 
 __all__ = [
+    "ARROWS_PER_VALUE",
     "DEFAULT_DOT_TIMEOUT",
     "DEFAULT_MAX_NODES",
     "DRAWING_SUFFIXES",
@@ -73,6 +75,17 @@ __all__ = [
 
 DEFAULT_MAX_NODES = 400
 """Largest graph :func:`draw` accepts by default (``dot`` needs ~1 s per 1,000 values)."""
+
+ARROWS_PER_VALUE = 3
+"""By default a drawing may have this many arrows into ops per Value of ``max_nodes``.
+
+The node limit alone lets through dense fan-in: 400 Values each summing the
+previous 10 (3,900 arrows) took 3-5 s of ``dot`` CPU, and one Σ over 6,960
+repeated inputs minutes. At 3 × 400 = 1,200 arrows the worst graphs measured
+(Σ nodes over repeated inputs, windows of sums) took 0.4-1.1 s of ``dot``
+CPU, about ten times a 200-op chain; ordinary graphs have 1-2 arrows per
+Value (an MLP about 1.5).
+"""
 
 ROLE_COLOURS = {
     "input": "#cfe2f3",  # a leaf the user gave: a^(0), x, y
@@ -260,39 +273,77 @@ class _Asked(NamedTuple):
     node: Value
 
 
-def _refuse_beyond(root: Value, limit: int) -> None:
-    """Raises :class:`DrawingTooLargeError` when ``root``'s graph has more than ``limit`` Values.
+def _refuse_beyond(root: Value, limit: int | None, arrow_limit: int | None) -> None:
+    """Raises :class:`DrawingTooLargeError` when ``root``'s graph is over either limit.
 
-    Counting stops at ``2 * limit``, so refusing a graph of millions costs
-    about as much as counting to the limit: up to twice the limit the message
-    gives the exact count, beyond it "at least" the count reached.
+    ``limit`` bounds the Values, ``arrow_limit`` the arrows into ops (every
+    input of every op, a repeated input once per use, as drawn); ``None``
+    is no bound. One walk counts both and stops at twice either limit, so
+    refusing a graph of millions costs about as much as counting to the
+    limit: up to twice the limit the message gives the exact count, beyond
+    it "at least" the count reached.
     """
-    stop = 2 * limit
+    stop = math.inf if limit is None else 2 * limit
+    arrow_stop = math.inf if arrow_limit is None else 2 * arrow_limit
     seen = {id(root)}
     stack = [root]
+    arrows = 0
     push, pop, add = stack.append, stack.pop, seen.add
-    while stack and len(seen) <= stop:
-        for c in pop().inputs:
+    while stack and len(seen) <= stop and arrows <= arrow_stop:
+        inputs = pop().inputs
+        arrows += len(inputs)
+        for c in inputs:
             if id(c) not in seen:
                 add(id(c))
                 push(c)
     count = len(seen)
-    if count <= limit:
-        return
+    exact = not stack
     name = root.label or "this Value"
-    if count <= stop:
+    if limit is not None and count > limit:
+        if exact:
+            raise DrawingTooLargeError(
+                f"the graph of {name} has {count} Values, more than max_nodes={limit}; dot "
+                f"needs about a second per 1,000 Values and much longer beyond (minutes at "
+                f"10,000). Draw one example rather than a batch, or pass max_nodes={count} "
+                f"(or max_nodes=None) to draw it anyway.", count, limit,
+            )
         raise DrawingTooLargeError(
-            f"the graph of {name} has {count} Values, more than max_nodes={limit}; dot needs "
-            f"about a second per 1,000 Values and much longer beyond (minutes at 10,000). "
-            f"Draw one example rather than a batch, or pass max_nodes={count} (or "
-            f"max_nodes=None) to draw it anyway.", count, limit,
+            f"the graph of {name} has at least {count} Values (counting stopped there), "
+            f"more than twice max_nodes={limit}; dot needs about a second per 1,000 Values "
+            f"and much longer beyond (minutes at 10,000). Draw one example rather than a "
+            f"batch, or pass max_nodes=None to draw it anyway.", count, limit, exact=False,
+        )
+    if arrow_limit is None or arrows <= arrow_limit:
+        return
+    why = "dot's layout time grows much faster than the arrows: one Σ over 7,000 takes minutes"
+    if exact:
+        raise DrawingTooLargeError(
+            f"the graph of {name} has {arrows} arrows into its ops (an input used twice "
+            f"counts twice), more than max_edges={arrow_limit} ({why}). Draw a smaller "
+            f"graph, or pass max_edges={arrows} (or max_edges=None) to draw it anyway.",
+            arrows, arrow_limit, what="arrows",
         )
     raise DrawingTooLargeError(
-        f"the graph of {name} has at least {count} Values (counting stopped there), more "
-        f"than twice max_nodes={limit}; dot needs about a second per 1,000 Values and much "
-        f"longer beyond (minutes at 10,000). Draw one example rather than a batch, or pass "
-        f"max_nodes=None to draw it anyway.", count, limit, exact=False,
+        f"the graph of {name} has at least {arrows} arrows into its ops (counting stopped "
+        f"there), more than twice max_edges={arrow_limit} ({why}). Draw a smaller graph, "
+        f"or pass max_edges=None to draw it anyway.", arrows, arrow_limit, exact=False,
+        what="arrows",
     )
+
+
+def _limits(max_nodes: object, max_edges: object) -> tuple[int | None, int | None]:
+    """Checks both limits; ``"auto"`` arrows are :data:`ARROWS_PER_VALUE` × ``max_nodes``."""
+    def check(limit: object, name: str) -> int | None:
+        if limit is None:
+            return None
+        if isinstance(limit, bool) or not isinstance(limit, Integral) or limit < 1:
+            raise ValueError(f"{name} must be a positive int or None, got {limit!r}")
+        return int(limit)  # a numpy integer counts like an int
+
+    nodes = check(max_nodes, "max_nodes")
+    if isinstance(max_edges, str) and max_edges == "auto":
+        return nodes, None if nodes is None else ARROWS_PER_VALUE * nodes
+    return nodes, check(max_edges, 'max_edges (or "auto")')
 
 
 _FAR = 3
@@ -372,15 +423,13 @@ def _span(order: Sequence[Value], index: Mapping[int, int], early: Sequence[int]
 class _Graph:
     """What every frame of one graph shares: order, ids, names, roles, layer groups."""
 
-    def __init__(self, root: Value, max_nodes: int | None, walk: Walk | None = None) -> None:
+    def __init__(self, root: Value, max_nodes: int | None, walk: Walk | None = None,
+                 max_edges: int | Literal["auto"] | None = "auto") -> None:
         if not isinstance(root, Value):
             raise TypeError(f"draw needs a Value as root, not {type(root).__name__}")
-        if max_nodes is not None:
-            if isinstance(max_nodes, bool) or not isinstance(max_nodes, Integral) or max_nodes < 1:
-                raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
-            max_nodes = int(max_nodes)  # a numpy integer counts like an int
-        if max_nodes is not None:
-            _refuse_beyond(root, max_nodes)
+        nodes, arrows = _limits(max_nodes, max_edges)
+        if nodes is not None or arrows is not None:
+            _refuse_beyond(root, nodes, arrows)
         if walk is None:
             walk = Walk(root)
         order = walk.order
@@ -616,6 +665,7 @@ def draw(
     grads: Mapping[Value, float] | None = None,
     max_nodes: int | None = DEFAULT_MAX_NODES,
     title: str | None = None,
+    max_edges: int | Literal["auto"] | None = "auto",
 ) -> Drawing:
     """Draws ``root``'s graph: a box per Value, a circle per op, local derivatives on arrows.
 
@@ -635,17 +685,23 @@ def draw(
             has run (the root's grad is not 0), and "not yet" before.
         max_nodes: Refuse graphs with more Values than this (``None``: no limit).
         title: A caption above the drawing.
+        max_edges: Refuse graphs with more arrows into ops than this (every
+            input of every op, an input used twice counted twice; ``None``: no
+            limit). ``"auto"``: :data:`ARROWS_PER_VALUE` × ``max_nodes`` (no
+            limit when ``max_nodes`` is ``None``). Dense fan-in (Σ nodes over
+            hundreds of inputs) is what makes ``dot`` slow at few Values.
 
     Returns:
         A :class:`Drawing` (a :class:`graphviz.Digraph`): ``.source`` is the
         DOT text; it displays inline in Jupyter; see :func:`write_drawing`.
 
     Raises:
-        DrawingTooLargeError: The graph has more than ``max_nodes`` Values.
+        DrawingTooLargeError: The graph has more than ``max_nodes`` Values or
+            more than ``max_edges`` arrows (its ``what`` says which).
         ValueError: A highlighted node is not in the graph, or a bad ``rankdir``.
         TypeError: ``root`` or ``highlight`` has the wrong type.
     """
-    graph = _Graph(root, max_nodes)
+    graph = _Graph(root, max_nodes, max_edges=max_edges)
     if grads is None:
         state = _final_grads(graph)
     else:
@@ -669,7 +725,8 @@ class Frames(NamedTuple):
 
 
 def frames(root: Value | Walk, *, max_nodes: int | None = DEFAULT_MAX_NODES,
-           practice: bool = False, **options: Any) -> Frames:
+           practice: bool = False, max_edges: int | Literal["auto"] | None = "auto",
+           **options: Any) -> Frames:
     """Backward as drawings: before, (step, frame) per step, all grads, and the grads.
 
     The graph's grads are left exactly as they were: the steps are taken
@@ -681,6 +738,7 @@ def frames(root: Value | Walk, *, max_nodes: int | None = DEFAULT_MAX_NODES,
             are used, not computed again).
         max_nodes: See :func:`draw`.
         practice: Also draw each step's question (see :attr:`Frames.questions`).
+        max_edges: See :func:`draw`.
         **options: ``rankdir``, ``show_grad``, ``show_local_grads``, ``title``.
 
     Returns:
@@ -688,9 +746,9 @@ def frames(root: Value | Walk, *, max_nodes: int | None = DEFAULT_MAX_NODES,
         ``(node id, name, grad)`` for every node, and the practice questions.
     """
     if isinstance(root, Walk):
-        graph = _Graph(root.root, max_nodes, root)
+        graph = _Graph(root.root, max_nodes, root, max_edges)
     else:
-        graph = _Graph(root, max_nodes)
+        graph = _Graph(root, max_nodes, max_edges=max_edges)
     walk = graph.walk
     state: dict[int, tuple[float, str]] = {}
     out = []
@@ -713,6 +771,7 @@ def frames(root: Value | Walk, *, max_nodes: int | None = DEFAULT_MAX_NODES,
 
 
 def draw_steps(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES,
+               max_edges: int | Literal["auto"] | None = "auto",
                **options: Any) -> list[Drawing]:
     """One drawing per backward step, then one with every grad.
 
@@ -725,12 +784,13 @@ def draw_steps(root: Value, *, max_nodes: int | None = DEFAULT_MAX_NODES,
     Args:
         root: The node to differentiate (usually the cost).
         max_nodes: See :func:`draw`.
+        max_edges: See :func:`draw`.
         **options: ``rankdir``, ``show_grad``, ``show_local_grads``, ``title``.
 
     Returns:
         ``len(steps) + 1`` drawings.
     """
-    made = frames(root, max_nodes=max_nodes, **options)
+    made = frames(root, max_nodes=max_nodes, max_edges=max_edges, **options)
     return [d for _, d in made.steps] + [made.final]
 
 

@@ -151,6 +151,21 @@ def test_a_drawing_far_over_the_limit_is_refused_without_counting_it_all(
     assert not target.exists()
 
 
+@pytest.mark.parametrize("option", ["--draw", "--html"])
+def test_too_many_arrows_names_the_cli_option(option: str, tmp_path: Path) -> None:
+    target = tmp_path / ("g.dot" if option == "--draw" else "g.html")
+    expr = "+".join(["x*x"] * 40)  # 40 products, each x twice: 80 + 39·2 = 158 arrows
+    r = run("grad", expr, "x=1", option, str(target), "--max-edges", "100")
+    assert r.returncode == 2, r.stderr
+    assert "158 arrows into its ops, more than the limit of 100" in r.stderr
+    assert "--max-edges 158" in r.stderr and "max_edges=" not in r.stderr
+    assert "Traceback" not in r.stderr and not target.exists()
+    if option == "--draw":  # .dot needs no Graphviz
+        ok = run("grad", expr, "x=1", option, str(target), "--max-edges", "158")
+        assert ok.returncode == 0, ok.stderr
+        assert f"wrote {target}" in ok.stdout
+
+
 def test_leading_minus_needs_double_dash_and_then_works() -> None:
     assert main(["grad", "--", "-x**2", "x=3"]) == 0
 

@@ -498,3 +498,97 @@ def test_copy_and_pickle_keep_the_drop_in_class() -> None:
         assert type(clone) is Value and clone.data == loss.data
         assert all(type(v) is Value for v in scalargrad.topological_order(clone))
         assert clone._op == "**2"
+
+
+# --- threads: micrograd's hand-written backward loop on shared parameters (#20 item 2) -----------
+
+
+def _in_threads(work: Callable[[int], None], threads: int = 2) -> None:
+    """Runs ``work(k)`` in ``threads`` threads at once, with a tiny switch interval."""
+    import threading
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads all the time, so a race shows in a short run
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def run(k: int) -> None:
+        try:
+            start.wait()  # all at once: none finishes before the other starts
+            work(k)
+        except BaseException as err:  # re-raised in the main thread
+            errors.append(err)
+
+    try:
+        pool = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert not errors, errors
+
+
+def test_manual_backward_steps_in_two_threads_give_exact_totals() -> None:
+    """Each thread runs ``_backward`` of its own cost ``w·x_k + b`` 3,000 times.
+
+    By hand: every step of thread k adds x_k to ``w.grad`` and 1 to ``b.grad``,
+    so ``w.grad = 3000·(3 + 5) = 24,000`` and ``b.grad = 2·3000 = 6,000``,
+    exactly (integers, exact in floats). An unlocked ``+=`` loses updates.
+    """
+    w, b = Value(0.5), Value(-1.0)
+    costs = [w * 3.0 + b, w * 5.0 + b]
+    runs = 3000
+
+    def work(k: int) -> None:
+        cost = costs[k]
+        (wx,) = [c for c in cost._prev if c is not b]
+        cost.grad = 1.0
+        for _ in range(runs):
+            cost._backward()  # wx.grad += 1, b.grad += 1
+            wx.grad = 1.0  # this thread's own node: its grad is this step's upstream alone
+            wx._backward()  # w.grad += x_k
+
+    _in_threads(work)
+    assert (w.grad, b.grad) == (24_000.0, 6_000.0)
+
+
+def test_manual_backward_through_a_shared_node_in_two_threads_is_exact() -> None:
+    """Both costs go through one shared node ``h = w·b``; steps on ``h`` come from both threads.
+
+    Thread k runs ``(h·c_k)._backward()`` 20,000 times (``h.grad += c_k``): by hand
+    ``h.grad = 20000·(2 + 7) = 180,000``, then ``h._backward()`` once gives
+    ``w.grad = 180,000·b = −180,000`` and ``b.grad = 180,000·w = 90,000``.
+    """
+    w, b = Value(0.5), Value(-1.0)
+    h = w * b
+    costs = [h * 2.0, h * 7.0]
+
+    def work(k: int) -> None:
+        cost = costs[k]
+        cost.grad = 1.0
+        for _ in range(20_000):
+            cost._backward()
+
+    _in_threads(work)
+    assert h.grad == 180_000.0
+    h._backward()
+    assert (w.grad, b.grad) == (-180_000.0, 90_000.0)
+
+
+def test_backward_in_threads_on_shared_parameters_is_exact() -> None:
+    """The drop-in's ``backward()`` (scalargrad's, under GRAD_LOCK): 2 threads × 1,500 passes.
+
+    Cost k is ``(w·x_k + b)·2``: ∂/∂w = 2·x_k, ∂/∂b = 2, so by hand
+    ``w.grad = 1500·2·(1 + 4) = 15,000`` and ``b.grad = 2·1500·2 = 6,000``.
+    """
+    w, b = Value(0.25), Value(0.5)
+    costs = [(w * 1.0 + b) * 2, (w * 4.0 + b) * 2]
+
+    def work(k: int) -> None:
+        for _ in range(1500):
+            costs[k].backward()
+
+    _in_threads(work)
+    assert (w.grad, b.grad) == (15_000.0, 6_000.0)

@@ -11,6 +11,8 @@ import math
 from collections.abc import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import scalargrad.engine as engine
 from scalargrad import DomainError, Value
@@ -280,3 +282,87 @@ def test_assert_grads_equal_rejects_extra_and_missing_formula_names() -> None:
         assert_grads_equal([w, b], {"w": 2.0})
     with pytest.raises(AssertionError, match="1 of 2 gradients disagree"):
         assert_grads_equal([w, b], {"w": 2.0, "b": 1.0 + 1e-6})  # rtol 1e-7 catches 1e-6
+
+
+# --- a wrong gradient near a kink, at tiny scales (#20 item 1, for gradcheck) ---------------------
+
+
+def relu_slope(x: float) -> float:
+    """d relu/dx by hand: 1 right of the kink, 0 left of it (and 0 at it, as the engine)."""
+    return 1.0 if x > 0 else 0.0
+
+
+TINY = [1e-6, -1e-6, 3e-7, -5e-7, 1e-300, -1e-300, 2.5e-308]
+
+
+@pytest.mark.parametrize("x", TINY)
+@pytest.mark.parametrize(
+    "wrong",
+    [lambda t: 1.0 - relu_slope(t), lambda t: 0.5, lambda t: 2.0 * relu_slope(t) + 0.01],
+    ids=["sides swapped", "one half", "doubled"],
+)
+def test_a_wrong_relu_derivative_next_to_the_kink_is_a_mismatch(
+    patch_rule, x: float, wrong: Callable[[float], float]
+) -> None:
+    # the kink at 0 is nearer than 2h = 2e-6, so the default step spans it; the point itself
+    # is smooth, so a finer step checks it: the wrong derivative must not pass as "not checked"
+    patch_rule("relu", lambda t: (max(t, 0.0), (wrong(t),)))
+    assert Value(x).relu().local_grads == (wrong(x),)
+    result = gradcheck(lambda v: v.relu(), [x])
+    (check,) = result.checks
+    assert check.status == "mismatch", result.report()
+    assert not result and "FAILED" in result.report()
+    assert check.numeric == pytest.approx(relu_slope(x), rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("x", TINY)
+def test_the_real_relu_next_to_the_kink_is_never_a_mismatch(x: float) -> None:
+    result = gradcheck(lambda v: v.relu(), [x])
+    assert result.ok and result.checks[0].status in ("ok", "kink"), result.report()
+
+
+def test_at_the_kink_itself_nothing_is_checked_even_with_a_wrong_rule(patch_rule) -> None:
+    # relu at 0 has no derivative: any number from backward() is "not checked", not failed
+    patch_rule("relu", lambda t: (max(t, 0.0), (0.25,)))
+    result = gradcheck(lambda v: v.relu(), [0.0])
+    assert [c.status for c in result.checks] == ["kink"]
+    assert "has a kink at x" in result.report()
+
+
+_tiny_offsets = st.builds(
+    lambda sign, mantissa, exponent: sign * mantissa * 10.0**-exponent,
+    st.sampled_from([1.0, -1.0]),
+    st.floats(1.0, 9.99),
+    st.integers(1, 300),
+)
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(offset=_tiny_offsets, error=st.sampled_from([0.5, -1.0, 1e-2, 3.0]),
+       shape=st.sampled_from(["relu", "abs", "shifted"]))
+def test_gradcheck_never_passes_a_wrong_kink_derivative_at_any_scale(
+    patch_rule, offset: float, error: float, shape: str
+) -> None:
+    """relu's rule is off by ``error`` everywhere; gradcheck must flag it wherever f is smooth.
+
+    Oracles by hand: relu(x)' = [x > 0]; |x| = relu(x) + relu(−x) has slope
+    sign(x); relu(x − 1)' = [x > 1]. The point is ``offset`` from the kink,
+    10⁻¹ to 10⁻³⁰⁰ away (for the shifted kink, only as near as floats at 1
+    allow).
+    """
+    # off by error left of the kink and 2·error right of it: no sum of slopes cancels it
+    patch_rule("relu", lambda t: (max(t, 0.0), (relu_slope(t) + error * (1 + (t > 0)),)))
+    if shape == "relu":
+        fn, x, true = (lambda v: v.relu()), offset, relu_slope(offset)
+    elif shape == "abs":
+        fn, x, true = (lambda v: v.relu() + (-v).relu()), offset, math.copysign(1.0, offset)
+    else:
+        if abs(offset) < 1e-12:
+            offset = math.copysign(1e-12, offset)  # 1 + offset must stay off the kink at 1
+        fn, x, true = (lambda v: (v - 1.0).relu()), 1.0 + offset, float(offset > 0)
+    result = gradcheck(fn, [x])
+    (check,) = result.checks
+    assert abs(check.analytic - true) > 1e-3  # the engine is wrong here, by construction
+    assert check.status == "mismatch", result.report()
+    assert not result.ok

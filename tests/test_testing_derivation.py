@@ -419,3 +419,18 @@ def test_the_report_says_how_many_points_were_checked_and_why_not_all() -> None:
     assert "having drawn every point it makes from these ranges" in few.report()
     fixed = check_derivative("x*y", "x", "y", ranges={"x": 1, "y": 2})
     assert "every variable is fixed: there is one point to check" in fixed.report()
+
+
+def test_the_kink_test_reaches_the_spacing_of_floats() -> None:
+    """``kink_at`` on plain float functions, against where the kinks are by construction."""
+    from scalargrad.testing.derivation import kink_at
+
+    relu = lambda t: max(t, 0.0)  # noqa: E731
+    assert kink_at(abs, 0.0)[0] == "kink"  # the slopes −1 and 1 differ at every step
+    assert kink_at(relu, 0.0)[0] == "kink"
+    for x in (1e-6, -1e-6, 1e-300, -1e-300):  # the kink is |x| away: found smooth at x
+        verdict, step = kink_at(relu, x)
+        assert verdict == "smooth" and 0 < step < abs(x)
+    # 3 + relu(t) rounds away everything below ~1e-16: a kink within that cannot be seen
+    assert kink_at(lambda t: 3.0 + relu(t), 1e-20)[0] == "unresolved"
+    assert kink_at(lambda t: (t - 0.5) ** 2, 0.5)[0] == "smooth"

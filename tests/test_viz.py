@@ -807,6 +807,9 @@ def test_a_neurons_parameters_sit_next_to_it_in_index_order() -> None:
 def slow_layout_graph() -> Value:
     """117 Values, under max_nodes, and dot needs minutes: one Σ over 6,960 arrows.
 
+    The arrow limit (max_edges) refuses it by default; the time-limit tests
+    lift that limit explicitly to reach the last guard.
+
     116 leaves, each an input of the Σ node 60 times (duplicates are kept, as
     in ``a * a``): the node limit counts Values, not arrows, and a node with
     6,960 input cells is what the time limit is left to guard against. (This
@@ -841,7 +844,7 @@ def test_a_slow_layout_is_stopped_and_no_dot_is_left_running() -> None:
 
     root = slow_layout_graph()
     assert len(topological_order(root)) == 117
-    source = draw(root).source
+    source = draw(root, max_edges=None).source  # 6,960 arrows: over the arrow limit
     with pytest.raises(DotTimeoutError) as info:
         render(source, timeout=1.0)
     err = info.value
@@ -1013,3 +1016,113 @@ def test_small_graphs_have_no_copies() -> None:
         source = draw(root).source
         assert not re.findall(r"^\tg\d+_\d+ ", source, re.M)
         assert "weight" not in source and "nslimit" not in source
+
+
+# ------------------------------------------------- the arrow limit: dense fan-in (#19 item 12)
+
+
+def _arrows(root: Value) -> int:
+    """Arrows into ops, counted by hand: every input of every op, repeats included."""
+    return sum(len(v.inputs) for v in topological_order(root))
+
+
+def _sums_over_repeats(sums: int, leaves: int, arrows: int) -> Value:
+    """``sums`` Σ nodes, each over the same ``leaves`` repeated: ``arrows`` arrows in all."""
+    xs = [Value(0.01 * j, f"x{j}") for j in range(leaves)]
+    each = (arrows - sums) // sums  # the top Σ takes one arrow from each
+    return sum_values([sum_values((xs * (each // leaves + 1))[:each]) for _ in range(sums)])
+
+
+def _window(values: int, k: int) -> Value:
+    """``values`` Values, each after the first ``k`` the Σ of the ``k`` before it."""
+    vs = [Value(0.1 * j, f"x{j}") for j in range(k)]
+    while len(vs) < values:
+        vs.append(sum_values(vs[-k:]))
+    return vs[-1]
+
+
+def _densest_accepted() -> list[Value]:
+    """The slowest graphs measured that the default limits accept (dense fan-in at the limit)."""
+    from scalargrad.viz import ARROWS_PER_VALUE, DEFAULT_MAX_NODES
+
+    limit = ARROWS_PER_VALUE * DEFAULT_MAX_NODES
+    return [
+        _sums_over_repeats(2, 100, limit),  # 103 Values: 1.1 s of dot at 1,200 arrows
+        _sums_over_repeats(3, 200, limit),
+        sum_values((slow_layout_graph().inputs * 20)[:limit]),  # one Σ, 117 Values
+        _window(DEFAULT_MAX_NODES, limit // DEFAULT_MAX_NODES),  # 400 Values, 3 arrows each
+    ]
+
+
+@needs_dot
+def test_every_graph_the_limits_accept_draws_within_a_bounded_ratio_of_a_small_one() -> None:
+    """dot CPU of the densest accepted graphs ≤ 150 × a 9-Value graph's, in this test.
+
+    150 × the small graph is about 2 s of dot on the development machine; the
+    densest accepted graphs took 0.4-1.1 s, and the same shapes at twice the
+    arrows (a doubled limit) 4.4 s, at 6,960 arrows minutes.
+    """
+    from scalargrad.viz import ARROWS_PER_VALUE, DEFAULT_MAX_NODES
+
+    limit = ARROWS_PER_VALUE * DEFAULT_MAX_NODES
+    small, _ = classroom()
+    base = min(_dot_cpu(small) for _ in range(5))
+    for root in _densest_accepted():
+        n, arrows = len(topological_order(root)), _arrows(root)
+        assert n <= DEFAULT_MAX_NODES and limit - 10 <= arrows <= limit, (n, arrows)
+        took = _dot_cpu(root)  # draw(root) with the default limits: accepted
+        assert took < 150 * base, (n, arrows, took, base)
+
+
+def test_one_arrow_over_the_limit_is_refused_and_says_how_to_draw_it() -> None:
+    from scalargrad.viz import ARROWS_PER_VALUE, DEFAULT_MAX_NODES
+
+    limit = ARROWS_PER_VALUE * DEFAULT_MAX_NODES
+    assert limit == 1200
+    leaves = slow_layout_graph().inputs[:116]
+    root = sum_values((leaves * 20)[: limit + 1])  # 117 Values, 1,201 arrows
+    assert _arrows(root) == 1201
+    with pytest.raises(DrawingTooLargeError) as info:
+        draw(root)
+    err = info.value
+    assert (err.what, err.count, err.limit, err.exact) == ("arrows", 1201, 1200, True)
+    message = str(err)
+    assert "1201 arrows" in message and "max_edges=1200" in message
+    assert "max_edges=1201" in message and "max_edges=None" in message
+    assert "max_nodes" not in message  # the Values are within their limit
+    assert draw(root, max_edges=1201).source.count(" -> ") == 1201 + 1  # and the op's arrow
+    assert " -> " in draw(root, max_edges=None).source
+    # derived from max_nodes: 3 per Value, and no arrow limit with no node limit
+    assert " -> " in draw(root, max_nodes=401).source  # 1,203 arrows allowed
+    assert " -> " in draw(root, max_nodes=None).source
+    with pytest.raises(DrawingTooLargeError, match="max_edges=351"):
+        draw(root, max_nodes=117, max_edges=351)
+    with pytest.raises(DrawingTooLargeError, match="more than max_edges=1200"):
+        frames(root)  # the step frames and the page are guarded alike
+    for bad in (0, -1, 1.5, True, "many"):
+        with pytest.raises(ValueError, match="max_edges"):
+            draw(root, max_edges=bad)  # type: ignore[arg-type]
+
+
+def test_the_time_limit_graph_is_refused_by_the_arrow_limit() -> None:
+    root = slow_layout_graph()  # 117 Values, under max_nodes, 6,960 arrows
+    with pytest.raises(DrawingTooLargeError) as info:
+        draw(root)
+    err = info.value
+    assert err.what == "arrows" and err.limit == 1200
+    assert not err.exact and 2400 < err.count <= 6960  # counting stopped past twice the limit
+    assert f"at least {err.count} arrows" in str(err) and "max_edges=None" in str(err)
+
+
+def test_counting_arrows_stops_at_twice_the_limit() -> None:
+    x = Value(0.0, "x")
+    for _ in range(100_000):  # 100,001 Values, 1,000,000 arrows: each Σ repeats x ten times
+        x = sum_values([x] * 10)
+    err = _refusal(x)  # 2,400 arrows are reached at 241 Values, before 801 Values
+    assert (err.what, err.limit, err.exact) == ("arrows", 1200, False)
+    assert 2400 < err.count <= 2410 and f"at least {err.count} arrows" in str(err)
+    with pytest.raises(DrawingTooLargeError) as info:
+        draw(x, max_nodes=None, max_edges=50)
+    err = info.value
+    assert err.what == "arrows" and not err.exact
+    assert 100 < err.count <= 110  # one Σ past twice the limit, not the million

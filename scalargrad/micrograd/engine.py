@@ -11,8 +11,11 @@ derivatives (``∂(a+b)/∂a = 1``, ``∂(a·b)/∂a = b``, ``∂(a^c)/∂a = c�
 it, and :meth:`backward` is scalargrad's.
 
 Where micrograd 0.1.0 is wrong, this module is not (see the package docstring):
-``backward()`` has no recursion limit, and a second ``backward()`` without
-``zero_grad()`` exactly doubles every grad instead of over-counting.
+``backward()`` has no recursion limit, a second ``backward()`` without
+``zero_grad()`` exactly doubles every grad instead of over-counting, and
+``backward()``, ``zero_grad()`` and each node's ``_backward()`` step hold
+:data:`scalargrad.engine.GRAD_LOCK`, so threads sharing parameters get exact
+totals.
 """
 
 from __future__ import annotations
@@ -144,12 +147,20 @@ class Value(_engine.Value):
 
     @property
     def _backward(self) -> Callable[[], None]:
-        """This node's step of backprop: adds ``grad · ∂self/∂input`` to each input's grad."""
+        """This node's step of backprop: adds ``grad · ∂self/∂input`` to each input's grad.
+
+        The step holds :data:`scalargrad.engine.GRAD_LOCK` (which ``backward``,
+        ``zero_grad`` and every ``grad`` assignment hold too), so hand-written
+        backward loops in several threads over shared parameters or a shared
+        subgraph lose no update: each step reads ``grad`` and adds to its
+        inputs as one, and the totals are exact.
+        """
 
         def step() -> None:
-            g = self.grad
-            for child, local in zip(self.inputs, self.local_grads):
-                child.grad += g * local
+            with _engine.GRAD_LOCK:  # read-modify-write of grads other threads may touch
+                g = self.grad
+                for child, local in zip(self.inputs, self.local_grads):
+                    child.grad += g * local
 
         return step
 

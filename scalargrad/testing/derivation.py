@@ -63,6 +63,7 @@ __all__ = [
     "CheckArgumentError",
     "DerivativeCheck",
     "check_derivative",
+    "kink_at",
     "pick_seed",
 ]
 
@@ -340,7 +341,12 @@ _SMOOTH, _KINK, _UNRESOLVED = "smooth", "kink", "unresolved"
 
 
 def _kink(f: _Side, wrt: str, point: Mapping[str, float]) -> str:
-    """Is ``f`` differentiable in ``wrt`` at the point: ``"smooth"``, ``"kink"``, ``"unresolved"``.
+    """Is ``f`` differentiable in ``wrt`` at the point (see :func:`kink_at`)."""
+    return kink_at(lambda t: _value(f, {**point, wrt: t}), point[wrt])[0]
+
+
+def kink_at(value: Callable[[float], float], x: float) -> tuple[str, float]:
+    """Is ``value`` differentiable at ``x``: "smooth", "kink" or "unresolved", and a step.
 
     The gap between the one-sided slopes ``(f(x + h) − f(x))/h`` and
     ``(f(x) − f(x − h))/h`` is about ``h·f''`` where ``f`` is smooth, so it
@@ -351,19 +357,26 @@ def _kink(f: _Side, wrt: str, point: Mapping[str, float]) -> str:
     followed down to the finest step where the rounding of ``f`` still lets
     it show, and down to the spacing of floats at ``x`` (``ulp(x)``; for
     x = 0 the smallest normal float), below which there is no other point.
+    This is the one kink test of the package: ``check_derivative`` and
+    :func:`~scalargrad.testing.gradcheck` both use it.
+
+    Args:
+        value: ``f`` as a function of the one variable (the others fixed).
+        x: The point.
 
     Returns:
-        ``"smooth"`` when the slopes agree at some step (a counterexample can
-        be reported); ``"kink"`` when they differ down to ``ulp(x)`` (there
-        is no derivative to disagree with); ``"unresolved"`` when they differ
-        at every step the rounding of ``f`` allows but those stop above
-        ``ulp(x)`` (``3 + relu(x)`` near 0: a kink within ~10⁻¹⁴ or one at
-        ``x``, which floats cannot tell apart).
+        The verdict — ``"smooth"`` when the slopes agree at some step (a
+        counterexample can be reported); ``"kink"`` when they differ down to
+        ``ulp(x)`` (there is no derivative to disagree with); ``"unresolved"``
+        when they differ at every step the rounding of ``f`` allows but those
+        stop above ``ulp(x)`` (``3 + relu(x)`` near 0: a kink within ~10⁻¹⁴
+        or one at ``x``, which floats cannot tell apart) — and the last step
+        tried (for ``"smooth"``: one at which ``f`` looked smooth).
     """
-    x = point[wrt]
     floor = math.ulp(x) if x else 2.0**-1022
+    h = 1e-4 * max(1.0, abs(x))
     try:
-        f0 = _value(f, point)
+        f0 = value(x)
 
         def at(h: float) -> tuple[float, float, float]:
             """(gap between the slopes, its rounding error, the largest |f|) for step h."""
@@ -371,35 +384,34 @@ def _kink(f: _Side, wrt: str, point: Mapping[str, float]) -> str:
             if up - down == math.inf:
                 raise OverflowError("x ± h is not a finite float")
             hr, hl = up - x, x - down  # the steps actually taken (exact)
-            lo, hi = _value(f, {**point, wrt: down}), _value(f, {**point, wrt: up})
+            lo, hi = value(down), value(up)
             m = max(abs(f0), abs(lo), abs(hi))
             gap = abs((hi - f0) / hr - (f0 - lo) / hl)
             return gap, (4 * _EPS * m + 64 * _TINY) / min(hl, hr), m
 
-        h = 1e-4 * max(1.0, abs(x))
         g0, _, _ = at(h)
         h /= 10
         g, noise, m = at(h)
         if not (g > 10 * noise and 0.5 * g0 < g < 2 * g0):
             # the gap shrinks with h (smooth), or grows like 1/h: the rounding of f, larger
             # than its size suggests ((x + 1e6) − 1e6), not a kink, whose gap stays the jump
-            return _SMOOTH
+            return _SMOOTH, h
         while h > floor:
             # the finest step at which a gap of g stands 40× above the rounding of f
             finer = max(floor, 40 * (4 * _EPS * m + 64 * _TINY) / g)
-            if finer > h / 2:
-                return _UNRESOLVED  # rounding hides whatever is closer to x
+            if finer > h / 2 and finer > floor:  # (at the floor: the last step, taken)
+                return _UNRESOLVED, h  # rounding hides whatever is closer to x
             gf, noise, mf = at(finer)
             if gf < 0.5 * g:  # the gap closed: the kink is elsewhere, f is smooth at x
-                return _SMOOTH if 20 * noise < g else _UNRESOLVED
+                return (_SMOOTH if 20 * noise < g else _UNRESOLVED), finer
             if gf <= 10 * noise:
-                return _UNRESOLVED
+                return _UNRESOLVED, finer
             if gf > 2 * g:  # grows as h shrinks: rounding, not a kink (see above)
-                return _SMOOTH
+                return _SMOOTH, finer
             h, g, m = finer, gf, mf
-        return _KINK
+        return _KINK, h
     except (DomainError, ZeroDivisionError, OverflowError):
-        return _SMOOTH  # the edge of the domain is not a kink: the point stays
+        return _SMOOTH, h  # the edge of the domain is not a kink: the point stays
 
 
 # --- arguments --------------------------------------------------------------------------
