@@ -40,6 +40,7 @@ import re
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path as FilePath
+from typing import Protocol
 
 from ._files import write_atomically
 from .engine import Value
@@ -52,6 +53,7 @@ from .walk import Walk
 
 __all__ = [
     "DEFAULT_PAGE_MAX_NODES",
+    "Renderer",
     "StepsView",
     "html_name",
     "save_steps_html",
@@ -61,6 +63,19 @@ __all__ = [
 
 DEFAULT_PAGE_MAX_NODES = 150
 """Largest graph the page accepts by default (one inlined SVG per step)."""
+
+
+class Renderer(Protocol):
+    """Lays out DOT text: the signature of :func:`scalargrad.dot.render` (the ``dot`` program).
+
+    ``source`` may hold several graphs, one after another; the result is their outputs
+    (SVG documents for ``fmt="svg"``) one after another, as ``dot`` writes them.
+    """
+
+    def __call__(self, source: str, fmt: str = "svg", *, timeout: float = ...) -> bytes:
+        """The laid-out graphs of ``source`` in format ``fmt``, within ``timeout`` seconds."""
+        ...
+
 
 _STRIP = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->|<title>.*?</title>", re.DOTALL)
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
@@ -164,10 +179,24 @@ def _all_lines(steps: Sequence[tuple[Step, object]]) -> str:
 def steps_html(
     root: Value | Walk, *, title: str | None = None, max_nodes: int | None = DEFAULT_PAGE_MAX_NODES,
     rankdir: str = "LR", timeout: float = 300.0, practice: bool = False,
+    render: Renderer = render,
 ) -> str:
     """Returns the step-through page for ``root`` as HTML text (see :func:`save_steps_html`).
 
     ``root`` may be a :class:`~scalargrad.walk.Walk`: its names and steps are used.
+
+    Args:
+        root: The node to differentiate, or a :class:`~scalargrad.walk.Walk` of it.
+        title: The page heading (default "Backpropagation through <root>").
+        max_nodes: Refuse graphs with more Values.
+        rankdir: See :func:`scalargrad.viz.draw`.
+        timeout: Seconds for the layout of every frame (passed to ``render``).
+        practice: Ask for each step's gradient first (see :func:`save_steps_html`).
+        render: Lays the frames out: called once as ``render(source, "svg",
+            timeout=timeout)`` with every frame's DOT graph in ``source``, it returns their
+            SVG documents one after another (a :class:`Renderer`). The default runs
+            Graphviz's ``dot`` (:func:`scalargrad.dot.render`); the docs playground passes
+            Graphviz compiled to WebAssembly.
     """
     walk = root if isinstance(root, Walk) else Walk(root) if isinstance(root, Value) else None
     made = frames(root if walk is None else walk, max_nodes=max_nodes, rankdir=rankdir,
@@ -178,7 +207,8 @@ def steps_html(
     drawings = [made.before, *(d for _, d in made.steps), made.final, *made.questions]
     svgs = split_svgs(render("\n".join(d.source for d in drawings), "svg", timeout=timeout))
     if len(svgs) != len(drawings):
-        raise RuntimeError(f"dot returned {len(svgs)} SVGs for {len(drawings)} frames")
+        raise RuntimeError(f"the layout (render) returned {len(svgs)} SVGs for {len(drawings)} "
+                           f"frames")
     root_name = names[id(root)]
     n = len(made.steps)
     counters = ["Before backward", *(f"Step {k} of {n}" for k in range(1, n + 1)),
