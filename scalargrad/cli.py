@@ -50,6 +50,7 @@ from .errors import (
 )
 from .higher import hessian, second_derivative_text
 from .names import display_names, where
+from .notation import format_number
 from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
 from .parse import functions, parse
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions, read_number
@@ -60,7 +61,6 @@ from .trace import (
     backward_steps,
     derivative_text,
     explain,
-    fmt,
 )
 from .viz import DEFAULT_MAX_NODES, DRAWING_SUFFIXES, write_drawing
 
@@ -599,7 +599,7 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
             if typed.lower() in ("q", "quit"):
                 return "quit"
             if typed.lower() in ("r", "reveal"):
-                print(f"revealed: {item.prompt[:-1]}{fmt(item.answer)}", file=out)
+                print(f"revealed: {item.prompt[:-1]}{format_number(item.answer)}", file=out)
                 return "revealed"
             value = read_number(typed)
             if value is None:

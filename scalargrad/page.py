@@ -47,7 +47,7 @@ from .engine import Value
 from .names import plain_name, typeset_parts, where
 from .notation import LOCAL_MARK, format_number
 from .practice import ABS_TOL, READER, REL_TOL, Question, Send, questions, slip_windows
-from .trace import Step, derivative_text, fmt
+from .trace import Step, derivative_text
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
 from .walk import Walk
 
@@ -165,7 +165,7 @@ def _question_data(q: Question | Send) -> dict[str, object]:
                   for (lo, hi), (_, message) in zip(slip_windows(q), q.slips)],
         "check": "Check each factor:",
         "working": "\n".join(html_name(line) for line in q.working()),
-        "right": html_name(f"{q.prompt[:-1]}{fmt(q.answer)}"),
+        "right": html_name(f"{q.prompt[:-1]}{format_number(q.answer)}"),
     }
     if isinstance(q, Question):
         data["sends"] = [_question_data(s) for s in q.sends()]

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engine import Value
-from .trace import Step, derivative_text, fmt
+from .notation import LOCAL_MARK, format_number
+from .trace import Contribution, Step, derivative_text
 
 __all__ = [
     "ABS_TOL",
@@ -187,6 +188,8 @@ class Term:
         local_grad: ``∂p/∂node``, the number on the arrow.
         formula: The rule's text of ``∂p/∂node`` with the graph's names.
         amount: ``upstream · local_grad``, what ``p``'s step sent.
+        local: The symbol of ``∂p/∂node`` as ``p``'s step writes it
+            (:meth:`Step.local_text`: ``∂f/∂x|local`` where it is not the total).
     """
 
     consumer: Value
@@ -196,6 +199,7 @@ class Term:
     local_grad: float
     formula: str
     amount: float
+    local: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,15 +217,25 @@ class Verdict:
     slip: int | None = None
 
 
-def local_text(consumer: str, node: str, root: str) -> str:
-    """The local derivative ``∂consumer/∂node`` as feedback writes it.
+def local_text(step: Step, contribution: Contribution) -> str:
+    """The local derivative ``∂node/∂input`` of one of ``step``'s arrows, as feedback writes it.
 
-    When the consumer is the root itself, ``∂root/∂node`` would read as the total
-    derivative being asked for (a quantity defined by itself); then it is said in words.
+    The symbol is the steps' own (:meth:`Step.local_text`, one source): ``∂(x·y)/∂x``,
+    and at the root of ``tanh(x·y) + x`` the marked ``∂f/∂x|local``. An unmarked
+    ``∂root/∂input`` *is* the total derivative of the input, which is what the input's
+    own question asks for: written there it would define the quantity by itself, so it is
+    said in words.
     """
-    if consumer != root:
-        return derivative_text(consumer, node)
-    return f"(the local derivative on the arrow from {node} into {consumer})"
+    symbol = step.local_text(contribution)
+    if step.name == step.root_name and not symbol.endswith(LOCAL_MARK):
+        return (f"(the local derivative on the arrow from {contribution.name} into "
+                f"{step.name})")
+    return symbol
+
+
+def _short(local: str) -> str:
+    """A local derivative's symbol, or "the local derivative" where it is said in words."""
+    return "the local derivative" if local.startswith("(") else local
 
 
 def _in(value: float, right: tuple[float, float]) -> bool:
@@ -235,7 +249,7 @@ def _local_value(formula: str, value: float, right: tuple[float, float]) -> str:
                 "input" if _in(value, right) else formula)
     if _in(value, right):
         return f"{formula}, at the forward values"
-    return f"{formula} = {fmt(value)}"
+    return f"{formula} = {format_number(value)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,17 +301,15 @@ class Question:
                     f"changes when {root} itself changes a little."]
         right = self.window()
         symbols = " + ".join(
-            f"{derivative_text(root, t.consumer_name)} · {local_text(t.consumer_name, name, root)}"
+            f"{derivative_text(root, t.consumer_name)} · {t.local}"
             for t in self.terms
         )
         lines = [f"{head} = {symbols}"]
         for t in self.terms:
             up = derivative_text(root, t.consumer_name)
             upstream = (f"{up} from step {t.step}" if _in(t.upstream, right)
-                        else f"{up} = {fmt(t.upstream)} (step {t.step})")
-            local = ("the local derivative" if t.consumer_name == root
-                     else derivative_text(t.consumer_name, name))
-            lines.append(f"  {upstream},  {local} = "
+                        else f"{up} = {format_number(t.upstream)} (step {t.step})")
+            lines.append(f"  {upstream},  {_short(t.local)} = "
                          f"{_local_value(t.formula, t.local_grad, right)}")
         return lines
 
@@ -345,7 +357,7 @@ class Send:
         c = self.step.contributions[self.index]
         root, name = self.step.root_name, self.step.name
         return (f"→ {c.name}: {derivative_text(root, name)} · "
-                f"{derivative_text(name, c.name)} = ?")
+                f"{self.step.local_text(c)} = ?")
 
     def window(self, *, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL) -> tuple[float, float]:
         """The answers that are right (see :func:`window`)."""
@@ -358,9 +370,8 @@ class Send:
         right = self.window()
         up = derivative_text(root, name)
         upstream = (f"{up}: this step's gradient" if _in(self.step.upstream, right)
-                    else f"{up} = {fmt(self.step.upstream)} (this step)")
-        local = ("the local derivative" if name == root
-                 else derivative_text(name, c.name))
+                    else f"{up} = {format_number(self.step.upstream)} (this step)")
+        local = _short(local_text(self.step, c))
         return [f"{upstream},  {local} = {_local_value(c.formula, c.local_grad, right)}"]
 
     def check(self, value: float, *, rel_tol: float = REL_TOL,
@@ -381,10 +392,11 @@ def _verdict(value: float, answer: float, right: tuple[float, float], prompt: st
     found = judge(value, right,
                   [window(v, rel_tol=rel_tol, abs_tol=abs_tol) for v, _ in slips])
     if found == -1:
-        return Verdict(True, f"Right: {prompt[:-1]}{fmt(answer)}.")
+        return Verdict(True, f"Right: {prompt[:-1]}{format_number(answer)}.")
     if found is not None:
-        return Verdict(False, f"Not quite: you wrote {fmt(value)}. {slips[found][1]}", found)
-    return Verdict(False, f"Not quite: you wrote {fmt(value)}. Check each factor:")
+        return Verdict(False, f"Not quite: you wrote {format_number(value)}. "
+                              f"{slips[found][1]}", found)
+    return Verdict(False, f"Not quite: you wrote {format_number(value)}. Check each factor:")
 
 
 def _keep(out: list[tuple[float, str]], right: tuple[float, float]) -> tuple[
@@ -397,7 +409,7 @@ def _send_slips(step: Step, index: int, zero: bool) -> tuple[tuple[float, str], 
     c = step.contributions[index]
     root, name = step.root_name, step.name
     right = window(c.amount, zero=zero or c.local_grad == 0.0)
-    up, local = derivative_text(root, name), local_text(name, c.name, root)
+    up, local = derivative_text(root, name), local_text(step, c)
     formula = _local_value(c.formula, c.local_grad, right).split(" = ")[0]
     out = [(-c.amount, "The size is right but the sign is not: check the sign of each "
                        "factor.")]
@@ -425,7 +437,7 @@ def _slips(step: Step, terms: tuple[Term, ...], right: tuple[float, float]) -> t
     if len(terms) == 1:
         t = terms[0]
         up = derivative_text(root, t.consumer_name)
-        local = local_text(t.consumer_name, name, root)
+        local = t.local
         formula = _local_value(t.formula, t.local_grad, right).split(" = ")[0]
         if t.local_grad != 1.0:
             out.append((t.upstream, f"That is {up} alone: multiply it by the local derivative "
@@ -459,6 +471,7 @@ def questions(steps: Iterable[Step]) -> list[Question]:
         for c in step.contributions:
             into.setdefault(id(c.input), []).append(Term(
                 step.node, step.name, number, step.upstream, c.local_grad, c.formula, c.amount,
+                local_text(step, c),
             ))
     out = []
     for number, step in enumerate(steps, 1):

@@ -264,8 +264,8 @@ def test_step_practice_right_wrong_reveal_quit() -> None:
     child.expect_exact("Right: ∂f/∂f = 1.")
     child.expect_exact("step 2/5: ∂f/∂(σ(w·a + b) − y) = ?")
     child.sendline("r")  # reveal: ∂f/∂(σ − y) = 2(σ − y), by hand
-    child.expect(r"revealed: ∂f/∂\(σ\(w·a \+ b\) − y\) = (-?[0-9.e-]+)")
-    assert float(child.match.group(1)) == pytest.approx(h["d_sub"], rel=5e-4)
+    child.expect(r"revealed: ∂f/∂\(σ\(w·a \+ b\) − y\) = (−?[0-9.e−]+)")  # one minus (19.9)
+    assert float(child.match.group(1).replace("−", "-")) == pytest.approx(h["d_sub"], rel=5e-4)
     child.expect_exact("step 3/5: ∂f/∂σ(w·a + b) = ?")
     child.sendline(f"{h['d_sub']:.6f}".replace("-", "−"))  # a typeset minus is a minus
     child.expect_exact("Right:")
@@ -274,7 +274,7 @@ def test_step_practice_right_wrong_reveal_quit() -> None:
     child.expect_exact("alone: multiply it by the local derivative ∂σ(w·a + b)/∂(w·a + b)")
     child.expect_exact("(step 3)")  # the chain rule with each factor's number …
     before = child.before or ""
-    assert f"{h['d_z']:.4g}" not in before  # … and never the answer
+    assert f"{h['d_z']:.4g}".replace("-", "−") not in before  # … and never the answer
     child.sendline(f"{-h['d_z']:.5f}")
     child.expect_exact("the sign is not")
     child.sendline("seven")
