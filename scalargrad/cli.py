@@ -53,7 +53,16 @@ from .names import display_names, where
 from .notation import format_number
 from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
 from .parse import functions, parse
-from .practice import ABS_TOL, REL_TOL, Question, Send, questions, read_number
+from .practice import (
+    ABS_TOL,
+    REL_TOL,
+    Question,
+    Send,
+    questions,
+    read_number,
+    step_numbers,
+    worked_lines,
+)
 from .testing.derivation import check_derivative, pick_seed
 from .trace import (
     DEFAULT_MAX_FACTORS,
@@ -410,8 +419,13 @@ def _warn_kinks(root: Value) -> None:
               file=sys.stderr)
 
 
-def _print_step(step: Step, total: int, out: TextIO) -> None:
-    first, *rest = step.lines()
+def _print_step(step: Step, total: int, out: TextIO,
+                numbers: dict[int, int] | None = None) -> None:
+    """Prints a step's lines; in practice (``numbers``) without what a later question asks."""
+    if numbers is None:
+        first, *rest = step.lines()
+    else:  # what it sent to a node still to be asked is withheld (its gradient, often)
+        first, *rest = (held or line for line, held, _ in worked_lines(step, numbers))
     print(f"step {step.index + 1}/{total}: {first}", file=out)
     for line in rest:
         print(f"    {line}", file=out)
@@ -620,6 +634,7 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
           f"relative {REL_TOL:g} or an absolute {ABS_TOL:g} (the absolute only when the "
           f"exact value is 0).", file=out)
     _print_where(steps, out)
+    numbers = step_numbers(steps)
     try:
         for q in questions(steps):
             print(f"\nstep {q.number}/{len(steps)}: {q.prompt}", file=out)
@@ -634,7 +649,7 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
                 if ask(send) == "quit":
                     print(f"quit: {tally()}.", file=out)
                     return 0
-            _print_step(q.step, len(steps), out)
+            _print_step(q.step, len(steps), out, numbers)
     except KeyboardInterrupt:
         print(f"\ninterrupted: {tally()}.", file=out)
         return 130

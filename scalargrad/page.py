@@ -46,7 +46,17 @@ from ._files import write_atomically
 from .engine import Value
 from .names import plain_name, typeset_parts, where
 from .notation import LOCAL_MARK, format_number
-from .practice import ABS_TOL, READER, REL_TOL, Question, Send, questions, slip_windows
+from .practice import (
+    ABS_TOL,
+    READER,
+    REL_TOL,
+    Question,
+    Send,
+    questions,
+    slip_windows,
+    step_numbers,
+    worked_lines,
+)
 from .trace import Step, derivative_text
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
 from .walk import Walk
@@ -63,6 +73,10 @@ __all__ = [
 
 DEFAULT_PAGE_MAX_NODES = 150
 """Largest graph the page accepts by default (one inlined SVG per step)."""
+
+HELD = "not shown"
+"""A practice box's grad while its own step's question is still to come."""
+_BOX_WIDTH = 10  # characters of a box's number cell in the drawings
 
 
 class Renderer(Protocol):
@@ -134,7 +148,9 @@ def _legend(practice: bool) -> str:
     )
     asked = (" " + item(f'<b style="color:{HIGHLIGHT}">?</b>: ', "the gradient you are asked "
                         "for") + "; " + item('<span class="sw from"></span>',
-                                             "the nodes it comes from")) if practice else ""
+                                             "the nodes it comes from") + "; "
+             + item(f'<b style="color:{PENDING}">{HELD}</b>: ', "a gradient a later step asks "
+                    "for")) if practice else ""
     return (
         f'<div class="legend">{swatches}<br>'
         + item(f'<span class="sw" style="border:3px solid {HIGHLIGHT}"></span>',
@@ -170,6 +186,32 @@ def _question_data(q: Question | Send) -> dict[str, object]:
     if isinstance(q, Question):
         data["sends"] = [_question_data(s) for s in q.sends()]
     return data
+
+
+def _held(line: str, held: str | None, k: int) -> str:
+    """A worked line for practice: the script shows ``line`` once step ``k`` is answered."""
+    if held is None:
+        return html_name(line)
+    return (f'<span class="sent" data-step="{k}"><span class="full" hidden>{html_name(line)}'
+            f'</span><span class="held">{html_name(held)}</span></span>')
+
+
+def _held_boxes(made_steps: Sequence[tuple[Step, object]], order: Sequence[Value],
+                numbers: dict[int, int]) -> list[list[list[object]]]:
+    """``[box id, k]`` per position, for each box shown with a grad before step ``k`` asks it.
+
+    The script hides those grads until step ``k`` is answered or revealed.
+    """
+    box = {id(v): f"n{i}" for i, v in enumerate(order)}
+    out: list[list[list[object]]] = [[]]
+    reached: dict[int, int] = {}  # id → step k of a node some step has sent a share to
+    for number, (step, _) in enumerate(made_steps, 1):
+        for c in step.contributions:
+            k = numbers.get(id(c.input), 0)
+            if k > number:
+                reached[id(c.input)] = k
+        out.append([[box[i], k] for i, k in reached.items() if k > number])
+    return out
 
 
 def _all_lines(steps: Sequence[tuple[Step, object]]) -> str:
@@ -226,12 +268,15 @@ def steps_html(
     defined = where(root, _all_lines(made.steps), walk.naming)  # the made-up names every step uses
     if defined:
         texts[0] += "\n\n" + html_name(defined)
+    numbers = step_numbers(s for s, _ in made.steps)
     for step, _ in made.steps:
         titles.append(f"Backward at {html_name(step.name)}")
         lines = step.lines()
         # each step's text defines its made-up names
         defined = where(root, "\n".join(lines), walk.naming)
-        texts.append("\n".join(html_name(line) for line in (*lines, defined) if line))
+        shown = ([html_name(line) for line in lines] if not practice else
+                 [_held(line, held, k) for line, held, k in worked_lines(step, numbers)])
+        texts.append("\n".join(shown + ([html_name(defined)] if defined else [])))
     titles.append(f"All gradients of {html_name(root_name)}")
     rows = "".join(
         f'<tr data-node="{nid}" data-grad="{g!r}"><td>'
@@ -265,6 +310,9 @@ def steps_html(
         "relTol": REL_TOL,
         "absTol": ABS_TOL,
         "reader": READER if practice else None,
+        "held": _held_boxes(made.steps, walk.order, numbers) if practice else None,
+        "heldText": HELD.rjust(_BOX_WIDTH),
+        "heldColour": PENDING,
     }
     # progress is kept in the browser per page: the key is a hash of what the page shows
     content = json.dumps(data, ensure_ascii=False) + frame_divs + text_divs

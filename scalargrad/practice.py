@@ -19,6 +19,11 @@ every factor's number but not the result; a factor whose number is the answer
 is named, not numbered, and no line writes the quantity asked for on its own
 right-hand side, so the answer is never given away before the student asks.
 
+Once a step is answered its worked text (:func:`worked_lines`) says what it sent
+down each arrow, but never a number that is the gradient of a node whose own
+question is still to come: for an input with one consumer, what it is sent *is*
+its gradient. Such a line names the product and the step that asks for it.
+
 On request (:meth:`Question.sends`) the student then computes what the
 step sends down each input arrow, ``∂C/∂node · ∂node/∂input``.
 
@@ -52,7 +57,9 @@ __all__ = [
     "questions",
     "read_number",
     "slip_windows",
+    "step_numbers",
     "window",
+    "worked_lines",
 ]
 
 REL_TOL = 1e-3
@@ -454,6 +461,36 @@ def _slips(step: Step, terms: tuple[Term, ...], right: tuple[float, float]) -> t
                     "You added the upstream gradients but left out each local derivative."))
     # a slip that is itself (close to) right is no slip
     return _keep(out, right)
+
+
+def step_numbers(steps: Iterable[Step]) -> dict[int, int]:
+    """``id(node) → k`` for the node of each step (1 for the root): whose question is when."""
+    return {id(step.node): number for number, step in enumerate(steps, 1)}
+
+
+def worked_lines(step: Step, numbers: dict[int, int]) -> list[tuple[str, str | None, int]]:
+    """A step's worked text for practice: ``(line, withheld, k)`` per line of :meth:`Step.lines`.
+
+    ``withheld`` is ``None`` for a line that gives nothing away. For an arrow into a node
+    with a question of its own (step ``k`` in ``numbers``, from :func:`step_numbers`) it is
+    the line without the amount sent and the input's grad before and after (a partial
+    sum, or for a single consumer the very gradient step ``k`` asks for), e.g. ``→ x·y:
+    ∂tanh(x·y)/∂(x·y) = 1 − tanh(x·y)² = 0.42, sends ∂f/∂tanh(x·y) · ∂tanh(x·y)/∂(x·y)
+    to x·y (its gradient is step 3's question)``. Show ``line`` once step ``k`` is
+    answered or revealed, ``withheld`` until then.
+    """
+    first, *rest = step.lines()
+    out: list[tuple[str, str | None, int]] = [(first, None, 0)]
+    up = derivative_text(step.root_name, step.name)
+    for c, line in zip(step.contributions, rest):
+        k = numbers.get(id(c.input), 0)
+        if not k:  # a leaf: no question asks for its gradient
+            out.append((line, None, 0))
+            continue
+        head = line.rpartition(", adds ")[0] or line
+        out.append((line, f"{head}, sends {up} · {step.local_text(c)} to {c.name} (its "
+                          f"gradient is step {k}'s question)", k))
+    return out
 
 
 def questions(steps: Iterable[Step]) -> list[Question]:
