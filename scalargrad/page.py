@@ -18,12 +18,18 @@ gradient ``∂C/∂node`` (see :mod:`scalargrad.practice`) and, when they tick
 the box, what the step sends down each input arrow; the step's text and
 numbers appear once the answers are right or revealed, and a tally counts
 right and revealed gradients. No key or button goes past the first question
-not yet answered. The script reads and judges answers by the data
+not yet answered, and no answered step's text or drawing shows the gradient of a
+node whose own question is still to come (its box reads "not shown", the text
+names what is sent and which step asks for it; both appear once it is answered). The script reads and judges answers by the data
 :mod:`scalargrad.practice` writes into the page (its :data:`READER` state
 machine, each question's windows and slips), so the page and Python agree on
 every answer (``window.scalargradVerdict(k, stage, text)`` in the page returns
 the verdict, for tests); progress is kept in ``localStorage`` under a hash of
 the page's content, when the browser allows it.
+
+The frames are laid out by Graphviz's ``dot`` program, or by any other
+:class:`Renderer` passed as ``render=`` (the docs playground passes Graphviz
+compiled to WebAssembly).
 
 The page's HTML, CSS and JavaScript are package data files
 (``scalargrad/templates/steps.html``, ``steps.css``, ``steps.js``,
