@@ -20,7 +20,8 @@ numbers appear once the answers are right or revealed, and a tally counts
 right and revealed gradients. No key or button goes past the first question
 not yet answered, and no answered step's text or drawing shows the gradient of a
 node whose own question is still to come (its box reads "not shown", the text
-names what is sent and which step asks for it; both appear once it is answered). The script reads and judges answers by the data
+names what is sent and which step asks for it; both appear once it is answered).
+The script reads and judges answers by the data
 :mod:`scalargrad.practice` writes into the page (its :data:`READER` state
 machine, each question's windows and slips), so the page and Python agree on
 every answer (``window.scalargradVerdict(k, stage, text)`` in the page returns
@@ -154,9 +155,9 @@ def _legend(practice: bool) -> str:
     )
     asked = (" " + item(f'<b style="color:{HIGHLIGHT}">?</b>: ', "the gradient you are asked "
                         "for") + "; " + item('<span class="sw from"></span>',
-                                             "the nodes it comes from") + "; "
-             + item(f'<b style="color:{PENDING}">{HELD}</b>: ', "a gradient a later step asks "
-                    "for")) if practice else ""
+                                             "the nodes it comes from")) if practice else ""
+    held = (f'; <b style="color:{PENDING}">{HELD}</b>: a gradient a later step asks for'
+            if practice else "")
     return (
         f'<div class="legend">{swatches}<br>'
         + item(f'<span class="sw" style="border:3px solid {HIGHLIGHT}"></span>',
@@ -168,7 +169,7 @@ def _legend(practice: bool) -> str:
         f'text where it is not the total)<br>'
         f'grad in <b style="color:{PARTIAL}">orange</b>: a partial sum (not every consumer '
         f'has added its share yet); <b style="color:{PENDING}">not yet</b>: no gradient has '
-        f'arrived<br><span class="hint">Keys: → next, ← back, Home / End; + / − zoom, '
+        f'arrived{held}<br><span class="hint">Keys: → next, ← back, Home / End; + / − zoom, '
         f'0 actual size, f fit; drag to pan, Ctrl+wheel to zoom.</span></div>'
     )
 
