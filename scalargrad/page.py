@@ -317,10 +317,10 @@ def steps_html(
         "relTol": REL_TOL,
         "absTol": ABS_TOL,
         "reader": READER if practice else None,
-        "held": _held_boxes(made.steps, walk.order, numbers) if practice else None,
-        "heldText": HELD.rjust(_BOX_WIDTH),
-        "heldColour": PENDING,
     }
+    if practice:  # the boxes whose grad waits for a later question, and how they read
+        data.update(held=_held_boxes(made.steps, walk.order, numbers),
+                    heldText=HELD.rjust(_BOX_WIDTH), heldColour=PENDING)
     # progress is kept in the browser per page: the key is a hash of what the page shows
     content = json.dumps(data, ensure_ascii=False) + frame_divs + text_divs
     data["key"] = "scalargrad-steps:" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]

@@ -515,3 +515,20 @@ def test_grad_hessian_refuses_more_variables_than_max_hessian_before_computing(
     lines = re.findall(r"^∂²f/(\S+) = (\S+)$", out, re.M)
     assert len(lines) == 820 and calls == [1]
     assert sum(float(v) for _, v in lines) == 780.0
+
+
+def test_step_practice_never_prints_a_later_questions_gradient() -> None:
+    # 19.1: step 3 (σ) sends ∂f/∂σ · σ'(z) to z, whose one consumer it is: that amount is
+    # step 4's answer ∂f/∂z, so the worked step names the product and the step, not the number
+    h = practice_hand()
+    answers = ["1", f"{h['d_sub']:.6f}", f"{h['d_sub']:.6f}", "q"]
+    done = subprocess.run([PY, "-m", "scalargrad", "step", "--practice", EXPR, *VALUES],
+                          input="\n".join(answers) + "\n", capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "step 4/5: ∂f/∂(w·a + b) = ?" in out
+    assert "to w·a + b (its gradient is step 4's question)" in out
+    for shown in (f"{h['d_z']:.4g}", f"{h['d_z']:.4f}", f"{h['d_z']:.3f}"):
+        assert shown not in out and shown.replace("-", "−") not in out
+    assert "→ y: ∂(σ(w·a + b) − y)/∂y = −1, adds" in out  # a leaf's share is no question
