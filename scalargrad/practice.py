@@ -195,8 +195,9 @@ class Term:
         local_grad: ``∂p/∂node``, the number on the arrow.
         formula: The rule's text of ``∂p/∂node`` with the graph's names.
         amount: ``upstream · local_grad``, what ``p``'s step sent.
-        local: The symbol of ``∂p/∂node`` as ``p``'s step writes it
-            (:meth:`Step.local_text`: ``∂f/∂x|local`` where it is not the total).
+        local: ``∂p/∂node`` as feedback writes it (:func:`local_text`: the symbol of
+            ``p``'s step, ``∂f/∂x|local`` where it is not the total, or words where an
+            unmarked ``∂root/∂node`` would be the very total asked for).
     """
 
     consumer: Value
@@ -242,7 +243,7 @@ def local_text(step: Step, contribution: Contribution) -> str:
 
 def _short(local: str) -> str:
     """A local derivative's symbol, or "the local derivative" where it is said in words."""
-    return "the local derivative" if local.startswith("(") else local
+    return "the local derivative" if local.startswith("(the local derivative") else local
 
 
 def _in(value: float, right: tuple[float, float]) -> bool:
