@@ -51,10 +51,19 @@ from .errors import (
 from .explanations import DEFAULT_MAX_FACTORS, explain
 from .higher import hessian, second_derivative_text
 from .names import display_names, where
-from .notation import derivative_text, fmt, format_number
+from .notation import derivative_text, format_number
 from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
 from .parse import functions, parse
-from .practice import ABS_TOL, REL_TOL, Question, Send, questions, read_number
+from .practice import (
+    ABS_TOL,
+    REL_TOL,
+    Question,
+    Send,
+    questions,
+    read_number,
+    step_numbers,
+    worked_lines,
+)
 from .steps import Step, backward_steps
 from .testing.derivation import check_derivative, pick_seed
 from .viz import ARROWS_PER_VALUE, DEFAULT_MAX_NODES, DRAWING_SUFFIXES, write_drawing
@@ -414,8 +423,13 @@ def _warn_kinks(root: Value) -> None:
               file=sys.stderr)
 
 
-def _print_step(step: Step, total: int, out: TextIO) -> None:
-    first, *rest = step.lines()
+def _print_step(step: Step, total: int, out: TextIO,
+                numbers: dict[int, int] | None = None) -> None:
+    """Prints a step's lines; in practice (``numbers``) without what a later question asks."""
+    if numbers is None:
+        first, *rest = step.lines()
+    else:  # what it sent to a node still to be asked is withheld (its gradient, often)
+        first, *rest = (held or line for line, held, _ in worked_lines(step, numbers))
     print(f"step {step.index + 1}/{total}: {first}", file=out)
     for line in rest:
         print(f"    {line}", file=out)
@@ -619,7 +633,7 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
             if typed.lower() in ("q", "quit"):
                 return "quit"
             if typed.lower() in ("r", "reveal"):
-                print(f"revealed: {item.prompt[:-1]}{fmt(item.answer)}", file=out)
+                print(f"revealed: {item.prompt[:-1]}{format_number(item.answer)}", file=out)
                 return "revealed"
             value = read_number(typed)
             if value is None:
@@ -640,6 +654,7 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
           f"relative {REL_TOL:g} or an absolute {ABS_TOL:g} (the absolute only when the "
           f"exact value is 0).", file=out)
     _print_where(steps, out)
+    numbers = step_numbers(steps)
     try:
         for q in questions(steps):
             print(f"\nstep {q.number}/{len(steps)}: {q.prompt}", file=out)
@@ -654,7 +669,7 @@ def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
                 if ask(send) == "quit":
                     print(f"quit: {tally()}.", file=out)
                     return 0
-            _print_step(q.step, len(steps), out)
+            _print_step(q.step, len(steps), out, numbers)
     except KeyboardInterrupt:
         print(f"\ninterrupted: {tally()}.", file=out)
         return 130

@@ -18,12 +18,19 @@ gradient ``∂C/∂node`` (see :mod:`scalargrad.practice`) and, when they tick
 the box, what the step sends down each input arrow; the step's text and
 numbers appear once the answers are right or revealed, and a tally counts
 right and revealed gradients. No key or button goes past the first question
-not yet answered. The script reads and judges answers by the data
+not yet answered, and no answered step's text or drawing shows the gradient of a
+node whose own question is still to come (its box reads "not shown", the text
+names what is sent and which step asks for it; both appear once it is answered).
+The script reads and judges answers by the data
 :mod:`scalargrad.practice` writes into the page (its :data:`READER` state
 machine, each question's windows and slips), so the page and Python agree on
 every answer (``window.scalargradVerdict(k, stage, text)`` in the page returns
 the verdict, for tests); progress is kept in ``localStorage`` under a hash of
 the page's content, when the browser allows it.
+
+The frames are laid out by Graphviz's ``dot`` program, or by any other
+:class:`Renderer` passed as ``render=`` (the docs playground passes Graphviz
+compiled to WebAssembly).
 
 The page's HTML, CSS and JavaScript are package data files
 (``scalargrad/templates/steps.html``, ``steps.css``, ``steps.js``,
@@ -40,19 +47,30 @@ import re
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path as FilePath
-from typing import Literal
+from typing import Literal, Protocol
 
 from ._files import write_atomically
 from .engine import Value
 from .names import plain_name, typeset_parts, where
-from .notation import LOCAL_MARK, derivative_text, fmt, format_number
-from .practice import ABS_TOL, READER, REL_TOL, Question, Send, questions, slip_windows
+from .notation import LOCAL_MARK, derivative_text, format_number
+from .practice import (
+    ABS_TOL,
+    READER,
+    REL_TOL,
+    Question,
+    Send,
+    questions,
+    slip_windows,
+    step_numbers,
+    worked_lines,
+)
 from .steps import Step
 from .viz import HIGHLIGHT, PARTIAL, PENDING, RECEIVER, ROLE_COLOURS, frames, render, split_svgs
 from .walk import Walk
 
 __all__ = [
     "DEFAULT_PAGE_MAX_NODES",
+    "Renderer",
     "StepsView",
     "html_name",
     "save_steps_html",
@@ -62,6 +80,23 @@ __all__ = [
 
 DEFAULT_PAGE_MAX_NODES = 150
 """Largest graph the page accepts by default (one inlined SVG per step)."""
+
+HELD = "not shown"
+"""A practice box's grad while its own step's question is still to come."""
+_BOX_WIDTH = 10  # characters of a box's number cell in the drawings
+
+
+class Renderer(Protocol):
+    """Lays out DOT text: the signature of :func:`scalargrad.dot.render` (the ``dot`` program).
+
+    ``source`` may hold several graphs, one after another; the result is their outputs
+    (SVG documents for ``fmt="svg"``) one after another, as ``dot`` writes them.
+    """
+
+    def __call__(self, source: str, fmt: str = "svg", *, timeout: float = ...) -> bytes:
+        """The laid-out graphs of ``source`` in format ``fmt``, within ``timeout`` seconds."""
+        ...
+
 
 _STRIP = re.compile(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->|<title>.*?</title>", re.DOTALL)
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
@@ -121,6 +156,8 @@ def _legend(practice: bool) -> str:
     asked = (" " + item(f'<b style="color:{HIGHLIGHT}">?</b>: ', "the gradient you are asked "
                         "for") + "; " + item('<span class="sw from"></span>',
                                              "the nodes it comes from")) if practice else ""
+    held = (f'; <b style="color:{PENDING}">{HELD}</b>: a gradient a later step asks for'
+            if practice else "")
     return (
         f'<div class="legend">{swatches}<br>'
         + item(f'<span class="sw" style="border:3px solid {HIGHLIGHT}"></span>',
@@ -132,7 +169,7 @@ def _legend(practice: bool) -> str:
         f'text where it is not the total)<br>'
         f'grad in <b style="color:{PARTIAL}">orange</b>: a partial sum (not every consumer '
         f'has added its share yet); <b style="color:{PENDING}">not yet</b>: no gradient has '
-        f'arrived<br><span class="hint">Keys: → next, ← back, Home / End; + / − zoom, '
+        f'arrived{held}<br><span class="hint">Keys: → next, ← back, Home / End; + / − zoom, '
         f'0 actual size, f fit; drag to pan, Ctrl+wheel to zoom.</span></div>'
     )
 
@@ -151,11 +188,37 @@ def _question_data(q: Question | Send) -> dict[str, object]:
                   for (lo, hi), (_, message) in zip(slip_windows(q), q.slips)],
         "check": "Check each factor:",
         "working": "\n".join(html_name(line) for line in q.working()),
-        "right": html_name(f"{q.prompt[:-1]}{fmt(q.answer)}"),
+        "right": html_name(f"{q.prompt[:-1]}{format_number(q.answer)}"),
     }
     if isinstance(q, Question):
         data["sends"] = [_question_data(s) for s in q.sends()]
     return data
+
+
+def _held(line: str, held: str | None, k: int) -> str:
+    """A worked line for practice: the script shows ``line`` once step ``k`` is answered."""
+    if held is None:
+        return html_name(line)
+    return (f'<span class="sent" data-step="{k}"><span class="full" hidden>{html_name(line)}'
+            f'</span><span class="held">{html_name(held)}</span></span>')
+
+
+def _held_boxes(made_steps: Sequence[tuple[Step, object]], order: Sequence[Value],
+                numbers: dict[int, int]) -> list[list[list[object]]]:
+    """``[box id, k]`` per position, for each box shown with a grad before step ``k`` asks it.
+
+    The script hides those grads until step ``k`` is answered or revealed.
+    """
+    box = {id(v): f"n{i}" for i, v in enumerate(order)}
+    out: list[list[list[object]]] = [[]]
+    reached: dict[int, int] = {}  # id → step k of a node some step has sent a share to
+    for number, (step, _) in enumerate(made_steps, 1):
+        for c in step.contributions:
+            k = numbers.get(id(c.input), 0)
+            if k > number:
+                reached[id(c.input)] = k
+        out.append([[box[i], k] for i, k in reached.items() if k > number])
+    return out
 
 
 def _all_lines(steps: Sequence[tuple[Step, object]]) -> str:
@@ -166,10 +229,25 @@ def steps_html(
     root: Value | Walk, *, title: str | None = None, max_nodes: int | None = DEFAULT_PAGE_MAX_NODES,
     rankdir: str = "LR", timeout: float = 300.0, practice: bool = False,
     max_edges: int | Literal["auto"] | None = "auto",
+    render: Renderer = render,
 ) -> str:
     """Returns the step-through page for ``root`` as HTML text (see :func:`save_steps_html`).
 
     ``root`` may be a :class:`~scalargrad.walk.Walk`: its names and steps are used.
+
+    Args:
+        root: The node to differentiate, or a :class:`~scalargrad.walk.Walk` of it.
+        title: The page heading (default "Backpropagation through <root>").
+        max_nodes: Refuse graphs with more Values.
+        rankdir: See :func:`scalargrad.viz.draw`.
+        timeout: Seconds for the layout of every frame (passed to ``render``).
+        practice: Ask for each step's gradient first (see :func:`save_steps_html`).
+        max_edges: Refuse graphs with more arrows (see :func:`scalargrad.viz.draw`).
+        render: Lays the frames out: called once as ``render(source, "svg",
+            timeout=timeout)`` with every frame's DOT graph in ``source``, it returns their
+            SVG documents one after another (a :class:`Renderer`). The default runs
+            Graphviz's ``dot`` (:func:`scalargrad.dot.render`); the docs playground passes
+            Graphviz compiled to WebAssembly.
     """
     walk = root if isinstance(root, Walk) else Walk(root) if isinstance(root, Value) else None
     made = frames(root if walk is None else walk, max_nodes=max_nodes, rankdir=rankdir,
@@ -180,7 +258,8 @@ def steps_html(
     drawings = [made.before, *(d for _, d in made.steps), made.final, *made.questions]
     svgs = split_svgs(render("\n".join(d.source for d in drawings), "svg", timeout=timeout))
     if len(svgs) != len(drawings):
-        raise RuntimeError(f"dot returned {len(svgs)} SVGs for {len(drawings)} frames")
+        raise RuntimeError(f"the layout (render) returned {len(svgs)} SVGs for {len(drawings)} "
+                           f"frames")
     root_name = names[id(root)]
     n = len(made.steps)
     counters = ["Before backward", *(f"Step {k} of {n}" for k in range(1, n + 1)),
@@ -198,12 +277,15 @@ def steps_html(
     defined = where(root, _all_lines(made.steps), walk.naming)  # the made-up names every step uses
     if defined:
         texts[0] += "\n\n" + html_name(defined)
+    numbers = step_numbers(s for s, _ in made.steps)
     for step, _ in made.steps:
         titles.append(f"Backward at {html_name(step.name)}")
         lines = step.lines()
         # each step's text defines its made-up names
         defined = where(root, "\n".join(lines), walk.naming)
-        texts.append("\n".join(html_name(line) for line in (*lines, defined) if line))
+        shown = ([html_name(line) for line in lines] if not practice else
+                 [_held(line, held, k) for line, held, k in worked_lines(step, numbers)])
+        texts.append("\n".join(shown + ([html_name(defined)] if defined else [])))
     titles.append(f"All gradients of {html_name(root_name)}")
     rows = "".join(
         f'<tr data-node="{nid}" data-grad="{g!r}"><td>'
@@ -238,6 +320,9 @@ def steps_html(
         "absTol": ABS_TOL,
         "reader": READER if practice else None,
     }
+    if practice:  # the boxes whose grad waits for a later question, and how they read
+        data.update(held=_held_boxes(made.steps, walk.order, numbers),
+                    heldText=HELD.rjust(_BOX_WIDTH), heldColour=PENDING)
     # progress is kept in the browser per page: the key is a hash of what the page shows
     content = json.dumps(data, ensure_ascii=False) + frame_divs + text_divs
     data["key"] = "scalargrad-steps:" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]

@@ -18,7 +18,7 @@ import contextlib
 import io
 import re
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from . import cli, page, viz
@@ -60,7 +60,7 @@ PRESETS: dict[str, str] = {
 neurons (∂C/∂a_k is a sum over j), and a 2-3-1 network (tanh hidden layer, sigmoid output)."""
 
 # Options of ``scalargrad grad`` that take a value (the token after them is not the expression).
-_VALUED = {"--explain", "--max-paths", "--max-factors", "--max-nodes", "--dot-timeout"}
+_VALUED = {"--explain", "--max-paths", "--max-factors", "--max-nodes", "--max-edges", "--dot-timeout"}
 _PAIR = re.compile(r"^[^\W\d]\w*=")
 _FILES = {"--draw", "--html"}
 
@@ -269,20 +269,13 @@ def browser_dot(source: str) -> str:
 _GRAPH_START = re.compile(r"^(?=(?:strict\s+)?(?:di)?graph\b)", re.M)
 
 
-@contextlib.contextmanager
-def _rendering_with(render_svg: Callable[[str], str]) -> Iterator[None]:
-    """Makes :func:`scalargrad.page.steps_html` lay its frames out with ``render_svg``."""
+def _renderer(render_svg: Callable[[str], str]) -> page.Renderer:
+    """A :class:`scalargrad.page.Renderer` that lays each graph out with ``render_svg``."""
     def render(source: str, fmt: str = "svg", *, timeout: float = 0.0) -> bytes:
         graphs = [g for g in _GRAPH_START.split(source) if g.strip()]
         return "".join(render_svg(browser_dot(g)) for g in graphs).encode("utf-8")
 
-    space = vars(page)  # page.py imported render by name: replace it there, then restore it
-    saved = space["render"]
-    space["render"] = render
-    try:
-        yield
-    finally:
-        space["render"] = saved
+    return render
 
 
 def steps(text: str, render_svg: Callable[[str], str] | None = None, *,
@@ -307,8 +300,7 @@ def steps(text: str, render_svg: Callable[[str], str] | None = None, *,
         if render_svg is None:
             html = page.steps_html(root, practice=practice)
         else:
-            with _rendering_with(render_svg):
-                html = page.steps_html(root, practice=practice)
+            html = page.steps_html(root, practice=practice, render=_renderer(render_svg))
     except (PlaygroundError, viz.DrawingTooLargeError) as err2:
         return {"status": 2, "html": "", "stderr": f"playground: {err2}\n"}
     return {"status": 0, "html": html, "stderr": ""}

@@ -19,6 +19,11 @@ every factor's number but not the result; a factor whose number is the answer
 is named, not numbered, and no line writes the quantity asked for on its own
 right-hand side, so the answer is never given away before the student asks.
 
+Once a step is answered its worked text (:func:`worked_lines`) says what it sent
+down each arrow, but never a number that is the gradient of a node whose own
+question is still to come: for an input with one consumer, what it is sent *is*
+its gradient. Such a line names the product and the step that asks for it.
+
 On request (:meth:`Question.sends`) the student then computes what the
 step sends down each input arrow, ``∂C/∂node · ∂node/∂input``.
 
@@ -35,8 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engine import Value
-from .notation import derivative_text, fmt
-from .steps import Step
+from .notation import LOCAL_MARK, derivative_text, format_number
+from .steps import Contribution, Step
 
 __all__ = [
     "ABS_TOL",
@@ -52,7 +57,9 @@ __all__ = [
     "questions",
     "read_number",
     "slip_windows",
+    "step_numbers",
     "window",
+    "worked_lines",
 ]
 
 REL_TOL = 1e-3
@@ -188,6 +195,9 @@ class Term:
         local_grad: ``∂p/∂node``, the number on the arrow.
         formula: The rule's text of ``∂p/∂node`` with the graph's names.
         amount: ``upstream · local_grad``, what ``p``'s step sent.
+        local: ``∂p/∂node`` as feedback writes it (:func:`local_text`: the symbol of
+            ``p``'s step, ``∂f/∂x|local`` where it is not the total, or words where an
+            unmarked ``∂root/∂node`` would be the very total asked for).
     """
 
     consumer: Value
@@ -197,6 +207,7 @@ class Term:
     local_grad: float
     formula: str
     amount: float
+    local: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,15 +225,25 @@ class Verdict:
     slip: int | None = None
 
 
-def local_text(consumer: str, node: str, root: str) -> str:
-    """The local derivative ``∂consumer/∂node`` as feedback writes it.
+def local_text(step: Step, contribution: Contribution) -> str:
+    """The local derivative ``∂node/∂input`` of one of ``step``'s arrows, as feedback writes it.
 
-    When the consumer is the root itself, ``∂root/∂node`` would read as the total
-    derivative being asked for (a quantity defined by itself); then it is said in words.
+    The symbol is the steps' own (:meth:`Step.local_text`, one source): ``∂(x·y)/∂x``,
+    and at the root of ``tanh(x·y) + x`` the marked ``∂f/∂x|local``. An unmarked
+    ``∂root/∂input`` *is* the total derivative of the input, which is what the input's
+    own question asks for: written there it would define the quantity by itself, so it is
+    said in words.
     """
-    if consumer != root:
-        return derivative_text(consumer, node)
-    return f"(the local derivative on the arrow from {node} into {consumer})"
+    symbol = step.local_text(contribution)
+    if step.name == step.root_name and not symbol.endswith(LOCAL_MARK):
+        return (f"(the local derivative on the arrow from {contribution.name} into "
+                f"{step.name})")
+    return symbol
+
+
+def _short(local: str) -> str:
+    """A local derivative's symbol, or "the local derivative" where it is said in words."""
+    return "the local derivative" if local.startswith("(the local derivative") else local
 
 
 def _in(value: float, right: tuple[float, float]) -> bool:
@@ -236,7 +257,7 @@ def _local_value(formula: str, value: float, right: tuple[float, float]) -> str:
                 "input" if _in(value, right) else formula)
     if _in(value, right):
         return f"{formula}, at the forward values"
-    return f"{formula} = {fmt(value)}"
+    return f"{formula} = {format_number(value)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,17 +309,15 @@ class Question:
                     f"changes when {root} itself changes a little."]
         right = self.window()
         symbols = " + ".join(
-            f"{derivative_text(root, t.consumer_name)} · {local_text(t.consumer_name, name, root)}"
+            f"{derivative_text(root, t.consumer_name)} · {t.local}"
             for t in self.terms
         )
         lines = [f"{head} = {symbols}"]
         for t in self.terms:
             up = derivative_text(root, t.consumer_name)
             upstream = (f"{up} from step {t.step}" if _in(t.upstream, right)
-                        else f"{up} = {fmt(t.upstream)} (step {t.step})")
-            local = ("the local derivative" if t.consumer_name == root
-                     else derivative_text(t.consumer_name, name))
-            lines.append(f"  {upstream},  {local} = "
+                        else f"{up} = {format_number(t.upstream)} (step {t.step})")
+            lines.append(f"  {upstream},  {_short(t.local)} = "
                          f"{_local_value(t.formula, t.local_grad, right)}")
         return lines
 
@@ -346,7 +365,7 @@ class Send:
         c = self.step.contributions[self.index]
         root, name = self.step.root_name, self.step.name
         return (f"→ {c.name}: {derivative_text(root, name)} · "
-                f"{derivative_text(name, c.name)} = ?")
+                f"{self.step.local_text(c)} = ?")
 
     def window(self, *, rel_tol: float = REL_TOL, abs_tol: float = ABS_TOL) -> tuple[float, float]:
         """The answers that are right (see :func:`window`)."""
@@ -359,9 +378,8 @@ class Send:
         right = self.window()
         up = derivative_text(root, name)
         upstream = (f"{up}: this step's gradient" if _in(self.step.upstream, right)
-                    else f"{up} = {fmt(self.step.upstream)} (this step)")
-        local = ("the local derivative" if name == root
-                 else derivative_text(name, c.name))
+                    else f"{up} = {format_number(self.step.upstream)} (this step)")
+        local = _short(local_text(self.step, c))
         return [f"{upstream},  {local} = {_local_value(c.formula, c.local_grad, right)}"]
 
     def check(self, value: float, *, rel_tol: float = REL_TOL,
@@ -382,10 +400,11 @@ def _verdict(value: float, answer: float, right: tuple[float, float], prompt: st
     found = judge(value, right,
                   [window(v, rel_tol=rel_tol, abs_tol=abs_tol) for v, _ in slips])
     if found == -1:
-        return Verdict(True, f"Right: {prompt[:-1]}{fmt(answer)}.")
+        return Verdict(True, f"Right: {prompt[:-1]}{format_number(answer)}.")
     if found is not None:
-        return Verdict(False, f"Not quite: you wrote {fmt(value)}. {slips[found][1]}", found)
-    return Verdict(False, f"Not quite: you wrote {fmt(value)}. Check each factor:")
+        return Verdict(False, f"Not quite: you wrote {format_number(value)}. "
+                              f"{slips[found][1]}", found)
+    return Verdict(False, f"Not quite: you wrote {format_number(value)}. Check each factor:")
 
 
 def _keep(out: list[tuple[float, str]], right: tuple[float, float]) -> tuple[
@@ -398,7 +417,7 @@ def _send_slips(step: Step, index: int, zero: bool) -> tuple[tuple[float, str], 
     c = step.contributions[index]
     root, name = step.root_name, step.name
     right = window(c.amount, zero=zero or c.local_grad == 0.0)
-    up, local = derivative_text(root, name), local_text(name, c.name, root)
+    up, local = derivative_text(root, name), local_text(step, c)
     formula = _local_value(c.formula, c.local_grad, right).split(" = ")[0]
     out = [(-c.amount, "The size is right but the sign is not: check the sign of each "
                        "factor.")]
@@ -426,7 +445,7 @@ def _slips(step: Step, terms: tuple[Term, ...], right: tuple[float, float]) -> t
     if len(terms) == 1:
         t = terms[0]
         up = derivative_text(root, t.consumer_name)
-        local = local_text(t.consumer_name, name, root)
+        local = t.local
         formula = _local_value(t.formula, t.local_grad, right).split(" = ")[0]
         if t.local_grad != 1.0:
             out.append((t.upstream, f"That is {up} alone: multiply it by the local derivative "
@@ -445,6 +464,36 @@ def _slips(step: Step, terms: tuple[Term, ...], right: tuple[float, float]) -> t
     return _keep(out, right)
 
 
+def step_numbers(steps: Iterable[Step]) -> dict[int, int]:
+    """``id(node) → k`` for the node of each step (1 for the root): whose question is when."""
+    return {id(step.node): number for number, step in enumerate(steps, 1)}
+
+
+def worked_lines(step: Step, numbers: dict[int, int]) -> list[tuple[str, str | None, int]]:
+    """A step's worked text for practice: ``(line, withheld, k)`` per line of :meth:`Step.lines`.
+
+    ``withheld`` is ``None`` for a line that gives nothing away. For an arrow into a node
+    with a question of its own (step ``k`` in ``numbers``, from :func:`step_numbers`) it is
+    the line without the amount sent and the input's grad before and after (a partial
+    sum, or for a single consumer the very gradient step ``k`` asks for), e.g. ``→ x·y:
+    ∂tanh(x·y)/∂(x·y) = 1 − tanh(x·y)² = 0.42, sends ∂f/∂tanh(x·y) · ∂tanh(x·y)/∂(x·y)
+    to x·y (its gradient is step 3's question)``. Show ``line`` once step ``k`` is
+    answered or revealed, ``withheld`` until then.
+    """
+    first, *rest = step.lines()
+    out: list[tuple[str, str | None, int]] = [(first, None, 0)]
+    up = derivative_text(step.root_name, step.name)
+    for c, line in zip(step.contributions, rest):
+        k = numbers.get(id(c.input), 0)
+        if not k:  # a leaf: no question asks for its gradient
+            out.append((line, None, 0))
+            continue
+        head = line.rpartition(", adds ")[0] or line
+        out.append((line, f"{head}, sends {up} · {step.local_text(c)} to {c.name} (its "
+                          f"gradient is step {k}'s question)", k))
+    return out
+
+
 def questions(steps: Iterable[Step]) -> list[Question]:
     """One :class:`Question` per step, in backward order.
 
@@ -460,6 +509,7 @@ def questions(steps: Iterable[Step]) -> list[Question]:
         for c in step.contributions:
             into.setdefault(id(c.input), []).append(Term(
                 step.node, step.name, number, step.upstream, c.local_grad, c.formula, c.amount,
+                local_text(step, c),
             ))
     out = []
     for number, step in enumerate(steps, 1):

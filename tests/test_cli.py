@@ -279,8 +279,8 @@ def test_step_practice_right_wrong_reveal_quit() -> None:
     child.expect_exact("Right: ∂f/∂f = 1.")
     child.expect_exact("step 2/5: ∂f/∂(σ(w·a + b) − y) = ?")
     child.sendline("r")  # reveal: ∂f/∂(σ − y) = 2(σ − y), by hand
-    child.expect(r"revealed: ∂f/∂\(σ\(w·a \+ b\) − y\) = (-?[0-9.e-]+)")
-    assert float(child.match.group(1)) == pytest.approx(h["d_sub"], rel=5e-4)
+    child.expect(r"revealed: ∂f/∂\(σ\(w·a \+ b\) − y\) = (−?[0-9.e−]+)")  # one minus (19.9)
+    assert float(child.match.group(1).replace("−", "-")) == pytest.approx(h["d_sub"], rel=5e-4)
     child.expect_exact("step 3/5: ∂f/∂σ(w·a + b) = ?")
     child.sendline(f"{h['d_sub']:.6f}".replace("-", "−"))  # a typeset minus is a minus
     child.expect_exact("Right:")
@@ -289,7 +289,7 @@ def test_step_practice_right_wrong_reveal_quit() -> None:
     child.expect_exact("alone: multiply it by the local derivative ∂σ(w·a + b)/∂(w·a + b)")
     child.expect_exact("(step 3)")  # the chain rule with each factor's number …
     before = child.before or ""
-    assert f"{h['d_z']:.4g}" not in before  # … and never the answer
+    assert f"{h['d_z']:.4g}".replace("-", "−") not in before  # … and never the answer
     child.sendline(f"{-h['d_z']:.5f}")
     child.expect_exact("the sign is not")
     child.sendline("seven")
@@ -530,3 +530,20 @@ def test_grad_hessian_refuses_more_variables_than_max_hessian_before_computing(
     lines = re.findall(r"^∂²f/(\S+) = (\S+)$", out, re.M)
     assert len(lines) == 820 and calls == [1]
     assert sum(float(v) for _, v in lines) == 780.0
+
+
+def test_step_practice_never_prints_a_later_questions_gradient() -> None:
+    # 19.1: step 3 (σ) sends ∂f/∂σ · σ'(z) to z, whose one consumer it is: that amount is
+    # step 4's answer ∂f/∂z, so the worked step names the product and the step, not the number
+    h = practice_hand()
+    answers = ["1", f"{h['d_sub']:.6f}", f"{h['d_sub']:.6f}", "q"]
+    done = subprocess.run([PY, "-m", "scalargrad", "step", "--practice", EXPR, *VALUES],
+                          input="\n".join(answers) + "\n", capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "step 4/5: ∂f/∂(w·a + b) = ?" in out
+    assert "to w·a + b (its gradient is step 4's question)" in out
+    for shown in (f"{h['d_z']:.4g}", f"{h['d_z']:.4f}", f"{h['d_z']:.3f}"):
+        assert shown not in out and shown.replace("-", "−") not in out
+    assert "→ y: ∂(σ(w·a + b) − y)/∂y = −1, adds" in out  # a leaf's share is no question

@@ -183,3 +183,25 @@ def test_the_title_and_prose_typeset_c0_as_the_heading_does() -> None:
     assert first and "Backward starts at C<sub>0</sub> with ∂C<sub>0</sub>/∂C<sub>0</sub> = 1" \
         in first.group(1)
     assert "C_0" not in re.sub(r"<svg.*?</svg>", "", text, flags=re.S)
+
+
+@needs_dot
+def test_render_lays_out_every_frame_in_one_call_and_nothing_else() -> None:
+    from scalargrad.dot import render as dot_render
+    calls: list[tuple[str, str, float]] = []
+
+    def recording(source: str, fmt: str = "svg", *, timeout: float = 1.0) -> bytes:
+        calls.append((source, fmt, timeout))
+        return dot_render(source, fmt, timeout=timeout)
+
+    assert steps_html(neuron(), practice=True, render=recording, timeout=77.0) == \
+        steps_html(neuron(), practice=True)  # the default is the dot program itself
+    assert len(calls) == 1 and calls[0][1:] == ("svg", 77.0)
+    # before, 5 steps, all gradients, and 5 practice question frames: 12 graphs
+    assert calls[0][0].count("digraph") == 12
+
+    def broken(source: str, fmt: str = "svg", *, timeout: float = 1.0) -> bytes:
+        return b'<?xml version="1.0"?><svg></svg>'  # one SVG for twelve frames
+
+    with pytest.raises(RuntimeError, match="1 SVGs for 12 frames"):  # refused, no gaps
+        steps_html(neuron(), practice=True, render=broken)

@@ -359,6 +359,23 @@ def test_final_table_brackets_names_as_the_steps_do(tmp_path: Path) -> None:
 # --- practice mode ------------------------------------------------------------------------
 
 
+def minus(text: str) -> str:
+    """Python's digits with the minus sign every displayed number uses (U+2212, 19.9)."""
+    return text.replace("-", "\u2212")
+
+
+def assert_withheld(text: str, step: Any, later: int) -> None:
+    """The worked step as practice shows it while its one input's question (``later``) waits.
+
+    Every line of the step but the amounts sent and the input's grad before and after
+    (for one consumer, the input's very gradient).
+    """
+    first, sent = step.lines()
+    head, _, amounts = sent.rpartition(", adds ")
+    assert text.startswith(plain(f"{first}\n{head}, sends "))
+    assert f"step {later}" in text and "adds" not in text and amounts not in text
+
+
 def visible_text(page: Any) -> str:
     """Every piece of text a student can see: the page's text and the drawing's."""
     return str(page.locator("body").inner_text()).replace("\xa0", " ")
@@ -387,7 +404,7 @@ def test_practice_wrong_right_reveal_and_the_tally(
     page.locator("#answer").fill("1")
     page.keyboard.press("Enter")
     assert page.locator("#practice").is_hidden()
-    assert opened.text() == plain("\n".join(steps[0].lines()))
+    assert_withheld(opened.text(), steps[0], 2)  # what it sent is step 2's answer (19.1)
     assert "Right" in page.locator("#verdict").inner_text()
     assert page.locator("#tally").inner_text() == "Right 1 · revealed 0 · of 5 steps"
 
@@ -398,7 +415,7 @@ def test_practice_wrong_right_reveal_and_the_tally(
     assert "?" in page.locator(".frame:not([hidden]) g.value.highlight").text_content() or ""
     page.locator("#reveal").click()
     assert "Revealed" in page.locator("#verdict").inner_text()
-    assert f"{steps[1].upstream:.4g}" in page.locator("#verdict").inner_text()
+    assert minus(f"{steps[1].upstream:.4g}") in page.locator("#verdict").inner_text()
     assert page.locator("#tally").inner_text() == "Right 1 · revealed 1 · of 5 steps"
 
     # step 3, σ: ∂C/∂σ = ∂C/∂(σ − y) · 1, right at once
@@ -413,7 +430,7 @@ def test_practice_wrong_right_reveal_and_the_tally(
     assert steps[3].upstream == pytest.approx(answer)
     assert "?" in page.locator(".frame:not([hidden]) g.value.highlight").text_content() or ""
     for shown in (f"{answer:.4g}", f"{answer:.4f}", f"{answer:.3f}", f"{answer:.3g}"):
-        assert shown not in visible_text(page)
+        assert shown not in visible_text(page) and minus(shown) not in visible_text(page)
     page.locator("#answer").fill(f"{2 * (s - 1):.4f}")  # ∂C/∂σ alone: the local factor is named
     page.locator("#check").click()
     feedback = page.locator("#feedback").inner_text()
@@ -427,10 +444,10 @@ def test_practice_wrong_right_reveal_and_the_tally(
     feedback = page.locator("#feedback").inner_text()
     # the step's chain rule with every factor's number (each from its own step) …
     assert "Check each factor" in feedback and "(step 3)" in feedback
-    assert f"{2 * (s - 1):.4g}" in feedback and f"{s * (1 - s):.4g}" in feedback
+    assert minus(f"{2 * (s - 1):.4g}") in feedback and f"{s * (1 - s):.4g}" in feedback
     # … and the student's number, but never the answer
     assert f"{answer * 1.01:.6f}" in feedback
-    assert f"{answer:.4g}" not in visible_text(page)
+    assert minus(f"{answer:.4g}") not in visible_text(page)
     assert page.locator("#next").is_disabled() and opened.counter() == "Step 4 of 5"
     page.keyboard.press("ArrowRight")  # the keys do not skip the question either
     assert opened.counter() == "Step 4 of 5"
@@ -440,7 +457,7 @@ def test_practice_wrong_right_reveal_and_the_tally(
     page.locator("#answer").fill(f"{answer * (1 + 5e-4):.8f}")  # within relative 1e-3
     page.locator("#check").click()
     assert page.locator("#practice").is_hidden()
-    assert f"{answer:.4g}" in visible_text(page)
+    assert minus(f"{answer:.4g}") in visible_text(page)
     assert page.locator("#tally").inner_text() == "Right 3 · revealed 1 · of 5 steps"
 
     # going back shows answered steps as worked steps, not as questions again
@@ -473,7 +490,7 @@ def test_practice_asks_each_arrow_when_the_box_is_ticked(
     page.locator("#answer").fill(f"{sent:.5f}")
     page.locator("#check").click()
     assert page.locator("#practice").is_hidden()  # the worked step now
-    assert opened.text() == plain("\n".join(steps[0].lines()))
+    assert_withheld(opened.text(), steps[0], 2)  # σ − y's own gradient is still to come
     assert page.locator("#tally").inner_text() == "Right 1 · revealed 0 · of 5 steps"
     opened.close()
 
@@ -858,4 +875,90 @@ def test_a_pasted_80000_character_answer_is_judged_promptly(
     assert max(long) < 2000 * max(short, 0.005), times  # linear: ~100×; the regex: ~10⁶×
     assert "Not quite" in page.locator("#feedback").inner_text()
     assert opened.counter() == "Step 1 of 5"
+    opened.close()
+
+
+# --- 19.1: an answered step's text and frame never show a later question's answer ----------
+
+_SHOWN_NUMBER = re.compile(r"−?[0-9]+(?:\.[0-9]+)?(?:e[−+]?[0-9]+)?")
+
+
+def displayed(x: float) -> set[str]:
+    """The texts a number is displayed as: in a sentence, and in a box's 4-digit cell."""
+    from scalargrad.notation import format_number
+    return {format_number(x), format_number(x, pad=True)}
+
+
+def visible_numbers(page: Any) -> tuple[set[str], list[str]]:
+    """The numbers in every visible text and in the visible drawing; the drawing's texts."""
+    svg = list(page.locator(".frame:not([hidden]) svg text").evaluate_all(
+        "els => els.map(e => e.textContent)"))
+    text = visible_text(page) + "\n" + "\n".join(svg)
+    return set(_SHOWN_NUMBER.findall(text)), svg
+
+
+@pytest.mark.parametrize("graph", ["chain", "mlp", "tanh"])
+def test_practice_never_shows_a_later_questions_gradient_in_a_worked_step(
+    browser: Any, tmp_path: Path, graph: str,
+) -> None:
+    """A whole session, answered in order; after every answer every position so far is seen.
+
+    Oracle: backward_steps on a fresh copy of the graph gives, for each node that has a
+    question, its gradient and the partial sums it passes through. None of them, as
+    displayed, may be visible while that node's question is unanswered, unless the same
+    number is also something the student may see: a data value or local derivative (on
+    the arrows from the start), a leaf's grad, or a number of a node already answered.
+    """
+    make = {"chain": demo_chain, "mlp": mlp_231, "tanh": tanh_xy}[graph]
+    path = save_steps_html(make(), tmp_path / f"{graph}.html", practice=True)
+    fresh = make()
+    steps = list(backward_steps(fresh))
+    number = {id(s.node): k for k, s in enumerate(steps, 1)}
+    secret: dict[int, set[str]] = {}  # step k → its node's gradient and partial sums
+    for s in steps:
+        for c in s.contributions:
+            if id(c.input) in number:
+                secret.setdefault(number[id(c.input)], set()).update(displayed(c.grad_after))
+    for k, s in enumerate(steps, 1):
+        secret.setdefault(k, set()).update(displayed(s.upstream))
+    given: set[str] = set()  # shown from the start, or a leaf's
+    for v in forward_order(fresh):
+        given |= displayed(v.data)
+        given |= {t for x in v.local_grads for t in displayed(x)}
+        if not v.inputs:
+            given |= displayed(v.grad)
+    reached = [set() for _ in range(len(steps) + 1)]  # position → nodes sent a share by then
+    for k, s in enumerate(steps, 1):
+        reached[k] = reached[k - 1] | {number[id(c.input)] for c in s.contributions
+                                       if id(c.input) in number}
+    opened = Opened(browser, path, (1024, 768))
+    page = opened.page
+
+    def check(position: int, answered: int) -> None:
+        seen, svg = visible_numbers(page)
+        allowed = given.union(*(secret[k] for k in range(1, answered + 1)))
+        for k in range(answered + 1, len(steps) + 1):
+            leaked = (seen & secret[k]) - allowed
+            assert not leaked, (graph, position, answered, k, leaked)
+        if 0 < position <= answered:  # the boxes still held are exactly the later ones
+            held = sum(1 for t in svg if t.strip() == "not shown")
+            assert held == len({k for k in reached[position] if k > answered}), position
+
+    for k, s in enumerate(steps, 1):
+        page.keyboard.press("ArrowRight")
+        assert opened.counter() == f"Step {k} of {len(steps)}"
+        check(k, k - 1)
+        page.locator("#answer").fill(repr(s.upstream))
+        page.locator("#check").click()
+        assert page.locator("#practice").is_hidden(), (graph, k)
+        check(k, k)
+        for back in range(k - 1, -1, -1):  # every answered position again
+            page.keyboard.press("ArrowLeft")
+            check(back, k)
+        for _ in range(k):
+            page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert opened.counter() == "All gradients"
+    text = visible_text(page)
+    assert all(any(t in text for t in displayed(s.upstream)) for s in steps)
     opened.close()

@@ -7,14 +7,32 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scalargrad import Value, backward_steps
-from scalargrad.practice import ABS_TOL, REL_TOL, is_right, questions, read_number
-from scalargrad.trace import fmt
+from scalargrad import Value, backward_steps, topological_order
+from scalargrad.names import display_names
+from scalargrad.notation import LOCAL_MARK
+from scalargrad.notation import format_number as shown  # the one number format (19.9)
+from scalargrad.practice import (
+    ABS_TOL,
+    REL_TOL,
+    Question,
+    Send,
+    is_right,
+    questions,
+    read_number,
+)
+from scalargrad.testing import expressions
+from scalargrad.trace import derivative_text
+
+
+def minus(text: str) -> str:
+    """Python's digits with the minus sign the tool displays numbers with (U+2212)."""
+    return text.replace("-", "\u2212")
 
 
 def neuron() -> tuple[Value, float]:
@@ -62,8 +80,8 @@ def test_wrong_answers_say_which_factor_is_off() -> None:
     assert not other.right and other.message.endswith("Check each factor:")
     # the working shows every factor's number and never the product
     working = "\n".join(q.working())
-    assert f"{up:.4g}" in working and f"{local:.4g}" in working
-    assert f"{up * local:.4g}" not in working
+    assert minus(f"{up:.4g}") in working and minus(f"{local:.4g}") in working
+    assert minus(f"{up * local:.4g}") not in working and f"{up * local:.4g}" not in working
 
 
 def test_a_node_with_several_consumers_asks_for_the_sum_over_j() -> None:
@@ -110,7 +128,7 @@ def test_on_request_each_arrow_of_a_step_is_asked_too() -> None:
     assert send.answer == pytest.approx(d_z)
     assert "alone: multiply it by the local derivative" in send.check(2 * (s - 1)).message
     assert "this step's gradient" in send.check(s * (1 - s)).message
-    assert f"{d_z:.4g}" not in "\n".join(send.working())
+    assert minus(f"{d_z:.4g}") not in "\n".join(send.working())
 
 
 # --- round two: no answer given away, the stated tolerance, linear reading ------------------
@@ -164,7 +182,6 @@ def test_feedback_never_shows_the_answer_at_random_points(values: list[float]) -
 
 
 def assert_no_leak(root: Value) -> None:
-    from scalargrad.names import display_names
 
     asked = questions(backward_steps(root))
     # names and formulas with a digit in them (x·1, 1 − tanh(x)²) show no number: left out
@@ -183,7 +200,7 @@ def assert_no_leak(root: Value) -> None:
                 if verdict.right:
                     continue
                 seen += 1
-                said = verdict.message.replace(f"you wrote {fmt(value)}", "") + "\n".join(
+                said = verdict.message.replace(f"you wrote {shown(value)}", "") + "\n".join(
                     item.working())
                 for label in names:  # a name such as x·1 is no number shown
                     said = said.replace(label, " ")
@@ -202,7 +219,7 @@ def test_chain_step_two_feedback_names_the_factors_not_the_number() -> None:
     a3 = q.step.node.inputs[0].data  # the chain's output a(3), y = 1.0
     assert q.answer == pytest.approx(2 * (a3 - 1.0))  # by hand
     text = "\n".join([q.check(-q.answer).message, *q.working()])
-    assert "sign" in text and "2(a^(3) − y)" in text and fmt(q.answer) not in text
+    assert "sign" in text and "2(a^(3) − y)" in text and shown(q.answer) not in text
     assert "∂C_0/∂(a^(3) − y) = ∂C_0/∂C_0 · ∂C_0/∂(a^(3) − y)" not in text
 
 
@@ -296,3 +313,71 @@ def test_what_a_zero_sends_is_zero_too() -> None:
     to_x = next(s for s in q.sends() if s.step.contributions[s.index].name == "x")
     assert to_x.answer != 0.0 and to_x.zero and to_x.check(0.0).right
     assert not to_x.check(2 * ABS_TOL).right
+
+
+# --- 19.5 / 19.9 in practice: local told from total, one number format -------------------
+
+_NUMBER = r"(−?[0-9]+(?:\.[0-9]+)?(?:e−?[0-9]+)?)(?![0-9])"  # as displayed: U+2212
+
+
+def _unlabelled(expr: Any) -> Value:
+    """The expression's graph with only its variables labelled, the root named f."""
+    from scalargrad.testing.examples import OPS
+    nodes = expr.leaves()
+    for rec in expr.records:
+        nodes.append(OPS[rec.op].build([nodes[i] for i in rec.args], rec.exponent))
+    return nodes[-1].label_as("f")
+
+
+@settings(max_examples=60, deadline=None)
+@given(expressions(variables=["x", "y", "w"], min_nodes=2, max_nodes=8))
+def test_practice_tells_local_from_total_and_writes_one_minus(expr: Any) -> None:
+    """In every prompt, working and feedback: an unmarked ∂f/∂X means X's total gradient.
+
+    Oracle: the engine's grads after a whole backward pass (each node's total), looked up by
+    the name the text uses; a local derivative is checked through the factor it stands for.
+    """
+    root = _unlabelled(expr)
+    names = display_names(root)
+    asked = questions(backward_steps(root))  # fresh grads: afterwards each grad is the total
+    totals: dict[str, list[float]] = {}
+    for v in topological_order(root):
+        totals.setdefault(names[id(v)], []).append(v.grad)
+
+    def is_total(name: str, value: float, digits: bool = False) -> bool:
+        tol = dict(rel=2e-3, abs=1e-9) if digits else dict(rel=1e-9, abs=1e-12)
+        return any(value == pytest.approx(g, **tol) for g in totals[name])
+
+    texts: list[str] = []
+    for q in asked:
+        items: list[Question | Send] = [q, *q.sends()]
+        for item in items:
+            said = [item.prompt, *item.working()]
+            for value in [item.answer, -item.answer, 0.123, *(v for v, _ in item.slips)]:
+                said.append(item.check(value).message)
+            texts += said
+        # the local derivatives the texts write, each checked through its factor's number
+        for t in q.terms:
+            if t.local.startswith("∂f/") and not t.local.endswith(LOCAL_MARK):
+                assert is_total(q.step.name, t.local_grad), (t.local, t.local_grad)
+        head = q.working()[0]
+        for t in q.terms:  # the head line writes each term's local with its own symbol
+            assert f"{derivative_text('f', t.consumer_name)} · {t.local}" in head
+        for s in q.sends():
+            c = s.step.contributions[s.index]
+            local = s.prompt.split(" · ", 1)[1].removesuffix(" = ?")
+            assert local == s.step.local_text(c)  # the steps' own symbol: one source
+            if local.startswith("∂f/") and not local.endswith(LOCAL_MARK):
+                assert is_total(c.name, c.local_grad), (s.prompt, c.local_grad)
+    # "∂f/∂X = number" (unmarked: "∂f/∂X|local = …" is another text): X's total, to the
+    # digits shown
+    stated = {name: re.compile(r"(?<![^\s(])" + re.escape(derivative_text("f", name)) + " = "
+                               + _NUMBER) for name in totals}
+    seen = 0
+    for text in texts:
+        assert not re.search(r"-[0-9.]", text), text  # numbers: U+2212, never a hyphen
+        for name, pattern in stated.items():
+            for m in pattern.finditer(text):
+                seen += 1
+                assert is_total(name, float(m.group(1).replace("−", "-")), digits=True), text
+    assert seen > 0  # ∂f/∂f = 1 at least: the property is read, not skipped

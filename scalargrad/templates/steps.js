@@ -146,9 +146,40 @@
         $("feedback").innerHTML = "";
       }
     }
+    withhold();
     layout();
     centreStep();
     save();
+  }
+  // Practice: a gradient whose own question is still to come is never shown, not in a
+  // box's grad nor in what a worked step says it sent; it appears once it is answered.
+  function known(k) { return answered[k] || stage[k] > 0; }
+  function withhold() {
+    if (!data.practice) { return; }
+    var frame = visibleFrame();
+    if (frame && frame.id === "f" + current && current < last) {
+      (data.held[current] || []).forEach(function (h) {
+        var box = frame.querySelector('g[id="' + h[0] + '"]');
+        var cells = box ? box.querySelectorAll("text") : [];
+        if (!cells.length) { return; }
+        var cell = cells[cells.length - 1];  // the box's last cell is its grad
+        if (!cell.hasAttribute("data-grad-text")) {
+          cell.setAttribute("data-grad-text", cell.textContent);
+          cell.setAttribute("data-grad-fill", cell.getAttribute("fill") || "");
+        }
+        var hide = !known(h[1]);
+        cell.textContent = hide ? data.heldText : cell.getAttribute("data-grad-text");
+        var fill = hide ? data.heldColour : cell.getAttribute("data-grad-fill");
+        if (fill) { cell.setAttribute("fill", fill); } else { cell.removeAttribute("fill"); }
+      });
+    }
+    var text = $("t" + current);
+    if (!text) { return; }
+    text.querySelectorAll(".sent").forEach(function (line) {
+      var open = known(+line.getAttribute("data-step"));
+      line.querySelector(".full").hidden = !open;
+      line.querySelector(".held").hidden = open;
+    });
   }
   prev.addEventListener("click", function () { show(current - 1); });
   next.addEventListener("click", function () { show(current + 1); });
