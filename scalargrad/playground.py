@@ -60,7 +60,9 @@ PRESETS: dict[str, str] = {
 neurons (∂C/∂a_k is a sum over j), and a 2-3-1 network (tanh hidden layer, sigmoid output)."""
 
 # Options of ``scalargrad grad`` that take a value (the token after them is not the expression).
-_VALUED = {"--explain", "--max-paths", "--max-factors", "--max-nodes", "--max-edges", "--dot-timeout"}
+_VALUED = {
+    "--explain", "--max-paths", "--max-factors", "--max-nodes", "--max-edges", "--dot-timeout",
+}
 _PAIR = re.compile(r"^[^\W\d]\w*=")
 _FILES = {"--draw", "--html"}
 
