@@ -891,19 +891,19 @@ def _affine_node(
         return out
     # a = act(z), exactly as _node1(act, out) builds it
     try:
-        data, grads = act.forward(value)
+        a_data, a_grads = act.forward(value)
     except DomainError as err:
         raise DomainError(f"{err} [{_describe((out,))}]") from None
-    if data - data != 0.0:
-        _not_finite(act, data, (out,))
+    if a_data - a_data != 0.0:
+        _not_finite(act, a_data, (out,))
     a = _new(Value)
-    a._data = data
+    a._data = a_data
     a._grad = 0.0
     a.label = act_label
     a._rule = act
     a._x = out
     a._y = None
-    (a._gx,) = grads
+    (a._gx,) = a_grads
     a._n = 0
     return a
 

@@ -419,14 +419,14 @@ def squared_error(
     outs: list[Value]
     ys: list[Value | Number]
     if outputs.__class__ is Value or isinstance(outputs, Value):
-        outs = [cast(Value, outputs)]
+        outs = [outputs]
     elif isinstance(outputs, Iterable) and not isinstance(outputs, (str, bytes)):
         outs = list(outputs)
     else:
         raise TypeError(f"squared_error: outputs must be a Value or a list of Values (the "
                         f"network's a_j^(L)), not {type(outputs).__name__} ({outputs!r})")
     if targets.__class__ in (float, int, Value) or isinstance(targets, (Value, Real)):
-        ys = [cast("Value | Number", targets)]
+        ys = [targets]
     elif isinstance(targets, Iterable) and not isinstance(targets, (str, bytes)):
         ys = list(targets)
     else:
