@@ -268,8 +268,20 @@ class Layer(Module):
     def __call__(self, xs: Sequence[Value | Number]) -> list[Value]:
         """Returns ``[a_0^(l), …]`` for the inputs ``a_k^(l-1)``."""
         first = self.neurons[0]
-        inputs = _as_inputs(xs, first.nin, self.layer, first.single)
-        return [n._forward(inputs) for n in self.neurons]
+        return self._forward(_as_inputs(xs, first.nin, self.layer, first.single))
+
+    def _forward(self, inputs: Sequence[Value]) -> list[Value]:
+        """:meth:`__call__` on inputs already checked (Values, as many as ``nin``)."""
+        out: list[Value] = []
+        emit = out.append
+        for n in self.neurons:  # Neuron._forward's fused case inlined (one call less each)
+            w = n.w
+            act = n._act
+            if act is not None and len(w) == n.nin:
+                emit(_affine_node(n._rule, w, inputs, n.b, n._z_label, act, n._a_label))
+            else:
+                emit(n._forward(inputs))
+        return out
 
     def parameters(self) -> list[Value]:
         """Returns every neuron's parameters, neuron by neuron."""
@@ -381,11 +393,15 @@ class MLP(Module):
 
     def __call__(self, xs: Sequence[Value | Number]) -> Value | list[Value]:
         """Returns ``a^(L)`` for inputs ``a_k^(0)``."""
-        out: Sequence[Value | Number] = xs
-        for layer in self.layers:
-            out = layer(out)
-        result = list(out)
-        return result[0] if len(result) == 1 else result  # type: ignore[return-value]
+        layers = self.layers
+        out = layers[0](xs)  # checks the inputs; a later layer reads the Values made here
+        for layer in layers[1:]:
+            if len(out) == layer.neurons[0].nin:
+                out = layer._forward(out)
+            else:  # a layer swapped for one of another width: its own error
+                out = layer(out)
+        result = out
+        return result[0] if len(result) == 1 else result
 
     def parameters(self) -> list[Value]:
         """Returns every parameter, layer by layer."""
