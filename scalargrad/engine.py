@@ -459,8 +459,6 @@ class Value:
             while ready:
                 v = pop()
                 g = v._grad
-                if g - g != 0.0:  # ±inf or NaN: final now, as every consumer has sent
-                    raise _backward_failed(self, v, nodes, saved)
                 y = v._y
                 if y is None:
                     x = v._x
@@ -495,6 +493,16 @@ class Value:
                     x._n = k
                     if not k:
                         push(x)
+            # Never a silent NaN, checked once for the whole pass: a grad that is
+            # ±inf or NaN makes the sum of all grads one too (Python's float
+            # arithmetic never raises here), and then the first such node in
+            # processing order is named, its grad final as every consumer sent.
+            total = sum(map(_get_grad, nodes))
+            if total - total != 0.0:
+                for v in topological_order(self):
+                    g = v._grad
+                    if g - g != 0.0:
+                        raise _backward_failed(self, v, nodes, saved)
         except BaseException:
             for v in nodes:  # leave no count behind, even on KeyboardInterrupt
                 v._n = 0
@@ -860,7 +868,7 @@ def _affine_node(
     items[0:-1:2] = weights
     items[1:-1:2] = inputs
     try:  # the fast path: every item is a Value (a number has no _data)
-        data = tuple(map(_get_data, items))
+        data = list(map(_get_data, items))
         if not ((bias.__class__ is Value or isinstance(bias, Value))
                 and (items[0].__class__ is Value or isinstance(items[0], Value))
                 and (items[1].__class__ is Value or isinstance(items[1], Value))):
@@ -870,7 +878,7 @@ def _affine_node(
             v if isinstance(v, Value) else _constant(_check_number(v, "a number in affine"))
             for v in items
         ]
-        data = tuple(map(_get_data, items))
+        data = list(map(_get_data, items))
     inputs_ = tuple(items)
     try:
         value, grads = rule.forward(*data)
