@@ -459,6 +459,8 @@ class Value:
             while ready:
                 v = pop()
                 g = v._grad
+                if g - g != 0.0:  # ±inf or NaN: final now, as every consumer has sent
+                    raise _backward_failed(self, v, nodes, saved)
                 y = v._y
                 if y is None:
                     x = v._x
@@ -493,16 +495,6 @@ class Value:
                     x._n = k
                     if not k:
                         push(x)
-            # Never a silent NaN, checked once for the whole pass: a grad that is
-            # ±inf or NaN makes the sum of all grads one too (Python's float
-            # arithmetic never raises here), and then the first such node in
-            # processing order is named, its grad final as every consumer sent.
-            total = sum(map(_get_grad, nodes))
-            if total - total != 0.0:
-                for v in topological_order(self):
-                    g = v._grad
-                    if g - g != 0.0:
-                        raise _backward_failed(self, v, nodes, saved)
         except BaseException:
             for v in nodes:  # leave no count behind, even on KeyboardInterrupt
                 v._n = 0
