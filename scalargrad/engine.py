@@ -446,10 +446,8 @@ class Value:
                     else:
                         y._n = 1
                         emit(y)
-            # What earlier passes left is set aside and added back at the end
-            # (``any`` over the grads first: usually every grad is 0).
-            saved = [(v, v._grad) for v in nodes if v._grad] if any(
-                map(_get_grad, nodes)) else []
+            # What earlier passes left is set aside and added back at the end.
+            saved = [(v, v._grad) for v in nodes if v._grad]
             for v, _ in saved:
                 v._grad = 0.0
             # Pass 2: release a node once all its consumers have sent their share.
@@ -795,7 +793,6 @@ def _describe(inputs: Iterable[Value]) -> str:
 
 
 _get_data = attrgetter("_data")
-_get_grad = attrgetter("_grad")
 
 
 def affine(
