@@ -404,15 +404,15 @@ class Value:
         # a node is processed once every consumer has sent its share. The count
         # of consumers not yet processed lives in each node's _n slot (cheaper
         # than a dict); pass 2 brings every count back to 0.
-        nodes = [self]  # every node, for setting aside grads and for undoing
+        # Pass 1 walks ``nodes`` while appending to it (a breadth-first sweep: the
+        # counts do not depend on the order), so the list of every node, kept for
+        # setting aside grads and for undoing, is also the work list.
+        nodes = [self]
         saved: list[tuple[Value, float]] | None = None
         emit = nodes.append
-        stack = [self]
-        pop, push = stack.pop, stack.append
         try:
             # Pass 1: count consumers.
-            while stack:
-                v = pop()
+            for v in nodes:
                 y = v._y
                 if y is None:
                     x = v._x
@@ -423,7 +423,6 @@ class Value:
                         x._n = k + 1
                     else:
                         x._n = 1
-                        push(x)
                         emit(x)
                 elif y is _NARY:
                     for x in v._x:
@@ -432,7 +431,6 @@ class Value:
                             x._n = k + 1
                         else:
                             x._n = 1
-                            push(x)
                             emit(x)
                 else:
                     x = v._x
@@ -441,14 +439,12 @@ class Value:
                         x._n = k + 1
                     else:
                         x._n = 1
-                        push(x)
                         emit(x)
                     k = y._n
                     if k:
                         y._n = k + 1
                     else:
                         y._n = 1
-                        push(y)
                         emit(y)
             # What earlier passes left is set aside and added back at the end.
             saved = [(v, v._grad) for v in nodes if v._grad]
@@ -507,9 +503,11 @@ class Value:
             raise
         if saved:
             totals = [v._grad + before for v, before in saved]
-            for total, (v, before) in zip(totals, saved):
+            for total in totals:
                 if total - total != 0.0:  # this pass's grad is finite, the sum overflowed
-                    raise _backward_failed(self, v, nodes, saved, before)
+                    over = {id(u): b for t, (u, b) in zip(totals, saved) if t - t != 0.0}
+                    v = next(u for u in _discovery_order(self) if id(u) in over)
+                    raise _backward_failed(self, v, nodes, saved, over[id(v)])
             for total, (v, _) in zip(totals, saved):
                 v._grad = total
 
@@ -675,6 +673,29 @@ def _which(v: Value) -> str:
     return f"an unlabelled {v.op} node"
 
 
+def _discovery_order(root: Value) -> list[Value]:
+    """Every node under ``root`` in depth-first discovery order (inputs pushed in order).
+
+    The error paths of backward name the first offending node or consumer in
+    this order, so their messages do not depend on how pass 1 sweeps the graph.
+    """
+    nodes = [root]
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        v = stack.pop()
+        y = v._y
+        kids: Iterable[Value] = (
+            (() if v._x is None else (v._x,)) if y is None else (v._x if y is _NARY else (v._x, y))
+        )
+        for x in kids:
+            if id(x) not in seen:
+                seen.add(id(x))
+                stack.append(x)
+                nodes.append(x)
+    return nodes
+
+
 def _backward_failed(
     root: Value,
     v: Value,
@@ -694,6 +715,7 @@ def _backward_failed(
         The error to raise; every grad is back to its value before the pass.
     """
     names = display_names(root)
+    nodes = _discovery_order(root)  # the consumers are scanned in this order
 
     def name(u: Value) -> str:
         text = names[id(u)]
@@ -821,16 +843,24 @@ def _affine_node(
     inputs: Sequence[Value | Number],
     bias: Value | Number,
     label: str,
+    act: Rule | None = None,
+    act_label: str = "",
 ) -> Value:
-    """:func:`affine` with its rule given and its shapes already checked (``nn``'s hot path)."""
+    """:func:`affine` with its rule given and its shapes already checked (``nn``'s hot path).
+
+    With ``act`` (a one-input rule such as relu's), returns ``a = act(z)``
+    labelled ``act_label`` over the new ``z``: the node ``z.relu()`` would
+    give, with one call less per neuron.
+    """
     # (w_0, a_0, …, w_(n-1), a_(n-1), b) by slice assignment: no per-item Python work.
     items: list[Any] = [bias] * (2 * len(weights) + 1)
     items[0:-1:2] = weights
     items[1:-1:2] = inputs
     try:  # the fast path: every item is a Value (a number has no _data)
         data = list(map(_get_data, items))
-        if not (isinstance(bias, Value) and isinstance(items[0], Value)
-                and isinstance(items[1], Value)):
+        if not ((bias.__class__ is Value or isinstance(bias, Value))
+                and (items[0].__class__ is Value or isinstance(items[0], Value))
+                and (items[1].__class__ is Value or isinstance(items[1], Value))):
             raise AttributeError
     except AttributeError:
         items = [
@@ -854,7 +884,25 @@ def _affine_node(
     out._y = _NARY
     out._gx = grads
     out._n = 0
-    return out
+    if act is None:
+        return out
+    # a = act(z), exactly as _node1(act, out) builds it
+    try:
+        a_data, a_grads = act.forward(value)
+    except DomainError as err:
+        raise DomainError(f"{err} [{_describe((out,))}]") from None
+    if a_data - a_data != 0.0:
+        _not_finite(act, a_data, (out,))
+    a = _new(Value)
+    a._data = a_data
+    a._grad = 0.0
+    a.label = act_label
+    a._rule = act
+    a._x = out
+    a._y = None
+    (a._gx,) = a_grads
+    a._n = 0
+    return a
 
 
 def sum_values(values: Iterable[Value | Number], label: str = "") -> Value:

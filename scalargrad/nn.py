@@ -17,6 +17,7 @@ per ``j`` into its grad: the notes' sum over ``j`` is gradient accumulation.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Callable, Iterable, Sequence
@@ -25,7 +26,7 @@ from numbers import Integral, Real
 from typing import cast
 
 from .engine import Number, Value, _affine_node, affine, sum_values
-from .rules import affine_rule
+from .rules import Rule, affine_rule, rule
 
 __all__ = [
     "ACTIVATIONS",
@@ -47,6 +48,13 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "linear": lambda z: z,
 }
 """Activation name → function. ``linear`` returns ``z`` itself (no extra node)."""
+
+_FUSED: dict[Callable[[Value], Value], Rule] = {
+    Value.sigmoid: rule("sigmoid"),
+    Value.tanh: rule("tanh"),
+    Value.relu: rule("relu"),
+}
+"""The activations whose node ``_affine_node`` builds with ``z`` (the same node, one call less)."""
 
 
 def _activation(name: str) -> Callable[[Value], Value]:
@@ -75,6 +83,11 @@ def label(kind: str, layer: int | None = None, *ix: int, single: bool = False) -
         E.g. ``label("w", 2, 0, 1) == "w_01^(2)"``,
         ``label("a", 1, single=True) == "a^(1)"``.
     """
+    return _label(kind, layer, ix, single)
+
+
+@functools.lru_cache(maxsize=4096)  # every step labels its inputs and targets again
+def _label(kind: str, layer: int | None, ix: tuple[int, ...], single: bool) -> str:
     sub = "" if single or not ix else "_" + _index(*ix)
     sup = "" if layer is None else f"^({layer})"
     return f"{kind}{sub}{sup}"
@@ -99,9 +112,11 @@ def _check_width(name: str, n: object) -> int:
 
 
 def _as_inputs(xs: Sequence[Value | Number], nin: int, layer: int, single: bool) -> list[Value]:
-    if isinstance(xs, (Value, Real)):
+    if xs.__class__ is list:  # the usual case, without the ABC checks below
+        pass
+    elif isinstance(xs, (Value, Real)):
         xs = [cast("Value | Number", xs)]
-    if not isinstance(xs, Sequence) or isinstance(xs, (str, bytes)):
+    if not (xs.__class__ is list or isinstance(xs, Sequence)) or isinstance(xs, (str, bytes)):
         raise TypeError(
             f"layer {layer} expects a list of {nin} numbers or Values, "
             f"not {type(xs).__name__} ({xs!r})"
@@ -109,7 +124,8 @@ def _as_inputs(xs: Sequence[Value | Number], nin: int, layer: int, single: bool)
     if len(xs) != nin:
         raise ValueError(f"layer {layer} expects {nin} inputs, got {len(xs)}")
     return [
-        x if isinstance(x, Value) else _leaf(x, label("a", layer - 1, k, single=single))
+        x if x.__class__ is Value or isinstance(x, Value)
+        else _leaf(x, label("a", layer - 1, k, single=single))
         for k, x in enumerate(xs)
     ]
 
@@ -175,6 +191,7 @@ class Neuron(Module):
         self.nin = nin = _check_width("nin", nin)
         self.activation = activation
         self._f = _activation(activation)
+        self._act = _FUSED.get(self._f)
         self.layer = layer
         self.index = index
         self.single = single
@@ -197,6 +214,9 @@ class Neuron(Module):
     def _forward(self, inputs: Sequence[Value]) -> Value:
         w = self.w
         if len(w) == self.nin:  # the rule looked up at __init__ fits
+            if self._act is not None:  # z and a = f(z) in one call
+                return _affine_node(self._rule, w, inputs, self.b, self._z_label,
+                                    self._act, self._a_label)
             z = _affine_node(self._rule, w, inputs, self.b, self._z_label)
         else:
             z = affine(w, inputs, self.b, self._z_label)
@@ -248,8 +268,20 @@ class Layer(Module):
     def __call__(self, xs: Sequence[Value | Number]) -> list[Value]:
         """Returns ``[a_0^(l), …]`` for the inputs ``a_k^(l-1)``."""
         first = self.neurons[0]
-        inputs = _as_inputs(xs, first.nin, self.layer, first.single)
-        return [n._forward(inputs) for n in self.neurons]
+        return self._forward(_as_inputs(xs, first.nin, self.layer, first.single))
+
+    def _forward(self, inputs: Sequence[Value]) -> list[Value]:
+        """:meth:`__call__` on inputs already checked (Values, as many as ``nin``)."""
+        out: list[Value] = []
+        emit = out.append
+        for n in self.neurons:  # Neuron._forward's fused case inlined (one call less each)
+            w = n.w
+            act = n._act
+            if act is not None and len(w) == n.nin:
+                emit(_affine_node(n._rule, w, inputs, n.b, n._z_label, act, n._a_label))
+            else:
+                emit(n._forward(inputs))
+        return out
 
     def parameters(self) -> list[Value]:
         """Returns every neuron's parameters, neuron by neuron."""
@@ -361,11 +393,15 @@ class MLP(Module):
 
     def __call__(self, xs: Sequence[Value | Number]) -> Value | list[Value]:
         """Returns ``a^(L)`` for inputs ``a_k^(0)``."""
-        out: Sequence[Value | Number] = xs
-        for layer in self.layers:
-            out = layer(out)
-        result = list(out)
-        return result[0] if len(result) == 1 else result  # type: ignore[return-value]
+        layers = self.layers
+        out = layers[0](xs)  # checks the inputs; a later layer reads the Values made here
+        for layer in layers[1:]:
+            if len(out) == layer.neurons[0].nin:
+                out = layer._forward(out)
+            else:  # a layer swapped for one of another width: its own error
+                out = layer(out)
+        result = out
+        return result[0] if len(result) == 1 else result
 
     def parameters(self) -> list[Value]:
         """Returns every parameter, layer by layer."""
@@ -398,15 +434,15 @@ def squared_error(
     """
     outs: list[Value]
     ys: list[Value | Number]
-    if isinstance(outputs, Value):
+    if outputs.__class__ is Value or isinstance(outputs, Value):
         outs = [outputs]
     elif isinstance(outputs, Iterable) and not isinstance(outputs, (str, bytes)):
         outs = list(outputs)
     else:
         raise TypeError(f"squared_error: outputs must be a Value or a list of Values (the "
                         f"network's a_j^(L)), not {type(outputs).__name__} ({outputs!r})")
-    if isinstance(targets, (Value, Real)):
-        ys = [cast("Value | Number", targets)]
+    if targets.__class__ in (float, int, Value) or isinstance(targets, (Value, Real)):
+        ys = [targets]
     elif isinstance(targets, Iterable) and not isinstance(targets, (str, bytes)):
         ys = list(targets)
     else:
@@ -417,14 +453,14 @@ def squared_error(
     if len(outs) != len(ys):
         raise ValueError(f"squared_error: {len(outs)} outputs but {len(ys)} targets")
     for j, a in enumerate(outs):
-        if not isinstance(a, Value):
+        if a.__class__ is not Value and not isinstance(a, Value):
             raise TypeError(
                 f"squared_error: output {j} must be a Value (the network's a_j^(L)), "
                 f"not {type(a).__name__}"
             )
     single = len(ys) == 1
     terms = [
-        (a - (y if isinstance(y, Value) else _leaf(
+        (a - (y if y.__class__ is Value or isinstance(y, Value) else _leaf(
             y, label("y", None, j, single=single), "squared_error: "))).square()
         for j, (a, y) in enumerate(zip(outs, ys))
     ]
@@ -471,7 +507,10 @@ def sgd_step(params: Sequence[Value], lr: float) -> None:
                 f"(no parameter was changed)"
             )
     for p, new in zip(params, new_data):
-        p.data = new
+        if p.__class__ is Value:
+            p._data = new  # checked finite just above
+        else:
+            p.data = new
 
 
 @dataclass(frozen=True)

@@ -827,3 +827,27 @@ def test_squared_error_names_the_argument_that_is_not_a_list() -> None:
         squared_error(None, 1.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="learning rate must be a positive finite number"):
         sgd_step([out], True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu"])
+def test_layer_builds_the_nodes_z_then_f_of_z_would(act: str) -> None:
+    # A layer builds z and a = f(z) in one call on its hot path; the nodes must be the ones
+    # the public ops give, bit for bit: op, label, data, inputs and local derivatives, and
+    # the derivative by hand (σ' = σ(1 − σ), tanh' = 1 − tanh², relu' = 1 if z > 0 else 0).
+    layer = Layer(3, 4, act, seed=7, layer=2)
+    xs = [Value(0.9, "p"), Value(-1.3, "q"), Value(0.4, "r")]
+    got = layer(xs)
+    for j, (a, n) in enumerate(zip(got, layer.neurons)):
+        z = sum((w * x for w, x in zip(n.w, xs)), n.b)
+        expected = getattr(Value(z.data), act)()
+        assert a.op == act and a.label == f"a_{j}^(2)"
+        (zz,) = a.inputs
+        assert zz.op == "affine" and zz.label == f"z_{j}^(2)"
+        assert zz.inputs == (n.w[0], xs[0], n.w[1], xs[1], n.w[2], xs[2], n.b)
+        assert zz.local_grads == (0.9, n.w[0].data, -1.3, n.w[1].data, 0.4, n.w[2].data, 1.0)
+        assert math.isclose(zz.data, z.data, rel_tol=1e-12, abs_tol=1e-15)
+        assert math.isclose(a.data, expected.data, rel_tol=1e-12, abs_tol=1e-15)
+        s = a.data
+        by_hand = {"sigmoid": s * (1 - s), "tanh": 1 - s * s,
+                   "relu": 1.0 if zz.data > 0 else 0.0}[act]
+        assert math.isclose(a.local_grads[0], by_hand, rel_tol=1e-12, abs_tol=1e-15)
