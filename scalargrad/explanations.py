@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from .engine import Value, topological_order
 from .errors import TooManyPathsError
 from .names import UNLABELLED_INPUT, abbreviations, display_names, where
-from .notation import MINUS, derivative_text, format_number, latex_derivative, latex_name
+from .notation import (
+    MINUS,
+    derivative_text,
+    format_number,
+    latex_derivative,
+    latex_name,
+    outside_brackets,
+)
 from .steps import local_formula
 
 __all__ = [
@@ -48,13 +55,8 @@ def _factor_text(text: str, position: int, alone: bool) -> str:
     (``σ(x) · (1 − tanh(x)²)``), and when it is negative and not the very
     first term (``position > 0``), like the numbers: ``a + (−1)``, never ``a + −1``.
     """
-    depth = 0
-    for i, ch in enumerate(text):
-        if ch in "({[":
-            depth += 1
-        elif ch in ")}]":
-            depth -= 1
-        elif not depth and not alone and ch == " " and _infix(text, i):
+    for i, ch in outside_brackets(text):
+        if not alone and ch == " " and _infix(text, i):
             return f"({text})"
     return f"({text})" if position and text[:1] in "-−" else text
 

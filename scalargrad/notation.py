@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 
 from .forms import ATOM, POWER, PRODUCT, SUM
 
@@ -52,6 +53,7 @@ __all__ = [
     "latex_derivative",
     "latex_name",
     "name_precedence",
+    "outside_brackets",
 ]
 
 SIGNIFICANT = 4
@@ -156,6 +158,21 @@ def fmt(x: float, *, pad: bool = False) -> str:
 # --- brackets and ∂-text ------------------------------------------------------------
 
 
+def outside_brackets(text: str) -> Iterator[tuple[int, str]]:
+    """``(i, ch)`` for each character of ``text`` outside all ``()``, ``{}`` and ``[]``.
+
+    The one scan at bracket depth 0 that bracketing rules read (names, factors).
+    """
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif not depth:
+            yield i, ch
+
+
 def name_precedence(name: str) -> float:
     """How tightly a name binds.
 
@@ -170,13 +187,8 @@ def name_precedence(name: str) -> float:
     lowest = ATOM
     if name[:1] in "−-":
         lowest = _LEADING_MINUS  # −x: bracketed after "+" too (a + (−x)), unlike a sum
-    depth = 0
-    for i, ch in enumerate(name):
-        if ch in "({[":
-            depth += 1
-        elif ch in ")}]":
-            depth -= 1
-        elif depth or (i == 0 and ch in "−-"):
+    for i, ch in outside_brackets(name):
+        if i == 0 and ch in "−-":
             continue
         elif ch in " +−-":
             return SUM

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-import threading
-from collections.abc import Callable
-
 import pytest
+from threads import race
 
 from scalargrad._cache import LRU
 
@@ -37,31 +34,6 @@ def test_maxsize_must_be_positive() -> None:
         LRU(0)
 
 
-def _race(work: Callable[[int], None], n: int = 4) -> list[BaseException]:
-    """Runs work(i) in n threads at a tiny switch interval; returns what they raised."""
-    errors: list[BaseException] = []
-    start = threading.Barrier(n)  # all at once
-
-    def run(i: int) -> None:
-        try:
-            start.wait()
-            work(i)
-        except BaseException as err:
-            errors.append(err)
-
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(before)
-    return errors
-
-
 def test_a_table_is_safe_under_threads() -> None:
     # threads that look up and store keys a small table keeps evicting: an entry found by
     # one thread and evicted by another before it is marked used was a KeyError
@@ -76,7 +48,7 @@ def test_a_table_is_safe_under_threads() -> None:
                 cache.put(key, key * key)
             assert len(cache) <= 4
 
-    assert _race(work) == []
+    assert race(work, 4) == []
     assert len(cache) <= 4
 
 
@@ -94,4 +66,4 @@ def test_pow_rules_can_be_built_in_two_threads() -> None:
             assert y.data == pytest.approx(2.0**c) and y.local_grads[0] == pytest.approx(
                 c * 2.0 ** (c - 1))
 
-    assert _race(work) == []
+    assert race(work, 4) == []

@@ -20,6 +20,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from threads import in_threads
 
 import scalargrad
 from scalargrad import DomainError, Value, sum_values, topological_order
@@ -1178,33 +1179,6 @@ def test_the_issue_example_now_fails_before_backward_starts() -> None:
 ROUNDS = 6  # rounds of each thread race
 
 
-def _in_threads(work: Callable[[int], None], n: int = 2) -> None:
-    """Runs work(0) … work(n − 1) in n threads at a tiny switch interval, so races show."""
-    import threading
-
-    errors: list[BaseException] = []
-    start = threading.Barrier(n)  # all at once: a thread must not finish before the next starts
-
-    def run(i: int) -> None:
-        try:
-            start.wait()
-            work(i)
-        except BaseException as err:  # reported by the test thread
-            errors.append(err)
-
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(before)
-    assert not errors, errors
-
-
 @pytest.mark.parametrize("kind", ["scalargrad", "micrograd drop-in"])
 def test_backward_from_two_threads_on_shared_parameters_is_exact(kind: str) -> None:
     # each thread builds C_t = (w·x_t + b)·k_t from the shared w and b and runs backward
@@ -1222,7 +1196,7 @@ def test_backward_from_two_threads_on_shared_parameters_is_exact(kind: str) -> N
             for _ in range(3000):
                 ((w * xs[i] + b) * ks[i]).backward()  # noqa: B023 (this round's w, b)
 
-        _in_threads(work)
+        in_threads(work)
         assert (w.grad, b.grad) == (123000.0, 30000.0)
 
 
@@ -1240,7 +1214,7 @@ def test_backward_from_two_threads_through_a_shared_subgraph_is_exact() -> None:
             for _ in range(2000):
                 (h * xs[i] + w).backward()  # noqa: B023 (this round's h, w)
 
-        _in_threads(work)
+        in_threads(work)
         assert (h.grad, w.grad, b.grad) == (10000.0, 44000.0, 5000.0)
         assert (w._n, b._n, h._n) == (0, 0, 0)  # no consumer count left behind
 
@@ -1264,6 +1238,6 @@ def test_assigning_grad_in_one_thread_never_lands_inside_another_threads_pass() 
                 else:
                     x.grad = 0.5  # noqa: B023
 
-        _in_threads(work)
+        in_threads(work)
         wrong = [g for g in seen if g - math.floor(g) != 0.5]
         assert not wrong, wrong[:5]

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from threads import in_threads
 
 import scalargrad
 from scalargrad.micrograd import MLP, Layer, Module, Neuron, Value, engine, nn
@@ -503,33 +504,6 @@ def test_copy_and_pickle_keep_the_drop_in_class() -> None:
 # --- threads: micrograd's hand-written backward loop on shared parameters (#20 item 2) -----------
 
 
-def _in_threads(work: Callable[[int], None], threads: int = 2) -> None:
-    """Runs ``work(k)`` in ``threads`` threads at once, with a tiny switch interval."""
-    import threading
-
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads all the time, so a race shows in a short run
-    errors: list[BaseException] = []
-    start = threading.Barrier(threads)
-
-    def run(k: int) -> None:
-        try:
-            start.wait()  # all at once: none finishes before the other starts
-            work(k)
-        except BaseException as err:  # re-raised in the main thread
-            errors.append(err)
-
-    try:
-        pool = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
-        for t in pool:
-            t.start()
-        for t in pool:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
-    assert not errors, errors
-
-
 def test_manual_backward_steps_in_two_threads_give_exact_totals() -> None:
     """Each thread runs ``_backward`` of its own cost ``w·x_k + b`` 3,000 times.
 
@@ -550,7 +524,7 @@ def test_manual_backward_steps_in_two_threads_give_exact_totals() -> None:
             wx.grad = 1.0  # this thread's own node: its grad is this step's upstream alone
             wx._backward()  # w.grad += x_k
 
-    _in_threads(work)
+    in_threads(work)
     assert (w.grad, b.grad) == (24_000.0, 6_000.0)
 
 
@@ -571,7 +545,7 @@ def test_manual_backward_through_a_shared_node_in_two_threads_is_exact() -> None
         for _ in range(20_000):
             cost._backward()
 
-    _in_threads(work)
+    in_threads(work)
     assert h.grad == 180_000.0
     h._backward()
     assert (w.grad, b.grad) == (-180_000.0, 90_000.0)
@@ -590,5 +564,5 @@ def test_backward_in_threads_on_shared_parameters_is_exact() -> None:
         for _ in range(1500):
             costs[k].backward()
 
-    _in_threads(work)
+    in_threads(work)
     assert (w.grad, b.grad) == (15_000.0, 6_000.0)

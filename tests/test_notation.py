@@ -314,3 +314,13 @@ def test_the_read_back_variant_is_the_constant_format_with_ten_digits() -> None:
     assert format_number(-1e-12 / 3, constant=True, digits=10) == f"{-1e-12 / 3:.10g}".replace(
         "-", MINUS)
     assert format_number(1 / 3, constant=True) == "0.333333"  # formulas keep 6
+
+
+def test_outside_brackets_yields_only_the_characters_at_depth_zero() -> None:
+    from scalargrad.notation import outside_brackets
+
+    # by hand: σ(a + b)·c^{2} − [x] leaves σ, ·, c, ^, the spaces and − outside
+    text = "σ(a + b)·c^{2} − [x]"
+    assert "".join(ch for _, ch in outside_brackets(text)) == "σ·c^ − "
+    assert [i for i, ch in outside_brackets(text) if ch == "·"] == [text.index("·")]
+    assert list(outside_brackets("((a))")) == []
