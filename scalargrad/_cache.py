@@ -55,10 +55,12 @@ class LRU(Generic[K, V]):
             return value
 
     def __len__(self) -> int:
-        return len(self._data)
+        with self._lock:  # never the moment inside put between storing and evicting
+            return len(self._data)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._data
+        with self._lock:
+            return key in self._data
 
     def clear(self) -> None:
         """Forgets every entry."""
