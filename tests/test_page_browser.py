@@ -12,7 +12,6 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +25,11 @@ from scalargrad.page import save_steps_html
 from scalargrad.trace import backward_steps, fmt
 from scalargrad.viz import forward_order
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 SIZES = [(1024, 768), (1920, 1080)]
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.needs_dot,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                       reason=f"Chromium not found at {CHROMIUM} (apt-get install chromium)"),
     pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed"),
 ]
 
@@ -84,13 +78,6 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "small_practice": save_steps_html(small(), where / "small_practice.html", practice=True),
     }
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Opened:
@@ -536,6 +523,15 @@ def in_iframe(browser: Any, tmp_path: Path, value: Value, *, practice: bool,
     return opened, frame
 
 
+def classroom_view(browser: Any, pages: dict[str, Path], tmp_path: Path, where: str, *,
+                   practice: bool = True) -> tuple[Opened, Any]:
+    """The classroom page as a window at 1024×768 (``"page"``) or in a notebook's frame."""
+    if where == "page":
+        opened = Opened(browser, pages["practice" if practice else "classroom"], (1024, 768))
+        return opened, opened.page
+    return in_iframe(browser, tmp_path, classroom(), practice=practice)
+
+
 def counter_of(target: Any) -> str:
     return str(target.locator("#counter").inner_text())
 
@@ -567,11 +563,7 @@ def assert_not_shown(target: Any, values: list[float]) -> None:
 def test_practice_never_shows_a_gradient_before_its_step(
     pages: dict[str, Path], browser: Any, tmp_path: Path, where: str,
 ) -> None:
-    if where == "page":
-        opened = Opened(browser, pages["practice"], (1024, 768))
-        target = opened.page
-    else:
-        opened, target = in_iframe(browser, tmp_path, classroom(), practice=True)
+    opened, target = classroom_view(browser, pages, tmp_path, where)
     hand = hand_answers()
     # ∂C/∂z (steps 4, 5) and ∂C/∂w = ∂C/∂z·a, ∂C/∂a = ∂C/∂z·w; steps 2 and 3's −0.5989 is
     # also step 1's local derivative 2(σ − y), on its arrow from the start
@@ -632,12 +624,7 @@ def header_boxes(target: Any) -> list[tuple[float, ...]]:
 def test_header_buttons_never_move(
     pages: dict[str, Path], browser: Any, tmp_path: Path, where: str, practice: bool,
 ) -> None:
-    value = classroom()
-    if where == "page":
-        opened = Opened(browser, pages["practice" if practice else "classroom"], (1024, 768))
-        target = opened.page
-    else:
-        opened, target = in_iframe(browser, tmp_path, value, practice=practice)
+    opened, target = classroom_view(browser, pages, tmp_path, where, practice=practice)
     first = header_boxes(target)
     seen = []
     for _ in range(7):  # every position, answering as it goes
@@ -661,11 +648,7 @@ def test_header_buttons_never_move(
 def test_legend_colours_and_swatches_stay_with_their_labels(
     pages: dict[str, Path], browser: Any, tmp_path: Path, where: str,
 ) -> None:
-    if where == "page":
-        opened = Opened(browser, pages["practice"], (1024, 768))
-        target = opened.page
-    else:
-        opened, target = in_iframe(browser, tmp_path, classroom(), practice=True)
+    opened, target = classroom_view(browser, pages, tmp_path, where)
     items = target.locator(".legend .item")
     assert items.count() == 9
     # each swatch is on its label's line: every box of an item on one line

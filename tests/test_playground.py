@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
 import urllib.parse
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -152,19 +150,8 @@ def test_steps_is_the_libraries_step_page_whatever_lays_it_out() -> None:
 
 # --- the page in Chromium ---------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
 WAIT = 120_000  # ms: Pyodide loads in seconds, Hypothesis imports in seconds; no time asserts
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 class Served:
