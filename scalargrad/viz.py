@@ -289,7 +289,7 @@ class _Graph:
             if ports:
                 op_attrs.update({"shape": "plain", "style": "", "margin": "0"})
                 g.node(oid, port_label(rule.symbol, v.local_grads, show_local_grads,
-                                        rankdir, oid in hl_nodes), **op_attrs)
+                                       rankdir, oid in hl_nodes), **op_attrs)
             else:
                 g.node(oid, f"<{html_text(op_symbol(rule))}>", **op_attrs)
             levels = [layout.levels[self.index[id(c)]] for c in v.inputs]
