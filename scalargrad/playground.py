@@ -21,7 +21,7 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
-from . import cli, page, viz
+from . import cli, labels, page, viz
 from .engine import Value
 from .errors import PlaygroundError, TooManyPathsError
 from .explanations import explain
@@ -254,7 +254,7 @@ def check(expr: str, wrt: str, claim: str, ranges: str = "", *,
     return {"status": status, "stdout": out, "stderr": err}
 
 
-_FONTS = {viz._MONO: "Courier", viz._SANS: "Helvetica"}
+_FONTS = {labels.MONO: "Courier", labels.SANS: "Helvetica"}
 
 
 def browser_dot(source: str) -> str:
