@@ -39,6 +39,15 @@ non-finite number anywhere (a value or a gradient) is detected cheaply in the
 fast code; the call then replays the graph once more with the rule table,
 node by node, and raises the engine's :class:`~scalargrad.rules.DomainError`
 naming the op, its operands and the node's label.
+
+The compiler is four stages, one function each, and :func:`compile_graph`
+calls them in turn: :func:`_plan` reads the graph once (its two orders, which
+nodes need a gradient, the functions each rule's code calls, how often each
+value is written), :func:`_emit_forward` writes the values,
+:func:`_emit_backward` the chain rule, and :func:`_assemble` the source,
+compiled into a :class:`~scalargrad.compiled.Compiled`. What runs then (the
+call's checks, batch means, the diagnosis, the functions the code calls)
+lives in :mod:`scalargrad.compiled`.
 """
 
 from __future__ import annotations
@@ -144,16 +153,15 @@ class _Forward(NamedTuple):
 
 
 def _plan(root: Value, inputs: tuple[Value, ...], data: tuple[Value, ...]) -> _Plan:
-    """Reads the graph in one pass, in forward order: what every later stage needs.
+    """Reads the graph before any code is written: what every later stage needs.
 
-    For each node: whether it depends on an input (``needs``: only those get a
-    gradient), that its rule can be replayed, its rule's functions bound to
-    names in the namespace (a rule's own forward value, its own float
-    derivative, the ops its derivatives call), and how often the code will
-    write its value (``uses``: a node used once is written inline). Uses are
-    counted by printing each form once per rule with the forms' printer
-    (:meth:`~scalargrad.forms.Form.python`, which reports what it writes), so
-    an affine node with n inputs costs O(n).
+    The graph's two orders (:func:`~scalargrad.graph.topological_order` for
+    backward, :func:`~scalargrad.graph.forward_order` for the code), then one
+    pass in forward order that finds, for each node: whether it depends on an
+    input (``needs``: only those get a gradient), that its rule can be
+    replayed, its rule's functions bound to names in the namespace (its own
+    forward value, its own float derivative, the ops its derivatives call),
+    and how often the code will write its value (``uses``, :func:`_add_uses`).
 
     Raises:
         TypeError: An input or data leaf is not a Value.
@@ -184,20 +192,7 @@ def _plan(root: Value, inputs: tuple[Value, ...], data: tuple[Value, ...]) -> _P
         funcs = functions.get(id(r))
         if funcs is None:
             funcs = functions[id(r)] = _bind(r, namespace)
-        holes = [_HOLE] * len(v.inputs)
-        if r.form is None or r.own_replay:  # its terms, or its own forward: each input once
-            total = dict.fromkeys(range(len(v.inputs)), 1)
-        else:
-            total = dict(_written(r.form, r, holes, None, funcs, counted))
-        if needs[v]:
-            for j, c in enumerate(v.inputs):
-                if needs[c]:
-                    for i, k in _written(r.derivative(j), r, holes, _HOLE, funcs,
-                                         counted).items():
-                        total[i] = total.get(i, 0) + k
-        uses[v] += total.get(-1, 0)
-        for i, c in enumerate(v.inputs):
-            uses[c] += total.get(i, 0)
+        _add_uses(v, r, funcs, needs, uses, counted)
     return _Plan(root, inputs, data, positions, order, forward, needs, uses, functions, namespace,
                  _Names(sorted(_RESERVED | set(namespace))))
 
@@ -430,6 +425,34 @@ def _bind(rule: Rule, namespace: dict[str, Any]) -> _Functions:
         calls[op] = fname
         namespace[fname] = _value_of(RULES[op])
     return _Functions(f, d, calls)
+
+
+def _add_uses(v: Value, rule: Rule, funcs: _Functions, needs: dict[Value, bool],
+              uses: dict[Value, int], counted: dict[tuple[int, int, bool], dict[int, int]],
+              ) -> None:
+    """Adds how often node ``v``'s code writes each of its inputs, and ``v`` itself, to ``uses``.
+
+    Its forward writes each input once (a sum, an affine node, a call of its
+    own forward) or as its forward form does; each needed input's local
+    derivative adds what that form writes (exp's is ``v`` itself). Counted
+    by printing each form once per rule with the forms' printer
+    (:meth:`~scalargrad.forms.Form.python`, which reports what it writes), so
+    an affine node with n inputs costs O(n).
+    """
+    holes = [_HOLE] * len(v.inputs)
+    if rule.form is None or rule.own_replay:
+        total = dict.fromkeys(range(len(v.inputs)), 1)
+    else:
+        total = dict(_written(rule.form, rule, holes, None, funcs, counted))
+    if needs[v]:
+        for j, c in enumerate(v.inputs):
+            if needs[c]:
+                for i, k in _written(rule.derivative(j), rule, holes, _HOLE, funcs,
+                                     counted).items():
+                    total[i] = total.get(i, 0) + k
+    uses[v] += total.get(-1, 0)
+    for i, c in enumerate(v.inputs):
+        uses[c] += total.get(i, 0)
 
 
 _HOLE = Printed("_", ATOM, 0)
