@@ -219,6 +219,7 @@ def test_the_python_dialect_brackets_as_python_parses(form: Form) -> None:
 def test_the_python_dialect_reports_how_often_it_writes_each_operand(form: Form,
                                                                     with_out: bool) -> None:
     # what compiled replay counts a node's uses with: checked against the names Python reads
+    assume(not _has_constant_operation(form))  # 0 / 0 cannot be folded; folding: by hand below
     if with_out:
         form = form * OUT + sigmoid(X - OUT)
     used: dict[int, int] = {}
