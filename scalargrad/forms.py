@@ -16,8 +16,9 @@ Every place that needs a local derivative reads it from this one source:
   :meth:`scalargrad.rules.Rule.render` prints: ``2{x}`` at ``a^(L) − y`` is
   ``2(a^(L) − y)``, ``x^c`` at ``c = −1`` is ``x^−1``) and Python
   (:meth:`Form.python`, what :mod:`scalargrad.codegen` writes compiled replay
-  with); :meth:`Form.text`, :meth:`Form.latex` and :meth:`Form.code` are the
-  same printer with placeholders (``{x}``, ``{c}``) for the rule's templates;
+  with, counting the operands it writes); :meth:`Form.text`, :meth:`Form.latex`
+  and :meth:`Form.code` are the same printer with placeholders (``{x}``,
+  ``{c}``): the rule's text and LaTeX templates, and the Python to read;
 * :meth:`Form.build`: the local derivative as a graph of
   :class:`~scalargrad.engine.Value` nodes, made with the same rule table, on
   which higher derivatives are taken (the builder lives in
