@@ -352,7 +352,8 @@ def _derivative_of(rule: Rule) -> Callable[..., float]:
     """The local derivative ``∂out/∂x`` of a one-input ``rule``, from its own forward."""
     forward = rule.forward
     if rule.arity != 1:
-        raise ValueError(f"compile: {{d}} is only for one-input rules, not {rule.name!r}")
+        raise ValueError(f"compile: an own float derivative is only for one-input rules, "
+                         f"not {rule.name!r}")
 
     def prime(x: float) -> float:
         return forward(x)[1][0]
