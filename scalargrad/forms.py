@@ -16,8 +16,9 @@ Every place that needs a local derivative reads it from this one source:
   :meth:`scalargrad.rules.Rule.render` prints: ``2{x}`` at ``a^(L) − y`` is
   ``2(a^(L) − y)``, ``x^c`` at ``c = −1`` is ``x^−1``) and Python
   (:meth:`Form.python`, what :mod:`scalargrad.codegen` writes compiled replay
-  with); :meth:`Form.text`, :meth:`Form.latex` and :meth:`Form.code` are the
-  same printer with placeholders (``{x}``, ``{c}``) for the rule's templates;
+  with, counting the operands it writes); :meth:`Form.text`, :meth:`Form.latex`
+  and :meth:`Form.code` are the same printer with placeholders (``{x}``,
+  ``{c}``): the rule's text and LaTeX templates, and the Python to read;
 * :meth:`Form.build`: the local derivative as a graph of
   :class:`~scalargrad.engine.Value` nodes, made with the same rule table, on
   which higher derivatives are taken (the builder lives in
@@ -260,7 +261,8 @@ class Form:
         return self._print(env).text
 
     def python(self, args: Sequence[Printed], out: Printed | None, *, rule: str = "",
-               c: float = 0.0, own: str = "", calls: Mapping[str, str] | None = None) -> Printed:
+               c: float = 0.0, own: str = "", calls: Mapping[str, str] | None = None,
+               used: dict[int, int] | None = None) -> Printed:
         """The form as Python over printed operands: the dialect compiled replay is written in.
 
         Numbers are exact literals and constant parts (``c − 1``) are folded
@@ -276,9 +278,13 @@ class Form:
             own: The name of the rule's own float derivative (a :func:`named`
                 form with its own float is a call of it).
             calls: The Python names of the ops the form calls, by op name.
+            used: When given, the printer adds to it how often it writes each
+                input (by index; the output under -1): what compiled replay
+                counts a node's uses with, so they come from the printing
+                itself and never from a second walk of the form.
         """
         env = _Env(PYTHON, len(args), args.__getitem__, out, c)
-        env.rule, env.own, env.calls = rule, own, calls or {}
+        env.rule, env.own, env.calls, env.used = rule, own, calls or {}, used
         return self._print(env)
 
     def _print(self, e: _Env) -> Printed:
@@ -288,14 +294,13 @@ class Form:
         py, tex = dialect == PYTHON, dialect == LATEX
         if (py and e.out is not None and k == e.rule
                 and all(f.kind == "arg" and f.value == i for i, f in enumerate(a))):
-            return e.out  # the rule's own output: exp's derivative is out
+            return e.output()  # the rule's own output: exp's derivative is out
         if k == "num":
             return _number(self.value, dialect)
         if k == "arg":
-            return e.arg(int(self.value))
+            return e.take(int(self.value))
         if k == "out":
-            assert e.out is not None
-            return e.out
+            return e.output()
         c_minus_1 = k == "sub" and a[0].kind == "c" and a[1].kind == "num" and a[1].value == 1
         if e.c is None and (k == "c" or c_minus_1):  # a template: the exponent's placeholder
             return Printed("{c}" if k == "c" else "{c-1}", ATOM)
@@ -309,7 +314,7 @@ class Form:
         if k == "named":
             if py:
                 if self.value:  # the rule's own float derivative
-                    operands = [e.arg(i) for i in range(e.n)]
+                    operands = [e.take(i) for i in range(e.n)]
                     return Printed(f"{e.own}({', '.join(p.text for p in operands)})", ATOM,
                                    1 + max((p.depth for p in operands), default=0))
                 return a[0]._print(e)
@@ -500,7 +505,8 @@ class _Env:
     ``{d}``); ``fill`` puts names into a :func:`named` form's own template.
     """
 
-    __slots__ = ("arg", "c", "calls", "dialect", "fill", "minus", "n", "out", "own", "rule")
+    __slots__ = ("arg", "c", "calls", "dialect", "fill", "minus", "n", "out", "own", "rule",
+                 "used")
 
     def __init__(self, dialect: str, n: int, arg: Callable[[int], Printed],
                  out: Printed | None, c: float | None) -> None:
@@ -508,6 +514,20 @@ class _Env:
         self.rule, self.own, self.minus = "", "{d}", "-"
         self.calls: Mapping[str, str] = {}
         self.fill: Callable[[str], str] | None = None
+        self.used: dict[int, int] | None = None
+
+    def take(self, i: int) -> Printed:
+        """Input ``i``'s printed operand, counted in ``used`` (each time it is written)."""
+        if self.used is not None:
+            self.used[i] = self.used.get(i, 0) + 1
+        return self.arg(i)
+
+    def output(self) -> Printed:
+        """The output's printed operand, counted in ``used`` under -1."""
+        if self.used is not None:
+            self.used[-1] = self.used.get(-1, 0) + 1
+        assert self.out is not None
+        return self.out
 
     @classmethod
     def template(cls, dialect: str, keys: Sequence[str]) -> _Env:

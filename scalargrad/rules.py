@@ -17,18 +17,18 @@ parser, the explanations and the compiler read (``callable``, ``unit``,
 Each local derivative is written once as a symbolic form
 (``derivatives``, see :mod:`scalargrad.forms`): ``2 * X`` for square,
 ``σ'(x)`` defined as ``σ(x)·σ(−x)`` for sigmoid. Its text in the notes'
-notation (``formulas``), its LaTeX (``latex``) and its Python for compiled
-replay (``code_grads``) are generated from that form, as the forward's text
-(``expr``), LaTeX (``expr_latex``) and Python (``code``) are from its, and
-:mod:`scalargrad.higher` builds it as Values to differentiate again; the
-float ``forward`` stays the fast path that backward uses, and the tests check
-it against the forms and sympy. All of them come from the one printer of
-:mod:`scalargrad.forms` (three dialects, one precedence scale). Placeholders
-are ``{x}`` and ``{y}`` for the first and second input, ``{out}`` for the
-output and ``{c}`` for the constant exponent of ``pow``; :meth:`Rule.render`
-prints the form behind a template with names (and ``pow``'s exponent in the
-one number format), and :mod:`scalargrad.codegen` prints the forms as Python
-itself rather than filling ``code`` in.
+notation (``formulas``) and its LaTeX (``latex``) are generated from that
+form, as the forward's text (``expr``) and LaTeX (``expr_latex``) are from
+its, and :mod:`scalargrad.higher` builds it as Values to differentiate again;
+the float ``forward`` stays the fast path that backward uses, and the tests
+check it against the forms and sympy. All of them come from the one printer
+of :mod:`scalargrad.forms` (three dialects, one precedence scale).
+Placeholders are ``{x}`` and ``{y}`` for the first and second input,
+``{out}`` for the output and ``{c}`` for the constant exponent of ``pow``;
+:meth:`Rule.render` prints the form behind a template with names (and
+``pow``'s exponent in the one number format). Compiled replay
+(:mod:`scalargrad.codegen`) keeps no template: it prints the forms as Python
+with names, or, for a rule with ``own_replay``, calls its ``forward``.
 
 Domain errors raise :class:`DomainError`, naming the op and the operands; the
 engine adds the node labels.
@@ -80,35 +80,33 @@ class Rule:
         exponent: The constant exponent of a ``pow`` rule, else ``None``.
             (Templates of rules with more than two inputs name them ``{0}``,
             ``{1}``, …: see :func:`affine_rule`.)
-        code: Python template of the forward value for compiled replay
-            (:mod:`scalargrad.codegen`); ``{f}`` names a function that
-            returns this rule's own ``forward`` value (with its domain
-            errors). Empty: the op cannot be replayed.
-        code_grads: Python templates of ``∂out/∂input_i`` (one shared
-            template when ``arity`` is ``None``); ``{d}`` names a function
-            that returns a one-input rule's own local derivative (so σ' and
-            tanh' keep ``forward``'s numerics in the tails).
+        own_replay: Compiled replay (:mod:`scalargrad.codegen`) computes
+            the value by calling this rule's own ``forward`` (its domain
+            errors and numerics: σ, div, exp, log, pow, an op of
+            :func:`scalargrad.define_op`) rather than writing ``form`` out.
         derivatives: The symbolic local derivatives
             (:class:`~scalargrad.forms.Form`), one per input (one shared when
-            ``arity`` is ``None``): the one source from which ``formulas``,
-            ``latex`` and ``code_grads`` are generated and from which
-            :mod:`scalargrad.higher` builds a derivative as Values.
+            ``arity`` is ``None``): the one source from which ``formulas``
+            and ``latex`` are generated, compiled replay writes its Python and
+            :mod:`scalargrad.higher` builds a derivative as Values. A rule
+            without them cannot be replayed.
         callable: Expressions call it by name (``sigmoid(x)``): the parser's
             functions and the CLI's list of them are the callable rules.
         unit: Its local derivatives are identically 1 (``+``, ``Σ``):
             explanations fold such factors away.
         kept_in_paths: A function's node (``σ(z)``) that explanations keep
             when they fold a unit factor next to it.
-        propagates_nonfinite: The replay code of ``code`` turns a non-finite
-            operand into a non-finite result, so compiled replay need not
-            check the operands (``max(x, 0.0)`` of relu does not).
+        propagates_nonfinite: The replay's code of the forward turns a
+            non-finite operand into a non-finite result, so compiled replay
+            need not check the operands (``max(x, 0.0)`` of relu does not).
         call: How forms write it as a function, ``(text, LaTeX, Python)``
             (sigmoid's: σ, its LaTeX command and ``sigmoid``); empty when
             forms do not call it.
         builtin: Declared by the package (not by :func:`scalargrad.define_op`).
         form: The forward expression as a form over the inputs (``X * Y``,
-            ``sigmoid(X)``): ``expr``, ``expr_latex`` and an inline ``code``
-            are generated from it. ``None`` for ``sum`` and ``affine``.
+            ``sigmoid(X)``): ``expr`` and ``expr_latex`` are generated from
+            it, and compiled replay writes it as Python (unless
+            ``own_replay``). ``None`` for ``sum`` and ``affine``.
         prints: Each text and LaTeX template of the rule → the form it was
             generated from and whether it is LaTeX (what :meth:`render` prints).
     """
@@ -122,8 +120,7 @@ class Rule:
     latex: tuple[str, ...]
     expr_latex: str
     exponent: float | None = None
-    code: str = ""
-    code_grads: tuple[str, ...] = ()
+    own_replay: bool = False
     derivatives: tuple[Form, ...] = ()
     callable: bool = False
     unit: bool = False
@@ -369,10 +366,13 @@ def declare(
         form: The forward expression as a form over the inputs (``None`` for
             ``sum``, whose inputs are not counted).
         derivatives: One form per input (one shared when ``arity`` is ``None``).
-        own_replay: Compiled replay calls ``forward`` (``{f}``: its domain
-            checks and numerics) rather than writing ``form`` out in Python.
+        own_replay: See :class:`Rule`: compiled replay calls ``forward``
+            (its domain checks and numerics) rather than writing ``form``
+            out in Python.
         templates: ``(text, LaTeX, Python)`` of the forward expression, when
-            they are not ``form``'s (``sum``'s ``{all}``, an infix op).
+            they are not ``form``'s (``sum``'s ``{all}``, an infix op). The
+            Python one is not read: compiled replay prints ``form`` or, with
+            ``own_replay``, calls ``forward``.
         callable: See :class:`Rule`.
         unit: See :class:`Rule`.
         kept_in_paths: See :class:`Rule`.
@@ -386,21 +386,19 @@ def declare(
     keys = _keys(arity)
     forms.register(name, None, call)  # its own forms (exp's derivative is exp(x)) print
     if templates is not None:
-        expr, expr_latex, code = templates
+        expr, expr_latex = templates[0], templates[1]
     else:
         assert form is not None
         expr, expr_latex = form.text(keys), form.latex(keys)
-        code = "{f}(" + ", ".join(keys) + ")" if own_replay else form.code(keys)
     shown = [*derivatives]
     if form is not None and (templates is None or form.text(keys) == expr):
         shown.insert(0, form)
     r = Rule(
         name, symbol, arity, forward, expr,
         tuple(d.text(keys) for d in derivatives), tuple(d.latex(keys) for d in derivatives),
-        expr_latex, code=code, code_grads=tuple(d.code(keys, name) for d in derivatives),
-        derivatives=derivatives, callable=callable, unit=unit, kept_in_paths=kept_in_paths,
-        propagates_nonfinite=propagates_nonfinite, call=call, builtin=builtin, form=form,
-        prints=_prints(keys, shown),
+        expr_latex, own_replay=own_replay, derivatives=derivatives, callable=callable, unit=unit,
+        kept_in_paths=kept_in_paths, propagates_nonfinite=propagates_nonfinite, call=call,
+        builtin=builtin, form=form, prints=_prints(keys, shown),
     )
     RULES[name] = r
     forms.register(name, r, call)
@@ -496,8 +494,8 @@ def pow_rule(c: float) -> Rule:
         d = forms.num(0) if c == 0 else (forms.C * X if c == 2 else forms.C * X ** (forms.C - 1))
         found = Rule(
             "pow", "^" + _exponent(c), 1, _make_pow(c), "{x}^{c}", (d.text(),), (d.latex(),),
-            "{x}^{{c}}", exponent=c, code="{f}({x})", code_grads=(d.code(rule="pow"),),
-            derivatives=(d,), kept_in_paths=True, form=_POW_FORM,
+            "{x}^{{c}}", exponent=c, own_replay=True, derivatives=(d,), kept_in_paths=True,
+            form=_POW_FORM,
             prints=_prints(("{x}",), (_POW_FORM, d)),
         )
         _POW_CACHE.put(c, found)  # bounded: x ** random() must not leak
@@ -550,9 +548,7 @@ def affine_rule(n: int) -> Rule:
             "affine", "Σw·a+b", 2 * n + 1, _affine,
             " + ".join([*(f"{w}·{a}" for w, a in pairs), bias]), partners, partners,
             " + ".join([*(f"{w} {a}" for w, a in pairs), bias]),
-            code=" + ".join([*(f"{w} * {a}" for w, a in pairs), bias]),
-            code_grads=tuple(d.code(keys, "affine") for d in ds), derivatives=ds,
-            propagates_nonfinite=True, prints=_prints(keys, ds),
+            derivatives=ds, propagates_nonfinite=True, prints=_prints(keys, ds),
         )
         _AFFINE_CACHE.put(n, found)
     return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections import Counter
 
 import pytest
 import sympy
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from oracles import SYMPY, forward_in
 
 from scalargrad import Value
-from scalargrad.forms import ATOM, OUT, Form, Printed, X, Y, arg, named, num, sigmoid, step
+from scalargrad.forms import ATOM, OUT, C, Form, Printed, X, Y, arg, exp, named, num, sigmoid, step
 from scalargrad.rules import RULES, Rule, affine_rule, pow_rule
 
 x_, y_ = sympy.symbols("x y", real=True)
@@ -66,8 +67,9 @@ def test_every_output_of_a_form_is_the_derivative(name: str, r: Rule,
         assert math.isclose(stored[i], expected, rel_tol=1e-12, abs_tol=1e-15 * scale)
         assert math.isclose(form.evaluate(xs, out, r.exponent or 0.0), expected,
                             rel_tol=1e-9, abs_tol=1e-15 * scale), form.text()
-        assert math.isclose(compiled(r.code_grads[i], r, xs, out), expected,
-                            rel_tol=1e-9, abs_tol=1e-15 * scale), r.code_grads[i]
+        code = form.code(r.keys(), r.name)  # the Python the printer writes, with placeholders
+        assert math.isclose(compiled(code, r, xs, out), expected,
+                            rel_tol=1e-9, abs_tol=1e-15 * scale), code
         leaves = [Value(v, f"x{k}") for k, v in enumerate(xs)]
         node = leaves[0]._apply(r, tuple(leaves))
         built = form.build(leaves, node, r.name, r.exponent or 0.0)
@@ -80,7 +82,6 @@ def test_templates_are_generated_from_the_forms() -> None:
         for i, d in enumerate(r.derivatives):
             assert r.formulas[i] == d.text(keys)
             assert r.latex[i] == d.latex(keys)
-            assert r.code_grads[i] == d.code(keys, r.name)
 
 
 def test_named_texts_mean_their_definitions() -> None:
@@ -208,9 +209,40 @@ def test_the_python_dialect_brackets_as_python_parses(form: Form) -> None:
     assume(not _has_constant_operation(form))  # folding is checked below, by hand
     printed = form.python([Printed("x", ATOM), Printed("y", ATOM)], None)
     assert _tree(ast.parse(printed.text, mode="eval").body) == _canonical(form), printed.text
-    # the templates (Rule.code_grads) are the same printer, placeholders for names
+    # the templates (Form.code) are the same printer, placeholders for names
     template = form.code().replace("{x}", "x").replace("{y}", "y")
     assert template == printed.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(_forms_strategy(), st.booleans())
+def test_the_python_dialect_reports_how_often_it_writes_each_operand(form: Form,
+                                                                    with_out: bool) -> None:
+    # what compiled replay counts a node's uses with: checked against the names Python reads
+    assume(not _has_constant_operation(form))  # 0 / 0 cannot be folded; folding: by hand below
+    if with_out:
+        form = form * OUT + sigmoid(X - OUT)
+    used: dict[int, int] = {}
+    printed = form.python([Printed("x", ATOM), Printed("y", ATOM)], Printed("out", ATOM),
+                          calls={"sigmoid": "sig"}, used=used)
+    read = Counter(n.id for n in ast.walk(ast.parse(printed.text, mode="eval"))
+                   if isinstance(n, ast.Name))
+    assert {k: used.get(k, 0) for k in (0, 1, -1)} == {0: read["x"], 1: read["y"],
+                                                       -1: read["out"]}, printed.text
+
+
+def test_the_python_dialect_counts_the_own_output_its_own_float_and_folded_parts() -> None:
+    def uses(form: Form, rule: str = "", c: float = 0.0) -> dict[int, int]:
+        used: dict[int, int] = {}
+        form.python([Printed("x", ATOM), Printed("y", ATOM)], Printed("out", ATOM), rule=rule,
+                    c=c, own="d", calls={"exp": "exp"}, used=used)
+        return used
+
+    assert uses(exp(X), rule="exp") == {-1: 1}  # exp's derivative is the node itself: out
+    assert uses(exp(X), rule="log") == {0: 1}  # elsewhere a call of exp at x
+    assert uses(named("f'", "f'", X * X * Y)) == {0: 1, 1: 1}  # d(x, y): each input once
+    assert uses(named("f'", "f'", X * X * Y, own_float=False)) == {0: 2, 1: 1}
+    assert uses((C - 1) * X ** (C - 1), c=3.0) == {0: 1}  # 2.0 * x ** 2.0: c folded away
 
 
 def _has_constant_operation(f: Form) -> bool:

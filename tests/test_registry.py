@@ -23,6 +23,8 @@ from oracles import SYMPY
 import scalargrad
 from scalargrad import Value, affine, micrograd, sum_values
 from scalargrad.cli import _epilog
+from scalargrad.codegen import _forward_terms, _Functions
+from scalargrad.forms import ATOM, Printed
 from scalargrad.parse import functions, parse
 from scalargrad.rules import RULES, Rule, affine_rule, pow_rule
 from scalargrad.testing import OPS, NetworkExample
@@ -120,15 +122,13 @@ def test_micrograd_wraps_the_ops_micrograd_has(name: str) -> None:
 
 @pytest.mark.parametrize("r", builtin_rules(), ids=lambda r: r.name)
 def test_propagates_nonfinite_says_what_the_replay_code_does(r: Rule) -> None:
-    """Run the forward template on inf and NaN operands: the flag says whether they survive."""
-    if "{f}" in r.code:  # replayed by its own forward, which checks its operands
+    """Run the replay's forward code on inf and NaN operands: the flag says whether they survive."""
+    if r.own_replay:  # replayed by its own forward, which checks its operands
         assert not r.propagates_nonfinite
         return
     n = 3 if r.arity is None else r.arity
-    keys = [f"{{{i}}}" for i in range(n)] if r.code == "{all}" else list(r.keys())
-    text = " + ".join(keys) if r.code == "{all}" else r.code
-    for i, key in enumerate(keys):
-        text = text.replace(key, f"v{i}")
+    operands = [Printed(f"v{i}", ATOM) for i in range(n)]  # what compiled replay writes
+    text = " + ".join(t.text for t in _forward_terms(r, operands, _Functions("", "", {})))
     survived = []
     for bad in (math.inf, -math.inf, math.nan):
         for k in range(n):
