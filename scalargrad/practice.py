@@ -413,21 +413,30 @@ def _keep(out: list[tuple[float, str]], right: tuple[float, float]) -> tuple[
     return tuple((v, m) for v, m in out if math.isfinite(v) and not _in(v, right))
 
 
+_SIGN = "The size is right but the sign is not: check the sign of each factor."
+
+
+def _one_factor(upstream: float, local_grad: float, formula: str, right: tuple[float, float],
+                up: str, local: str, source: str) -> list[tuple[float, str]]:
+    """The slips of a product ``up · local`` that is one factor alone (``source``: ``up``'s)."""
+    formula = _local_value(formula, local_grad, right).split(" = ")[0]
+    out = []
+    if local_grad != 1.0:
+        out.append((upstream, f"That is {up} alone: multiply it by the local derivative "
+                              f"{local} = {formula}."))
+    if upstream != 1.0:
+        out.append((local_grad, f"That is the local derivative {local} alone: multiply it "
+                                f"by {source}."))
+    return out
+
+
 def _send_slips(step: Step, index: int, zero: bool) -> tuple[tuple[float, str], ...]:
     c = step.contributions[index]
-    root, name = step.root_name, step.name
     right = window(c.amount, zero=zero or c.local_grad == 0.0)
-    up, local = derivative_text(root, name), local_text(step, c)
-    formula = _local_value(c.formula, c.local_grad, right).split(" = ")[0]
-    out = [(-c.amount, "The size is right but the sign is not: check the sign of each "
-                       "factor.")]
-    if c.local_grad != 1.0:
-        out.append((step.upstream, f"That is {up} alone: multiply it by the local derivative "
-                                   f"{local} = {formula}."))
-    if step.upstream != 1.0:
-        out.append((c.local_grad, f"That is the local derivative {local} alone: multiply it "
-                                  f"by this step's gradient {up}."))
-    return _keep(out, right)
+    up = derivative_text(step.root_name, step.name)
+    return _keep([(-c.amount, _SIGN), *_one_factor(
+        step.upstream, c.local_grad, c.formula, right, up, local_text(step, c),
+        f"this step's gradient {up}")], right)
 
 
 def _slips(step: Step, terms: tuple[Term, ...], right: tuple[float, float]) -> tuple[
@@ -440,19 +449,12 @@ def _slips(step: Step, terms: tuple[Term, ...], right: tuple[float, float]) -> t
         out.append((0.0, f"0 would mean that {root} does not change when {root} itself "
                          f"changes."))
     if answer:
-        out.append((-answer, "The size is right but the sign is not: check the sign of "
-                             "each factor."))
+        out.append((-answer, _SIGN))
     if len(terms) == 1:
         t = terms[0]
         up = derivative_text(root, t.consumer_name)
-        local = t.local
-        formula = _local_value(t.formula, t.local_grad, right).split(" = ")[0]
-        if t.local_grad != 1.0:
-            out.append((t.upstream, f"That is {up} alone: multiply it by the local derivative "
-                                    f"{local} = {formula}."))
-        if t.upstream != 1.0:
-            out.append((t.local_grad, f"That is the local derivative {local} alone: multiply "
-                                      f"it by the upstream gradient {up} from step {t.step}."))
+        out += _one_factor(t.upstream, t.local_grad, t.formula, right, up, t.local,
+                           f"the upstream gradient {up} from step {t.step}")
     elif terms:
         for t in terms:
             out.append((t.amount, f"That is only the term through {t.consumer_name}: {name} "
