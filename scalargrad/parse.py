@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 import re
 import unicodedata
 import warnings
@@ -54,6 +55,8 @@ def _allowed() -> str:
 _BINOPS: dict[type[ast.operator], str] = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
 }
+_ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+               "div": operator.truediv}
 _REFUSED: dict[type[ast.AST], str] = {
     ast.Attribute: "attribute access (.)",
     ast.Subscript: "subscripts ([...])",
@@ -509,20 +512,7 @@ def _evaluate(top: ast.expr, leaves: Mapping[str, Value]) -> Item:
                 assert isinstance(y, float)  # the checker allows only numbers in exponents
                 results.append(x**y if isinstance(x, Value) else _fold("pow", [x], y))
             elif isinstance(x, Value) or isinstance(y, Value):
-                results.append(_binary(op, x, y))
+                results.append(_ARITHMETIC[op](x, y))
             else:
                 results.append(_fold(op, [x, y]))
     return results.pop()
-
-
-def _binary(op: str, x: Item, y: Item) -> Value:
-    if op == "add":
-        out = x + y
-    elif op == "sub":
-        out = x - y
-    elif op == "mul":
-        out = x * y
-    else:
-        out = x / y
-    assert isinstance(out, Value)
-    return out
