@@ -395,13 +395,9 @@ class MLP(Module):
         """Returns ``a^(L)`` for inputs ``a_k^(0)``."""
         layers = self.layers
         out = layers[0](xs)  # checks the inputs; a later layer reads the Values made here
-        for layer in layers[1:]:
-            if len(out) == layer.neurons[0].nin:
-                out = layer._forward(out)
-            else:  # a layer swapped for one of another width: its own error
-                out = layer(out)
-        result = out
-        return result[0] if len(result) == 1 else result
+        for layer in layers[1:]:  # (a layer swapped for one of another width: its own error)
+            out = layer._forward(out) if len(out) == layer.neurons[0].nin else layer(out)
+        return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
         """Returns every parameter, layer by layer."""
