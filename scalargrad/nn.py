@@ -138,13 +138,6 @@ def _leaf(x: Number, name: str, where: str = "") -> Value:
         raise type(err)(f"{where}{name}: {err}") from None
 
 
-def _parameter_value(x: Number, name: str) -> float:
-    try:
-        return Value(x).data
-    except (TypeError, ValueError) as err:
-        raise type(err)(f"from_weights: {name}: {err}") from None
-
-
 class Module:
     """What every part of a network shares: its ``parameters()`` and ``zero_grad()``."""
 
@@ -387,8 +380,8 @@ class MLP(Module):
                         f"{prev} inputs"
                     )
                 for w, x in zip(neuron.w, row):
-                    w.data = _parameter_value(x, w.label)
-                neuron.b.data = _parameter_value(bl[j], neuron.b.label)
+                    w.data = _leaf(x, w.label, "from_weights: ").data
+                neuron.b.data = _leaf(bl[j], neuron.b.label, "from_weights: ").data
         return net
 
     def __call__(self, xs: Sequence[Value | Number]) -> Value | list[Value]:
