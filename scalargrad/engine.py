@@ -621,12 +621,10 @@ def _node1(rule: Rule, x: Value) -> Value:
     return out
 
 
-def _noden(rule: Rule, inputs: tuple[Value, ...], data_in: list[float] | None = None) -> Value:
-    """``_apply`` for any number of inputs (``data_in``: their data, when already at hand)."""
-    if data_in is None:
-        data_in = [v._data for v in inputs]
+def _noden(rule: Rule, inputs: tuple[Value, ...]) -> Value:
+    """``_apply`` for any number of inputs."""
     try:
-        data, grads = rule.forward(*data_in)
+        data, grads = rule.forward(*[v._data for v in inputs])
     except DomainError as err:
         raise DomainError(f"{err} [{_describe(inputs)}]") from None
     if data - data != 0.0:
