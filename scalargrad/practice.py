@@ -324,8 +324,7 @@ class Question:
     def check(self, value: float, *, rel_tol: float = REL_TOL,
               abs_tol: float = ABS_TOL) -> Verdict:
         """Checks an answer; a wrong one's message says which factor is off when it can."""
-        return _verdict(value, self.answer, self.window(rel_tol=rel_tol, abs_tol=abs_tol),
-                        self.prompt, self.slips, rel_tol, abs_tol)
+        return _verdict(self, value, rel_tol, abs_tol)
 
     def sends(self) -> list[Send]:
         """The follow-up questions, asked on request: what the step sends down each arrow."""
@@ -385,8 +384,7 @@ class Send:
     def check(self, value: float, *, rel_tol: float = REL_TOL,
               abs_tol: float = ABS_TOL) -> Verdict:
         """Checks an answer, as :meth:`Question.check` does."""
-        return _verdict(value, self.answer, self.window(rel_tol=rel_tol, abs_tol=abs_tol),
-                        self.prompt, self.slips, rel_tol, abs_tol)
+        return _verdict(self, value, rel_tol, abs_tol)
 
 
 def slip_windows(item: Question | Send, *, rel_tol: float = REL_TOL,
@@ -395,15 +393,14 @@ def slip_windows(item: Question | Send, *, rel_tol: float = REL_TOL,
     return [window(v, rel_tol=rel_tol, abs_tol=abs_tol) for v, _ in item.slips]
 
 
-def _verdict(value: float, answer: float, right: tuple[float, float], prompt: str,
-             slips: tuple[tuple[float, str], ...], rel_tol: float, abs_tol: float) -> Verdict:
-    found = judge(value, right,
-                  [window(v, rel_tol=rel_tol, abs_tol=abs_tol) for v, _ in slips])
+def _verdict(item: Question | Send, value: float, rel_tol: float, abs_tol: float) -> Verdict:
+    found = judge(value, item.window(rel_tol=rel_tol, abs_tol=abs_tol),
+                  slip_windows(item, rel_tol=rel_tol, abs_tol=abs_tol))
     if found == -1:
-        return Verdict(True, f"Right: {prompt[:-1]}{format_number(answer)}.")
+        return Verdict(True, f"Right: {item.prompt[:-1]}{format_number(item.answer)}.")
     if found is not None:
         return Verdict(False, f"Not quite: you wrote {format_number(value)}. "
-                              f"{slips[found][1]}", found)
+                              f"{item.slips[found][1]}", found)
     return Verdict(False, f"Not quite: you wrote {format_number(value)}. Check each factor:")
 
 
