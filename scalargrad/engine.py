@@ -458,7 +458,7 @@ class Value:
                 v = pop()
                 g = v._grad
                 if g - g != 0.0:  # ±inf or NaN: final now, as every consumer has sent
-                    raise _backward_failed(self, v, nodes, saved)
+                    raise _backward_failed(self, v, saved)
                 y = v._y
                 if y is None:
                     x = v._x
@@ -507,7 +507,7 @@ class Value:
                 if total - total != 0.0:  # this pass's grad is finite, the sum overflowed
                     over = {id(u): b for t, (u, b) in zip(totals, saved) if t - t != 0.0}
                     v = next(u for u in _discovery_order(self) if id(u) in over)
-                    raise _backward_failed(self, v, nodes, saved, over[id(v)])
+                    raise _backward_failed(self, v, saved, over[id(v)])
             for total, (v, _) in zip(totals, saved):
                 v._grad = total
 
@@ -621,12 +621,10 @@ def _node1(rule: Rule, x: Value) -> Value:
     return out
 
 
-def _noden(rule: Rule, inputs: tuple[Value, ...], data_in: list[float] | None = None) -> Value:
-    """``_apply`` for any number of inputs (``data_in``: their data, when already at hand)."""
-    if data_in is None:
-        data_in = [v._data for v in inputs]
+def _noden(rule: Rule, inputs: tuple[Value, ...]) -> Value:
+    """``_apply`` for any number of inputs."""
     try:
-        data, grads = rule.forward(*data_in)
+        data, grads = rule.forward(*[v._data for v in inputs])
     except DomainError as err:
         raise DomainError(f"{err} [{_describe(inputs)}]") from None
     if data - data != 0.0:
@@ -699,7 +697,6 @@ def _discovery_order(root: Value) -> list[Value]:
 def _backward_failed(
     root: Value,
     v: Value,
-    nodes: list[Value],
     saved: list[tuple[Value, float]],
     before: float | None = None,
 ) -> DomainError:
@@ -709,7 +706,7 @@ def _backward_failed(
     ``saved``), final because every consumer has sent its share. It is not
     finite (or, when ``before`` is given, adding the ``before`` that earlier
     passes left overflows). The consumers that sent it are found by scanning
-    the graph (``nodes``: all of it), which is fine on an error path.
+    the whole graph, which is fine on an error path.
 
     Returns:
         The error to raise; every grad is back to its value before the pass.

@@ -168,17 +168,13 @@ def _terms(path: Path, root_name: str, shared: set[int] | None = None) -> list[_
     for i, f in enumerate(path.factors):
         top = pending_top or f.parent_name
         merge_up = f.is_unit and not f.parent.label and terms and not pending_top
-        if merge_up and (f.child.label or _kept(f.child)):
+        if merge_up and (f.child.label or _kept(f.child) or i == last):
             # ∂f/∂(σ − y) · ∂(σ − y)/∂σ reads ∂f/∂σ: the unlabelled sum goes, σ stays
             prev = terms[-1]
             terms[-1] = term(prev.top, f, prev.formula, prev.latex, prev.value)
             continue
         if f.is_unit and not f.child.label and i < last:
             pending_top = top  # the next factor reads ∂top/∂…
-            continue
-        if f.is_unit and not f.parent.label and terms and not pending_top:
-            prev = terms[-1]
-            terms[-1] = term(prev.top, f, prev.formula, prev.latex, prev.value)
             continue
         terms.append(term(top, f, f.formula, f.latex, f.local_grad))
         pending_top = ""

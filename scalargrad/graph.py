@@ -265,10 +265,8 @@ class Tape(Generic[N]):
         """
         nodes, ins_ids, order, counts = _kahn(root)
         at = [0] * len(order)  # number → position
-        k = 0
-        for d in order:
+        for k, d in enumerate(order):
             at[d] = k
-            k += 1
         # Each node's input numbers become positions (a wide node's in one itemgetter call).
         # Each numbers tuple is dropped as its replacement is made, so that no more than one
         # tuple per node is alive at once: every surviving container counts towards the

@@ -315,7 +315,7 @@ def _graph_pass(root: Value, targets: list[Value]) -> list[Value]:
     tape = Tape.of(root)
     needed = _needed(tape, targets)
     names = display_names(root)
-    top = _top_name(root)
+    top = names[id(root)]  # the label, else the display name (as _top_name)
     meaning = _MEANING.get(root)
     if meaning is not None and _d_text(*meaning) != root.label:
         meaning = None  # relabelled since: read it as a name

@@ -138,13 +138,6 @@ def _leaf(x: Number, name: str, where: str = "") -> Value:
         raise type(err)(f"{where}{name}: {err}") from None
 
 
-def _parameter_value(x: Number, name: str) -> float:
-    try:
-        return Value(x).data
-    except (TypeError, ValueError) as err:
-        raise type(err)(f"from_weights: {name}: {err}") from None
-
-
 class Module:
     """What every part of a network shares: its ``parameters()`` and ``zero_grad()``."""
 
@@ -387,21 +380,17 @@ class MLP(Module):
                         f"{prev} inputs"
                     )
                 for w, x in zip(neuron.w, row):
-                    w.data = _parameter_value(x, w.label)
-                neuron.b.data = _parameter_value(bl[j], neuron.b.label)
+                    w.data = _leaf(x, w.label, "from_weights: ").data
+                neuron.b.data = _leaf(bl[j], neuron.b.label, "from_weights: ").data
         return net
 
     def __call__(self, xs: Sequence[Value | Number]) -> Value | list[Value]:
         """Returns ``a^(L)`` for inputs ``a_k^(0)``."""
         layers = self.layers
         out = layers[0](xs)  # checks the inputs; a later layer reads the Values made here
-        for layer in layers[1:]:
-            if len(out) == layer.neurons[0].nin:
-                out = layer._forward(out)
-            else:  # a layer swapped for one of another width: its own error
-                out = layer(out)
-        result = out
-        return result[0] if len(result) == 1 else result
+        for layer in layers[1:]:  # (a layer swapped for one of another width: its own error)
+            out = layer._forward(out) if len(out) == layer.neurons[0].nin else layer(out)
+        return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
         """Returns every parameter, layer by layer."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 import re
 import unicodedata
 import warnings
@@ -54,6 +55,8 @@ def _allowed() -> str:
 _BINOPS: dict[type[ast.operator], str] = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
 }
+_ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+               "div": operator.truediv}
 _REFUSED: dict[type[ast.AST], str] = {
     ast.Attribute: "attribute access (.)",
     ast.Subscript: "subscripts ([...])",
@@ -298,37 +301,34 @@ def _parse_python(text: str) -> ast.Expression:
             warnings.simplefilter("ignore")
             return ast.parse(text, mode="eval")
     except SyntaxError as err:
-        src = text
         line = err.lineno or 1
         offset = err.offset or 0
         end = err.end_offset if err.end_offset and err.end_lineno == err.lineno else 0
         msg = err.msg.split(" (<unknown>")[0]
         if msg.startswith("Exceeds the limit"):  # a 5,000-digit integer literal
-            raise _huge_literal(src) from None
+            raise _huge_literal(text) from None
         if "null bytes" in msg:
-            raise ParseError("a null byte is not allowed", src, 1, src.find("\0") + 1) from None
+            raise ParseError("a null byte is not allowed", text, 1, text.find("\0") + 1) from None
         if "literal" in msg and offset:  # 2w: Python points at the number, not at the w
-            bad = _bad_literal(src, line, offset)
+            bad = _bad_literal(text, line, offset)
             if bad is not None:
                 raise bad from None
-        if not offset and "null bytes" not in msg:  # Python points nowhere: the text ended early
-            line = len(src.splitlines())
-            offset = len(src.splitlines()[-1]) + 1
+        if not offset:  # Python points nowhere: the text ended early
+            line = len(text.splitlines())
+            offset = len(text.splitlines()[-1]) + 1
             msg = "the expression ends too early"
         problem = msg if msg.startswith("invalid syntax") else f"invalid syntax: {msg}"
-        raise ParseError(problem, src, line, offset, end if end > offset else 0) from None
+        raise ParseError(problem, text, line, offset, end if end > offset else 0) from None
     except (RecursionError, MemoryError):
         raise ParseError(
             "expression is too deeply nested to parse (Python's parser stops near 3,000 "
             "nested operations or 200 nested parentheses)", text) from None
     except ValueError as err:  # a null byte (Python 3.11), an integer beyond the digit limit
-        src = text
         if "null bytes" in str(err):
-            column = src.find("\0") + 1
-            raise ParseError("a null byte is not allowed", src, 1, column) from None
+            raise ParseError("a null byte is not allowed", text, 1, text.find("\0") + 1) from None
         if "Exceeds the limit" in str(err):
-            raise _huge_literal(src) from None
-        raise ParseError(f"invalid number: {err}", src) from None
+            raise _huge_literal(text) from None
+        raise ParseError(f"invalid number: {err}", text) from None
 
 
 _DIGITS = re.compile(r"[0-9][0-9_]*")
@@ -509,20 +509,7 @@ def _evaluate(top: ast.expr, leaves: Mapping[str, Value]) -> Item:
                 assert isinstance(y, float)  # the checker allows only numbers in exponents
                 results.append(x**y if isinstance(x, Value) else _fold("pow", [x], y))
             elif isinstance(x, Value) or isinstance(y, Value):
-                results.append(_binary(op, x, y))
+                results.append(_ARITHMETIC[op](x, y))
             else:
                 results.append(_fold(op, [x, y]))
     return results.pop()
-
-
-def _binary(op: str, x: Item, y: Item) -> Value:
-    if op == "add":
-        out = x + y
-    elif op == "sub":
-        out = x - y
-    elif op == "mul":
-        out = x * y
-    else:
-        out = x / y
-    assert isinstance(out, Value)
-    return out

@@ -215,7 +215,6 @@ def grad(text: str, *, explain_var: str | None = None, hessian: bool = False) ->
     root, leaves = _build(args)
     result["variables"] = list(leaves)
     result["grads"] = {name: leaf.grad for name, leaf in leaves.items()}
-    result["latex"] = ""
     highlight = None
     if explain_var in leaves and status == 0:  # else the CLI refused it (e.g. --max-paths)
         with contextlib.suppress(TooManyPathsError):

@@ -324,8 +324,7 @@ class Question:
     def check(self, value: float, *, rel_tol: float = REL_TOL,
               abs_tol: float = ABS_TOL) -> Verdict:
         """Checks an answer; a wrong one's message says which factor is off when it can."""
-        return _verdict(value, self.answer, self.window(rel_tol=rel_tol, abs_tol=abs_tol),
-                        self.prompt, self.slips, rel_tol, abs_tol)
+        return _verdict(self, value, rel_tol, abs_tol)
 
     def sends(self) -> list[Send]:
         """The follow-up questions, asked on request: what the step sends down each arrow."""
@@ -385,8 +384,7 @@ class Send:
     def check(self, value: float, *, rel_tol: float = REL_TOL,
               abs_tol: float = ABS_TOL) -> Verdict:
         """Checks an answer, as :meth:`Question.check` does."""
-        return _verdict(value, self.answer, self.window(rel_tol=rel_tol, abs_tol=abs_tol),
-                        self.prompt, self.slips, rel_tol, abs_tol)
+        return _verdict(self, value, rel_tol, abs_tol)
 
 
 def slip_windows(item: Question | Send, *, rel_tol: float = REL_TOL,
@@ -395,15 +393,14 @@ def slip_windows(item: Question | Send, *, rel_tol: float = REL_TOL,
     return [window(v, rel_tol=rel_tol, abs_tol=abs_tol) for v, _ in item.slips]
 
 
-def _verdict(value: float, answer: float, right: tuple[float, float], prompt: str,
-             slips: tuple[tuple[float, str], ...], rel_tol: float, abs_tol: float) -> Verdict:
-    found = judge(value, right,
-                  [window(v, rel_tol=rel_tol, abs_tol=abs_tol) for v, _ in slips])
+def _verdict(item: Question | Send, value: float, rel_tol: float, abs_tol: float) -> Verdict:
+    found = judge(value, item.window(rel_tol=rel_tol, abs_tol=abs_tol),
+                  slip_windows(item, rel_tol=rel_tol, abs_tol=abs_tol))
     if found == -1:
-        return Verdict(True, f"Right: {prompt[:-1]}{format_number(answer)}.")
+        return Verdict(True, f"Right: {item.prompt[:-1]}{format_number(item.answer)}.")
     if found is not None:
         return Verdict(False, f"Not quite: you wrote {format_number(value)}. "
-                              f"{slips[found][1]}", found)
+                              f"{item.slips[found][1]}", found)
     return Verdict(False, f"Not quite: you wrote {format_number(value)}. Check each factor:")
 
 
@@ -413,21 +410,30 @@ def _keep(out: list[tuple[float, str]], right: tuple[float, float]) -> tuple[
     return tuple((v, m) for v, m in out if math.isfinite(v) and not _in(v, right))
 
 
+_SIGN = "The size is right but the sign is not: check the sign of each factor."
+
+
+def _one_factor(upstream: float, local_grad: float, formula: str, right: tuple[float, float],
+                up: str, local: str, source: str) -> list[tuple[float, str]]:
+    """The slips of a product ``up · local`` that is one factor alone (``source``: ``up``'s)."""
+    formula = _local_value(formula, local_grad, right).split(" = ")[0]
+    out = []
+    if local_grad != 1.0:
+        out.append((upstream, f"That is {up} alone: multiply it by the local derivative "
+                              f"{local} = {formula}."))
+    if upstream != 1.0:
+        out.append((local_grad, f"That is the local derivative {local} alone: multiply it "
+                                f"by {source}."))
+    return out
+
+
 def _send_slips(step: Step, index: int, zero: bool) -> tuple[tuple[float, str], ...]:
     c = step.contributions[index]
-    root, name = step.root_name, step.name
     right = window(c.amount, zero=zero or c.local_grad == 0.0)
-    up, local = derivative_text(root, name), local_text(step, c)
-    formula = _local_value(c.formula, c.local_grad, right).split(" = ")[0]
-    out = [(-c.amount, "The size is right but the sign is not: check the sign of each "
-                       "factor.")]
-    if c.local_grad != 1.0:
-        out.append((step.upstream, f"That is {up} alone: multiply it by the local derivative "
-                                   f"{local} = {formula}."))
-    if step.upstream != 1.0:
-        out.append((c.local_grad, f"That is the local derivative {local} alone: multiply it "
-                                  f"by this step's gradient {up}."))
-    return _keep(out, right)
+    up = derivative_text(step.root_name, step.name)
+    return _keep([(-c.amount, _SIGN), *_one_factor(
+        step.upstream, c.local_grad, c.formula, right, up, local_text(step, c),
+        f"this step's gradient {up}")], right)
 
 
 def _slips(step: Step, terms: tuple[Term, ...], right: tuple[float, float]) -> tuple[
@@ -440,19 +446,12 @@ def _slips(step: Step, terms: tuple[Term, ...], right: tuple[float, float]) -> t
         out.append((0.0, f"0 would mean that {root} does not change when {root} itself "
                          f"changes."))
     if answer:
-        out.append((-answer, "The size is right but the sign is not: check the sign of "
-                             "each factor."))
+        out.append((-answer, _SIGN))
     if len(terms) == 1:
         t = terms[0]
         up = derivative_text(root, t.consumer_name)
-        local = t.local
-        formula = _local_value(t.formula, t.local_grad, right).split(" = ")[0]
-        if t.local_grad != 1.0:
-            out.append((t.upstream, f"That is {up} alone: multiply it by the local derivative "
-                                    f"{local} = {formula}."))
-        if t.upstream != 1.0:
-            out.append((t.local_grad, f"That is the local derivative {local} alone: multiply "
-                                      f"it by the upstream gradient {up} from step {t.step}."))
+        out += _one_factor(t.upstream, t.local_grad, t.formula, right, up, t.local,
+                           f"the upstream gradient {up} from step {t.step}")
     elif terms:
         for t in terms:
             out.append((t.amount, f"That is only the term through {t.consumer_name}: {name} "

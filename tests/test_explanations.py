@@ -31,3 +31,16 @@ def test_a_long_chain_is_refused_by_its_factor_count() -> None:
     with pytest.raises(TooManyPathsError, match=f"max_factors={DEFAULT_MAX_FACTORS}") as info:
         explain(v, x)
     assert info.value.factors == DEFAULT_MAX_FACTORS + 1 and info.value.paths == 1
+
+
+def test_a_unit_factor_folds_into_the_factor_above_it() -> None:
+    # g = y·(x + u): ∂g/∂(x + u) · ∂(x + u)/∂x = y · 1 reads ∂g/∂x = y (x is labelled)
+    x, y, u = Value(2.0, "x"), Value(0.5, "y"), Value(3.0)
+    g = (y * (x + u)).label_as("g")
+    assert str(explain(g, x)).splitlines() == ["∂g/∂x = y", "      = 0.5"]
+    # f = x·(u + 1): the last factor ∂(u + 1)/∂u = 1 folds too, into ∂f/∂u = x = 2,
+    # though u is an unlabelled leaf (its made-up name is defined below the algebra)
+    f = (x * (u + 1.0)).label_as("f")
+    e = explain(f, u)
+    assert str(e).splitlines() == ["∂f/∂u = x", "      = 2", "where u = 3 (an unlabelled input)"]
+    assert e.total == 2.0 and len(e.paths[0].factors) == 2

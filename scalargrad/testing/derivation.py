@@ -275,7 +275,6 @@ def _engine(f: _Side, wrt: str, point: Mapping[str, float]) -> tuple[Value, Valu
     """Builds ``f`` at the point and runs backward; returns (root, the wrt leaf)."""
     if f.expression is not None:
         root, leaves = f.expression.evaluate({n: point[n] for n in f.names})
-        leaf = leaves[wrt]
     else:
         leaves = {n: Value(x, n) for n, x in point.items()}
         root = f.call(leaves)
@@ -284,9 +283,8 @@ def _engine(f: _Side, wrt: str, point: Mapping[str, float]) -> tuple[Value, Valu
                 f"check_derivative: f must return a Value built from its arguments, "
                 f"got {type(root).__name__} ({root!r})"
             )
-        leaf = leaves[wrt]
     root.backward()
-    return root, leaf
+    return root, leaves[wrt]
 
 
 def _claimed(claim: _Side, point: Mapping[str, float]) -> float:

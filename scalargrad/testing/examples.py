@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from .. import nn
 from ..engine import Number, Value, sum_values
+from ..formulas import sigmoid
 from ..notation import format_number
 from ..ops import apply_rule
 from ..rules import RULES, DomainError
@@ -54,10 +55,6 @@ def _sq(iv: Interval) -> Interval:
 def _mul_iv(a: Interval, b: Interval) -> Interval:
     ps = [a[0] * b[0], a[0] * b[1], a[1] * b[0], a[1] * b[1]]
     return min(ps), max(ps)
-
-
-def _sig(t: float) -> float:
-    return 1 / (1 + math.exp(-t)) if t >= 0 else math.exp(t) / (1 + math.exp(t))
 
 
 class _Op(NamedTuple):
@@ -103,7 +100,7 @@ OPS: dict[str, _Op] = {
                lambda v, c: -v[0], "−{0}"),
     "square": _Op(1, lambda iv, c: _mag(iv) <= 100, lambda x, c: _sq(x[0]),
                   lambda v, c: v[0].square(), "{0}²"),
-    "sigmoid": _Op(1, lambda iv, c: True, lambda x, c: (_sig(x[0][0]), _sig(x[0][1])),
+    "sigmoid": _Op(1, lambda iv, c: True, lambda x, c: (sigmoid(x[0][0]), sigmoid(x[0][1])),
                    lambda v, c: v[0].sigmoid(), "σ({0})"),
     "tanh": _Op(1, lambda iv, c: True, lambda x, c: (math.tanh(x[0][0]), math.tanh(x[0][1])),
                 lambda v, c: v[0].tanh(), "tanh({0})"),

@@ -80,13 +80,10 @@ def _number_strategy(
             )
         return float(x)
 
-    if value is None:
-        return default
     if isinstance(value, st.SearchStrategy):
         return value.map(lambda x: number(x, True))
-    if isinstance(value, (list, tuple)) and any(isinstance(v, st.SearchStrategy) for v in value):
-        raise InvalidArgument(f"{name}: give either a value or a strategy, not a mix of both")
-    return st.just(number(value, False))
+    plain = _strategy(value, name, default)  # None: the default; a mix of both is refused
+    return plain if value is None else st.just(number(value, False))
 
 
 def _check_range(name: str, lo: Any, hi: Any, least: int) -> None:
