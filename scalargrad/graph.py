@@ -19,6 +19,7 @@ speed, and a property test checks that the two agree bit for bit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -26,7 +27,10 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 if TYPE_CHECKING:
     from .engine import Value
 
-__all__ = ["Sent", "Tape", "consumer_counts", "forward_order", "reverse", "topological_order"]
+__all__ = [
+    "Sent", "Tape", "consumer_counts", "count_up_to", "forward_order", "reverse",
+    "topological_order",
+]
 
 N = TypeVar("N")
 _LOCAL_GRADS = attrgetter("local_grads")
@@ -188,6 +192,40 @@ def forward_order(root: Value) -> list[Value]:
             slot.sort(key=lambda c: -uses[c])
         order.extend(slot)
     return order
+
+
+def count_up_to(
+    root: Value, max_nodes: float, max_arrows: float = math.inf,
+) -> tuple[int, int, bool]:
+    """Counts the nodes and the arrows of ``root``'s graph, stopping past a bound.
+
+    The size guards (drawings, gradient graphs) refuse a graph of millions
+    after counting about as far as their limit, not the whole graph.
+
+    Args:
+        root: The node to start from.
+        max_nodes: Stop once more nodes than this are found (``math.inf``:
+            count them all).
+        max_arrows: Stop once more arrows than this are found; an arrow is
+            one input of one node, a repeated input once per use.
+
+    Returns:
+        ``(nodes, arrows, complete)``: the counts reached (``root``
+        included), and whether that was the whole graph (then both counts
+        are exact).
+    """
+    seen = {id(root)}
+    stack = [root]
+    arrows = 0
+    push, pop, add = stack.append, stack.pop, seen.add
+    while stack and len(seen) <= max_nodes and arrows <= max_arrows:
+        inputs = pop().inputs
+        arrows += len(inputs)
+        for c in inputs:
+            if id(c) not in seen:
+                add(id(c))
+                push(c)
+    return len(seen), arrows, not stack
 
 
 def consumer_counts(root: Value) -> dict[Value, int]:

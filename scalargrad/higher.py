@@ -36,7 +36,7 @@ from . import forms
 from .engine import Value, _constant, sum_values
 from .errors import GraphTooLargeError
 from .forms import Form
-from .graph import Tape, reverse
+from .graph import Tape, count_up_to, reverse
 from .names import display_names
 from .notation import derivative_text, fmt
 from .rules import RULES, DomainError
@@ -244,19 +244,12 @@ def _bounded(root: Value, limit: int, what: str) -> None:
     """Refuses a graph with more than ``limit`` nodes, counting no further than the limit."""
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise TypeError(f"{what}: max_nodes must be a whole number ≥ 1, not {limit!r}")
-    seen = {id(root)}
-    stack = [root]
-    while stack:
-        for child in stack.pop().inputs:
-            if id(child) not in seen:
-                seen.add(id(child))
-                if len(seen) > limit:
-                    raise GraphTooLargeError(
-                        f"{what}: the graph to differentiate has more than max_nodes={limit:,} "
-                        f"nodes, and its gradient graph would have about three times as many "
-                        f"(each level of gradients of gradients triples it). Pass a larger "
-                        f"max_nodes= (e.g. max_nodes={10 * limit}) to build it anyway.", limit)
-                stack.append(child)
+    if count_up_to(root, limit)[0] > limit:
+        raise GraphTooLargeError(
+            f"{what}: the graph to differentiate has more than max_nodes={limit:,} "
+            f"nodes, and its gradient graph would have about three times as many "
+            f"(each level of gradients of gradients triples it). Pass a larger "
+            f"max_nodes= (e.g. max_nodes={10 * limit}) to build it anyway.", limit)
 
 
 # --- the two passes ---------------------------------------------------------------

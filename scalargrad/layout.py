@@ -29,6 +29,7 @@ from typing import NamedTuple
 
 from .engine import Value
 from .errors import DrawingTooLargeError
+from .graph import count_up_to
 
 __all__ = ["ARROWS_PER_VALUE", "DEFAULT_MAX_NODES", "Layout", "check_size", "plan"]
 
@@ -97,21 +98,8 @@ def _refuse_beyond(root: Value, limit: int | None, arrow_limit: int | None) -> N
     limit: up to twice the limit the message gives the exact count, beyond
     it "at least" the count reached.
     """
-    stop = math.inf if limit is None else 2 * limit
-    arrow_stop = math.inf if arrow_limit is None else 2 * arrow_limit
-    seen = {id(root)}
-    stack = [root]
-    arrows = 0
-    push, pop, add = stack.append, stack.pop, seen.add
-    while stack and len(seen) <= stop and arrows <= arrow_stop:
-        inputs = pop().inputs
-        arrows += len(inputs)
-        for c in inputs:
-            if id(c) not in seen:
-                add(id(c))
-                push(c)
-    count = len(seen)
-    exact = not stack
+    count, arrows, exact = count_up_to(root, math.inf if limit is None else 2 * limit,
+                                       math.inf if arrow_limit is None else 2 * arrow_limit)
     name = root.label or "this Value"
     if limit is not None and count > limit:
         if exact:

@@ -208,7 +208,7 @@ def define_op(name: str, forward: Callable[..., float], derivatives: Sequence[Fo
     rule = declare(
         name, symbol, arity, _forward(name, forward, ds),
         Form(name, tuple(forms.arg(i) for i in range(arity))), ds, own_replay=True,
-        templates=(expr, expr_latex, "{f}(" + ", ".join(keys) + ")"), callable=True,
+        templates=(expr, expr_latex), callable=True,
         kept_in_paths=bool(how_written.get("kept_in_paths", True)),
         call=(text, latex, python), builtin=False,
     )

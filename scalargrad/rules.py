@@ -343,7 +343,7 @@ def _make_pow(c: float) -> Forward:
 def declare(
     name: str, symbol: str, arity: int | None, forward: Forward, form: Form | None,
     derivatives: tuple[Form, ...], *, own_replay: bool = False,
-    templates: tuple[str, str, str] | None = None,
+    templates: tuple[str, str] | None = None,
     callable: bool = False, unit: bool = False, kept_in_paths: bool = False,
     propagates_nonfinite: bool = False, call: tuple[str, str, str] = ("", "", ""),
     builtin: bool = True,
@@ -369,9 +369,9 @@ def declare(
         own_replay: See :class:`Rule`: compiled replay calls ``forward``
             (its domain checks and numerics) rather than writing ``form``
             out in Python.
-        templates: ``(text, LaTeX, Python)`` of the forward expression, when
-            they are not ``form``'s (``sum``'s ``{all}``, an infix op). The
-            Python one is not read: compiled replay prints ``form`` or, with
+        templates: ``(text, LaTeX)`` of the forward expression, when they
+            are not ``form``'s (``sum``'s ``{all}``, an infix op). There is
+            no Python one: compiled replay prints ``form`` or, with
             ``own_replay``, calls ``forward``.
         callable: See :class:`Rule`.
         unit: See :class:`Rule`.
@@ -386,7 +386,7 @@ def declare(
     keys = _keys(arity)
     forms.register(name, None, call)  # its own forms (exp's derivative is exp(x)) print
     if templates is not None:
-        expr, expr_latex = templates[0], templates[1]
+        expr, expr_latex = templates
     else:
         assert form is not None
         expr, expr_latex = form.text(keys), form.latex(keys)
@@ -456,7 +456,7 @@ declare("log", "log", 1, _log, forms.log(X), (1 / X,), own_replay=True,
         call=("log", "\\log", "log"), callable=True, kept_in_paths=True)
 declare("square", "²", 1, _square, X.square(), (2 * X,), propagates_nonfinite=True,
         callable=True, kept_in_paths=True)
-declare("sum", "Σ", None, _sum, None, (_ONE_FORM,), templates=("{all}", "{all}", "{all}"),
+declare("sum", "Σ", None, _sum, None, (_ONE_FORM,), templates=("{all}", "{all}"),
         unit=True, propagates_nonfinite=True)
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import scalargrad
 from scalargrad import Value, forward_order, sum_values, topological_order
-from scalargrad.graph import Tape, consumer_counts, reverse
+from scalargrad.graph import Tape, consumer_counts, count_up_to, reverse
 from scalargrad.testing import Expression, expressions
 
 
@@ -186,3 +186,20 @@ def test_a_zero_upstream_sends_nothing() -> None:
     ((_, _, amount, before, after, final),) = visits["m"][1]
     assert math.isnan(amount) and before == after == 0.0 and final
     assert visits["x"] == (0.0, [])
+
+
+def test_count_up_to_counts_nodes_and_arrows_and_stops_past_the_bound() -> None:
+    # f = x*x + x: nodes f, x*x, x (3); arrows: f's two inputs and x*x's two (4), by hand.
+    x = Value(2.0, "x")
+    f = x * x + x
+    assert count_up_to(f, math.inf) == (3, 4, True)
+    assert count_up_to(x, math.inf) == (1, 0, True)
+    # A chain of 1,000 adds: counting stops just past the bound, and says it is incomplete.
+    y = Value(1.0, "y")
+    for _ in range(1000):
+        y = y + 1.0
+    nodes, arrows, complete = count_up_to(y, 10)
+    assert not complete and 10 < nodes <= 13
+    nodes, arrows, complete = count_up_to(y, math.inf, max_arrows=5)
+    assert not complete and 5 < arrows <= 7
+    assert count_up_to(y, math.inf)[::2] == (2001, True)  # 1,000 adds, their constants, y
