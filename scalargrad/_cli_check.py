@@ -4,7 +4,7 @@
 reads the ranges, refuses every usage error before drawing a single point, and
 runs :func:`scalargrad.testing.derivation.check_derivative` once per claim.
 The testing package (and with it Hypothesis) is imported only then, so that
-the other commands and ``--help`` start without it.
+the other commands, ``--help`` and a usage error start and end without it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ def run_check(args: argparse.Namespace) -> int:
             not have, or a claim using one; or the checker refuses the ranges
             (or Hypothesis is not installed).
     """
-    from .testing.derivation import check_derivative, pick_seed
-
     expression = parse(args.expr)
     names = expression.variables
     uses = f"(variables of {expression.text!r}: {', '.join(names) or 'none'})"
@@ -52,6 +50,8 @@ def run_check(args: argparse.Namespace) -> int:
         if foreign:
             raise UsageError(f"--wrt {name} {claim.text!r}: the claim uses "
                              f"{', '.join(foreign)}, which the expression does not have {uses}")
+    from .testing.derivation import check_derivative, pick_seed  # only now: a fast start
+
     seed = pick_seed(args.seed)
     print(f"f = {expression.text}")
     status = 0
