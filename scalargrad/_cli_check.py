@@ -13,7 +13,7 @@ import argparse
 import math
 from collections.abc import Sequence
 
-from ._cli_common import UsageError, split_assignment
+from ._cli_common import _UsageError, split_assignment
 from .errors import CheckArgumentError
 from .parse import parse
 
@@ -31,7 +31,7 @@ def run_check(args: argparse.Namespace) -> int:
         is inconclusive (and none fails).
 
     Raises:
-        UsageError: A bad range, a claim about a variable the expression does
+        _UsageError: A bad range, a claim about a variable the expression does
             not have, or a claim using one; or the checker refuses the ranges
             (or Hypothesis is not installed).
     """
@@ -41,14 +41,14 @@ def run_check(args: argparse.Namespace) -> int:
     ranges = _ranges(args.assignments)
     for name in ranges:
         if name not in names:
-            raise UsageError(f"{name}=...: no such variable {uses}")
+            raise _UsageError(f"{name}=...: no such variable {uses}")
     claims = [(name, parse(text)) for name, text in args.wrt]  # every usage error first
     for name, claim in claims:
         if name not in names:
-            raise UsageError(f"--wrt {name}: no such variable {uses}")
+            raise _UsageError(f"--wrt {name}: no such variable {uses}")
         foreign = [n for n in claim.variables if n not in names]
         if foreign:
-            raise UsageError(f"--wrt {name} {claim.text!r}: the claim uses "
+            raise _UsageError(f"--wrt {name} {claim.text!r}: the claim uses "
                              f"{', '.join(foreign)}, which the expression does not have {uses}")
     from .testing.derivation import check_derivative, pick_seed  # only now: a fast start
 
@@ -60,7 +60,7 @@ def run_check(args: argparse.Namespace) -> int:
             result = check_derivative(expression.text, name, claim.text, ranges=ranges,
                                       examples=args.examples, seed=seed)
         except (CheckArgumentError, ImportError) as err:
-            raise UsageError(str(err)) from None
+            raise _UsageError(str(err)) from None
         print(result.report(), flush=True)
         if result.verdict == "fails":
             status = 1
@@ -75,20 +75,20 @@ def _ranges(items: Sequence[str]) -> dict[str, tuple[float, float] | float]:
     for item in items:
         name, text = split_assignment(item, "NAME=LO..HI or NAME=VALUE (e.g. w=-1..1, y=1)")
         if "..." in text:  # 1...2: 1..0.2 or 1...2? Neither is what anyone types on purpose
-            raise UsageError(f"{item!r}: a range is LO..HI with exactly two dots between the "
+            raise _UsageError(f"{item!r}: a range is LO..HI with exactly two dots between the "
                              f"numbers (e.g. {name}=1..2, or {name}=1..0.2)")
         parts = text.split("..")
         if len(parts) > 2:
-            raise UsageError(f"{item!r}: a range is LO..HI with one '..' (e.g. w=-1..1)")
+            raise _UsageError(f"{item!r}: a range is LO..HI with one '..' (e.g. w=-1..1)")
         try:
             bounds = [float(p) for p in parts]
         except ValueError:
-            raise UsageError(f"{name}={text!r}: not a number or a range LO..HI") from None
+            raise _UsageError(f"{name}={text!r}: not a number or a range LO..HI") from None
         if not all(math.isfinite(b) for b in bounds):
-            raise UsageError(f"{name}={text}: the values must be finite numbers")
+            raise _UsageError(f"{name}={text}: the values must be finite numbers")
         if len(bounds) == 2 and bounds[0] > bounds[1]:
-            raise UsageError(f"{name}={text}: the range is empty (LO > HI)")
+            raise _UsageError(f"{name}={text}: the range is empty (LO > HI)")
         if name in ranges:
-            raise UsageError(f"{name} is given twice")
+            raise _UsageError(f"{name} is given twice")
         ranges[name] = (bounds[0], bounds[1]) if len(bounds) == 2 else bounds[0]
     return ranges

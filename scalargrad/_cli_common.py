@@ -1,8 +1,9 @@
 """What the ``scalargrad`` commands share: the usage error, ``NAME=VALUE`` and the printouts.
 
 :mod:`scalargrad.cli` reads the command line and hands it to one command
-(``_cli_grad``, ``_cli_step``, ``_cli_check``); they raise :class:`UsageError`
-for a problem with what the user typed (exit status 2), and ``grad`` and
+(``_cli_grad``, ``_cli_step``, ``_cli_check``); they raise :class:`_UsageError`
+for a problem with what the user typed (exit status 2; private, as it never
+leaves the command line: ``main`` prints it), and ``grad`` and
 ``step`` evaluate the expression and print its value, gradients and backward
 steps the same way, with the functions here.
 """
@@ -23,7 +24,6 @@ from .practice import worked_lines
 from .steps import Step
 
 __all__ = [
-    "UsageError",
     "assignments",
     "evaluate",
     "print_grads",
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-class UsageError(Exception):
+class _UsageError(Exception):
     """A problem with the command line (exit status 2)."""
 
 
@@ -46,12 +46,12 @@ def split_assignment(item: str, usage: str) -> tuple[str, str]:
         usage: What the argument should look like, for the error.
 
     Raises:
-        UsageError: No ``=``, or what is before it is not a name.
+        _UsageError: No ``=``, or what is before it is not a name.
     """
     name, eq, text = item.partition("=")
     name = unicodedata.normalize("NFKC", name.strip())
     if not eq or not name.isidentifier():
-        raise UsageError(f"{item!r} is not {usage}")
+        raise _UsageError(f"{item!r} is not {usage}")
     return name, text
 
 
@@ -59,7 +59,7 @@ def assignments(items: Sequence[str]) -> dict[str, float]:
     """Parses ``NAME=VALUE`` arguments into numbers.
 
     Raises:
-        UsageError: An argument is not ``NAME=VALUE`` with a finite number, or a
+        _UsageError: An argument is not ``NAME=VALUE`` with a finite number, or a
             name is given twice.
     """
     values: dict[str, float] = {}
@@ -68,11 +68,11 @@ def assignments(items: Sequence[str]) -> dict[str, float]:
         try:
             x = float(text)
         except ValueError:
-            raise UsageError(f"{name}={text!r}: the value is not a number") from None
+            raise _UsageError(f"{name}={text!r}: the value is not a number") from None
         if not math.isfinite(x):
-            raise UsageError(f"{name}={text}: the value must be a finite number")
+            raise _UsageError(f"{name}={text}: the value must be a finite number")
         if name in values:
-            raise UsageError(f"{name} is given twice")
+            raise _UsageError(f"{name} is given twice")
         values[name] = x
     return values
 
@@ -87,7 +87,7 @@ def evaluate(args: argparse.Namespace) -> tuple[Value, dict[str, Value], str]:
         The root, the leaves by variable name and the root's name.
 
     Raises:
-        UsageError: Bad ``NAME=VALUE`` arguments, or ``--explain`` names no variable.
+        _UsageError: Bad ``NAME=VALUE`` arguments, or ``--explain`` names no variable.
     """
     expression = parse(args.expr)
     root, leaves = expression.evaluate(assignments(args.assignments))
@@ -96,7 +96,7 @@ def evaluate(args: argparse.Namespace) -> tuple[Value, dict[str, Value], str]:
         root.label = next(n for n in ("f", "out", "result", "f_0", "f_1") if n not in taken)
     explain_name = getattr(args, "explain", None)
     if explain_name is not None and explain_name not in leaves:
-        raise UsageError(f"--explain {explain_name}: no such variable "
+        raise _UsageError(f"--explain {explain_name}: no such variable "
                          f"(variables: {', '.join(leaves) or 'none'})")
     print(f"{root.label} = {expression.text}")
     print(f"{' ' * len(root.label)} = {result_text(root.data)}")

@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Literal
 
-from ._cli_common import UsageError, evaluate, print_grads, print_step, print_where, result_text
+from ._cli_common import _UsageError, evaluate, print_grads, print_step, print_where, result_text
 from .engine import Value, forward_order
 from .errors import DotTimeoutError, DrawingTooLargeError, TooManyPathsError
 from .explanations import explain
@@ -45,11 +45,11 @@ def run_grad(args: argparse.Namespace) -> int:
         0 on success, 1 when an explanation is too large or a drawing failed.
 
     Raises:
-        UsageError: Bad arguments, or a limit (``--max-hessian``,
+        _UsageError: Bad arguments, or a limit (``--max-hessian``,
             ``--max-nodes``, ``--max-edges``) refuses the work.
     """
     if args.practice and args.html is None:
-        raise UsageError("--practice needs --html FILE (the practice page); "
+        raise _UsageError("--practice needs --html FILE (the practice page); "
                          "for practice in the terminal use: scalargrad step --practice")
     root, leaves, name = evaluate(args)
     if args.hessian and len(leaves) > args.max_hessian:
@@ -92,7 +92,7 @@ def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value], limit:
     names = list(leaves)
     if len(names) > limit:
         n = len(names)
-        raise UsageError(
+        raise _UsageError(
             f"--hessian: {n:,} variables have {n * (n + 1) // 2:,} second derivatives to print, "
             f"more than --max-hessian {limit} variables allows; pass --max-hessian {n} to "
             f"print them all"
@@ -124,7 +124,7 @@ def _write(option: str, root: Value, target: str, max_nodes: int | None, practic
     """Writes ``--draw`` or ``--html``; returns the exit status.
 
     Raises:
-        UsageError: The graph has more Values or arrows than the limit.
+        _UsageError: The graph has more Values or arrows than the limit.
     """
     edges: int | Literal["auto"] = "auto" if max_edges is None else max_edges
     try:
@@ -135,7 +135,7 @@ def _write(option: str, root: Value, target: str, max_nodes: int | None, practic
             path = save_steps_html(root, target, max_nodes=max_nodes or DEFAULT_PAGE_MAX_NODES,
                                    practice=practice, timeout=timeout, max_edges=edges)
     except DrawingTooLargeError as err:
-        raise UsageError(f"--{option} {target}: {_too_large(err)}") from None
+        raise _UsageError(f"--{option} {target}: {_too_large(err)}") from None
     except DotTimeoutError as err:
         return _fail(f"--{option} {target}: Graphviz's dot did not finish the layout within "
                      f"{err.timeout:g} s and was stopped (nothing was written). Pass "

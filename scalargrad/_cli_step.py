@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 
-from ._cli_common import UsageError, evaluate, print_grads, print_step, print_where
+from ._cli_common import _UsageError, evaluate, print_grads, print_step, print_where
 from .engine import Value
 from .notation import format_number
 from .practice import ABS_TOL, REL_TOL, Question, Send, questions, read_number, step_numbers
@@ -34,7 +34,7 @@ def run_step(args: argparse.Namespace) -> int:
         0 when done or quit, 130 when interrupted (Ctrl-C).
 
     Raises:
-        UsageError: ``--contributions`` without ``--practice``, or bad arguments.
+        _UsageError: ``--contributions`` without ``--practice``, or bad arguments.
     """
     root, leaves, name = evaluate(args)
     steps = list(backward_steps(root))  # the whole pass, replayed one step at a time
@@ -43,7 +43,7 @@ def run_step(args: argparse.Namespace) -> int:
         print_grads(name, leaves, sys.stdout)
         return 0
     if args.contributions and not args.practice:
-        raise UsageError("--contributions goes with --practice")
+        raise _UsageError("--contributions goes with --practice")
     if args.practice:
         return _practice(steps, name, leaves, args.contributions)
     if not _stdin_is_a_terminal():

@@ -42,13 +42,14 @@ from typing import Any
 
 from . import __version__, demo
 from ._cli_check import run_check
-from ._cli_common import UsageError
+from ._cli_common import _UsageError
 from ._cli_grad import run_grad
 from ._cli_step import run_step
 from .errors import DomainError, ParseError, TooManyPathsError, VariableError
 from .explanations import DEFAULT_MAX_FACTORS
+from .page import DEFAULT_PAGE_MAX_NODES
 from .parse import functions
-from .viz import ARROWS_PER_VALUE, DRAWING_SUFFIXES
+from .viz import ARROWS_PER_VALUE, DEFAULT_MAX_NODES, DRAWING_SUFFIXES
 
 __all__ = ["main"]
 
@@ -164,8 +165,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     step.add_argument("--contributions", action="store_true",
                       help="with --practice: then what each step sends down each arrow")
     grad.add_argument("--max-nodes", type=_positive_int, metavar="N",
-                      help="refuse to draw graphs with more Values than this "
-                      "(default 400 for --draw, 150 for --html)")
+                      help="refuse to draw graphs with more Values than this (default "
+                      f"{DEFAULT_MAX_NODES} for --draw, {DEFAULT_PAGE_MAX_NODES} for --html)")
     grad.add_argument("--max-edges", type=_positive_int, metavar="N",
                       help="refuse to draw graphs with more arrows into ops than this, an "
                       f"input used twice counted twice (default {ARROWS_PER_VALUE} per Value "
@@ -198,7 +199,7 @@ def _load_ops(source: str) -> None:
     """Runs a file or imports a module of ``define_op`` calls (once per process).
 
     Raises:
-        UsageError: No such file or module, or running it raised.
+        _UsageError: No such file or module, or running it raised.
     """
     import hashlib
     import importlib
@@ -213,13 +214,13 @@ def _load_ops(source: str) -> None:
             return
         path = os.path.abspath(source)
         if not os.path.isfile(path):
-            raise UsageError(f"--ops {source}: no such file")
+            raise _UsageError(f"--ops {source}: no such file")
         key = "_scalargrad_ops_" + hashlib.sha1(path.encode()).hexdigest()[:12]
         if key in sys.modules:  # already loaded by this process: its ops exist
             return
         spec = importlib.util.spec_from_file_location(key, path)
         if spec is None or spec.loader is None:
-            raise UsageError(f"--ops {source}: cannot load it as Python")
+            raise _UsageError(f"--ops {source}: cannot load it as Python")
         module = importlib.util.module_from_spec(spec)
         sys.modules[key] = module
         try:
@@ -227,14 +228,14 @@ def _load_ops(source: str) -> None:
         except BaseException:
             del sys.modules[key]
             raise
-    except UsageError:
+    except _UsageError:
         raise
     except Exception as err:
         if (isinstance(err, ModuleNotFoundError) and not is_path
                 and err.name == source.split(".")[0]):
-            raise UsageError(f"--ops {source}: no such module (give a .py file or a module "
+            raise _UsageError(f"--ops {source}: no such module (give a .py file or a module "
                              "on the Python path)") from None
-        raise UsageError(f"--ops {source}: loading it raised {type(err).__name__}: "
+        raise _UsageError(f"--ops {source}: loading it raised {type(err).__name__}: "
                          f"{err}") from None
 
 
@@ -253,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:  # the user's ops first: the help and the parser list them
         for source in _ops_arguments(args_list):
             _load_ops(source)
-    except UsageError as err:
+    except _UsageError as err:
         command = args_list[0] if args_list and not args_list[0].startswith("-") else ""
         return _usage_error(f"scalargrad{' ' + command if command else ''}: error: {err}")
     parser, subs = _parser()
@@ -273,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = f"scalargrad {args.command}"
     try:
         return _COMMANDS[args.command](args)
-    except (UsageError, ParseError, VariableError) as err:
+    except (_UsageError, ParseError, VariableError) as err:
         return _usage_error(f"{prog}: error: {err}")
     except (DomainError, TooManyPathsError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
