@@ -23,6 +23,10 @@ Exit status: 0 success, 1 a domain error or another failure while computing
 expression the parser refuses, missing or unused variables). ``check`` exits
 0 when every claimed derivative holds, 1 when one has a counterexample and 2
 on a usage error or when too many drawn points were outside the domain.
+
+This module reads the command line (the options, ``--ops``, the exit
+statuses) and runs one command; the commands are ``scalargrad._cli_grad``,
+``_cli_step`` and ``_cli_check``, with what they share in ``_cli_common``.
 """
 
 from __future__ import annotations
@@ -33,42 +37,22 @@ import os
 import re
 import shlex
 import sys
-import unicodedata
-from collections.abc import Sequence
-from typing import Any, Literal, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import __version__, demo
-from .engine import Value, forward_order
-from .errors import (
-    CheckArgumentError,
-    DomainError,
-    DotTimeoutError,
-    DrawingTooLargeError,
-    ParseError,
-    TooManyPathsError,
-    VariableError,
-)
-from .explanations import DEFAULT_MAX_FACTORS, explain
-from .higher import hessian, second_derivative_text
-from .names import display_names, where
-from .notation import derivative_text, format_number
-from .page import DEFAULT_PAGE_MAX_NODES, save_steps_html
-from .parse import functions, parse
-from .practice import (
-    ABS_TOL,
-    REL_TOL,
-    Question,
-    Send,
-    questions,
-    read_number,
-    step_numbers,
-    worked_lines,
-)
-from .steps import Step, backward_steps
-from .testing.derivation import check_derivative, pick_seed
-from .viz import ARROWS_PER_VALUE, DEFAULT_MAX_NODES, DRAWING_SUFFIXES, write_drawing
+from ._cli_check import run_check
+from ._cli_common import _UsageError
+from ._cli_grad import run_grad
+from ._cli_step import run_step
+from .errors import DomainError, ParseError, TooManyPathsError, VariableError
+from .explanations import DEFAULT_MAX_FACTORS
+from .page import DEFAULT_PAGE_MAX_NODES
+from .parse import functions
+from .viz import ARROWS_PER_VALUE, DEFAULT_MAX_NODES, DRAWING_SUFFIXES
 
 __all__ = ["main"]
+
 
 def _epilog() -> str:
     """The help's last paragraph; the functions are the rule table's (with ``--ops``'s)."""
@@ -77,10 +61,6 @@ def _epilog() -> str:
         f"{' '.join(functions())}. Put -- before an expression that starts with \"-\": "
         'scalargrad grad -- "-x**2" x=3. Exit status: 0 ok, 1 domain error, 2 usage error.'
     )
-
-
-class _UsageError(Exception):
-    """A problem with the command line (exit status 2)."""
 
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -185,8 +165,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     step.add_argument("--contributions", action="store_true",
                       help="with --practice: then what each step sends down each arrow")
     grad.add_argument("--max-nodes", type=_positive_int, metavar="N",
-                      help="refuse to draw graphs with more Values than this "
-                      "(default 400 for --draw, 150 for --html)")
+                      help="refuse to draw graphs with more Values than this (default "
+                      f"{DEFAULT_MAX_NODES} for --draw, {DEFAULT_PAGE_MAX_NODES} for --html)")
     grad.add_argument("--max-edges", type=_positive_int, metavar="N",
                       help="refuse to draw graphs with more arrows into ops than this, an "
                       f"input used twice counted twice (default {ARROWS_PER_VALUE} per Value "
@@ -250,15 +230,13 @@ def _load_ops(source: str) -> None:
             raise
     except _UsageError:
         raise
-    except ModuleNotFoundError as err:
-        if not is_path and err.name == source.split(".")[0]:
-            raise _UsageError(f"--ops {source}: no such module (give a .py file or a module "
-                              "on the Python path)") from None
-        raise _UsageError(f"--ops {source}: loading it raised {type(err).__name__}: "
-                          f"{err}") from None
     except Exception as err:
+        if (isinstance(err, ModuleNotFoundError) and not is_path
+                and err.name == source.split(".")[0]):
+            raise _UsageError(f"--ops {source}: no such module (give a .py file or a module "
+                             "on the Python path)") from None
         raise _UsageError(f"--ops {source}: loading it raised {type(err).__name__}: "
-                          f"{err}") from None
+                         f"{err}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -278,13 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             _load_ops(source)
     except _UsageError as err:
         command = args_list[0] if args_list and not args_list[0].startswith("-") else ""
-        print(f"scalargrad{' ' + command if command else ''}: error: {err}", file=sys.stderr)
-        return 2
+        return _usage_error(f"scalargrad{' ' + command if command else ''}: error: {err}")
     parser, subs = _parser()
     dash = _leading_minus(args_list)
     if dash is not None:
-        print(dash, file=sys.stderr)
-        return 2
+        return _usage_error(dash)
     try:
         if args_list and args_list[0] in subs and "--" not in args_list:
             # Intermixed: options may come before, between or after NAME=VALUE pairs
@@ -297,14 +273,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stop.code if isinstance(stop.code, int) else 2
     prog = f"scalargrad {args.command}"
     try:
-        if args.command == "demo":
-            return _demo(args)
-        if args.command == "check":
-            return _check(args)
-        return _grad(args) if args.command == "grad" else _step(args)
+        return _COMMANDS[args.command](args)
     except (_UsageError, ParseError, VariableError) as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        return 2
+        return _usage_error(f"{prog}: error: {err}")
     except (DomainError, TooManyPathsError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return 1
@@ -312,6 +283,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return demo.run_demo(out_dir=args.out, stream=sys.stdout, errors=sys.stderr)
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "demo": _demo, "grad": run_grad, "step": run_step, "check": run_check,
+}
+"""What runs each command (``_cli_grad``, ``_cli_step``, ``_cli_check``)."""
+
+
+def _usage_error(message: str) -> int:
+    """Prints a usage error to standard error; returns its exit status, 2."""
+    print(message, file=sys.stderr)
+    return 2
 
 
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # what argparse reads as a number
@@ -336,346 +323,6 @@ def _leading_minus(args: list[str]) -> str | None:
                     f"option. Put -- before an expression that starts with '-' (options go "
                     f"before the --): scalargrad {args[0]} -- {example}")
     return None
-
-
-def _demo(args: argparse.Namespace) -> int:
-    return demo.run_demo(out_dir=args.out, stream=sys.stdout, errors=sys.stderr)
-
-
-def _assignments(items: Sequence[str]) -> dict[str, float]:
-    """Parses ``NAME=VALUE`` arguments into numbers."""
-    values: dict[str, float] = {}
-    for item in items:
-        name, eq, text = item.partition("=")
-        name = unicodedata.normalize("NFKC", name.strip())  # as Python reads identifiers
-        if not eq or not name.isidentifier():
-            raise _UsageError(f"{item!r} is not NAME=VALUE (e.g. w=0.5)")
-        try:
-            x = float(text)
-        except ValueError:
-            raise _UsageError(f"{name}={text!r}: the value is not a number") from None
-        if not math.isfinite(x):
-            raise _UsageError(f"{name}={text}: the value must be a finite number")
-        if name in values:
-            raise _UsageError(f"{name} is given twice")
-        values[name] = x
-    return values
-
-
-def _build(args: argparse.Namespace) -> tuple[Value, dict[str, Value], str]:
-    """Parses, evaluates and names the root; returns (root, leaves, root name)."""
-    expression = parse(args.expr)
-    root, leaves = expression.evaluate(_assignments(args.assignments))
-    if not root.label:
-        taken = set(leaves)
-        root.label = next(n for n in ("f", "out", "result", "f_0", "f_1") if n not in taken)
-    explain_name = getattr(args, "explain", None)
-    if explain_name is not None and explain_name not in leaves:
-        raise _UsageError(f"--explain {explain_name}: no such variable "
-                          f"(variables: {', '.join(leaves) or 'none'})")
-    print(f"{root.label} = {expression.text}")
-    print(f"{' ' * len(root.label)} = {_result(root.data)}")
-    return root, leaves, root.label
-
-
-def _result(x: float) -> str:
-    """A result as Python reads it back: the one number format's 10-digit constant (``-0.25``)."""
-    return format_number(x, constant=True, digits=10, minus="-")
-
-
-def _print_grads(root_name: str, leaves: dict[str, Value], out: TextIO) -> None:
-    if not leaves:
-        print("(no variables)", file=out)
-    for name, leaf in leaves.items():
-        print(f"{derivative_text(root_name, name)} = {_result(leaf.grad)}", file=out)
-
-
-def _print_hessian(root: Value, root_name: str, leaves: dict[str, Value],
-                   limit: int = MAX_HESSIAN) -> None:
-    """``∂²f/∂u∂v`` for every pair of variables (the matrix is symmetric: each pair once)."""
-    names = list(leaves)
-    if len(names) > limit:
-        n = len(names)
-        raise _UsageError(
-            f"--hessian: {n:,} variables have {n * (n + 1) // 2:,} second derivatives to print, "
-            f"more than --max-hessian {limit} variables allows; pass --max-hessian {n} to "
-            f"print them all"
-        )
-    h = hessian(root, [leaves[n] for n in names])
-    print("\nsecond derivatives (the Hessian is symmetric: each pair once):")
-    for i, u in enumerate(names):
-        for j in range(i, len(names)):
-            text = second_derivative_text(root_name, (u, names[j]))
-            print(f"{text} = {_result(h[i][j])}")
-    _warn_kinks(root)
-
-
-def _warn_kinks(root: Value) -> None:
-    """Says so when a relu sits exactly at its kink: no derivative there, one side's is used."""
-    shown = display_names(root)
-    kinks = [shown[id(v)] for v in forward_order(root) if v.op == "relu" and v.inputs[0].data == 0]
-    if kinks:
-        listed = ", ".join(kinks[:5]) + (f" and {len(kinks) - 5} more" if len(kinks) > 5 else "")
-        print(f"scalargrad grad: warning: {listed} {'is' if len(kinks) == 1 else 'are'} at the "
-              f"kink (input exactly 0), where relu has no derivative: the engine takes "
-              f"relu'(0) = 0, the derivative from the left, so these derivatives are one side's "
-              f"and may differ on the other (move the point off 0 to see both)",
-              file=sys.stderr)
-
-
-def _print_step(step: Step, total: int, out: TextIO,
-                numbers: dict[int, int] | None = None) -> None:
-    """Prints a step's lines; in practice (``numbers``) without what a later question asks."""
-    if numbers is None:
-        first, *rest = step.lines()
-    else:  # what it sent to a node still to be asked is withheld (its gradient, often)
-        first, *rest = (held or line for line, held, _ in worked_lines(step, numbers))
-    print(f"step {step.index + 1}/{total}: {first}", file=out)
-    for line in rest:
-        print(f"    {line}", file=out)
-
-
-def _print_where(steps: list[Step], out: TextIO) -> None:
-    """Defines the made-up names (``u``, ``v``, …) that the steps' text uses, if any."""
-    if steps:
-        defined = where(steps[0].node, "\n".join(line for s in steps for line in s.lines()))
-        if defined:
-            print(defined, file=out)
-
-
-def _grad(args: argparse.Namespace) -> int:
-    if args.practice and args.html is None:
-        raise _UsageError("--practice needs --html FILE (the practice page); "
-                          "for practice in the terminal use: scalargrad step --practice")
-    root, leaves, name = _build(args)
-    if args.hessian and len(leaves) > args.max_hessian:
-        _print_hessian(root, name, leaves, args.max_hessian)  # refuses before any work
-    if args.steps:
-        steps = list(backward_steps(root))  # this is the backward pass
-    else:
-        root.backward()
-    _print_grads(name, leaves, sys.stdout)
-    if args.hessian:
-        _print_hessian(root, name, leaves, args.max_hessian)
-    if args.steps:
-        print("\nbackward, step by step:")
-        for s in steps:
-            _print_step(s, len(steps), sys.stdout)
-        _print_where(steps, sys.stdout)
-    if args.explain is not None:
-        try:
-            text = explain(root, leaves[args.explain], max_paths=args.max_paths,
-                           max_factors=args.max_factors)
-        except TooManyPathsError as err:
-            flag = "--" + err.option.replace("_", "-")
-            print(f"scalargrad grad: --explain {args.explain}: there are {err.what}, more "
-                  f"than {flag} {err.limit}. Pass {flag} {err.needed} to print them all, or "
-                  f"explain a variable nearer the root.", file=sys.stderr)
-            return 1
-        print(f"\nchain rule for {derivative_text(name, args.explain)}:")
-        print(text)
-    for option in ("draw", "html"):
-        target = getattr(args, option)
-        if target is not None:
-            status = _write(option, root, target, args.max_nodes, args.practice,
-                            args.dot_timeout, args.max_edges)
-            if status:
-                return status
-    return 0
-
-
-def _write(option: str, root: Value, target: str, max_nodes: int | None,
-           practice: bool = False, timeout: float = DOT_TIMEOUT,
-           max_edges: int | None = None) -> int:
-    """Writes ``--draw`` or ``--html``."""
-    edges: int | Literal["auto"] = "auto" if max_edges is None else max_edges
-    try:
-        if option == "draw":
-            path = write_drawing(root, target, max_nodes=max_nodes or DEFAULT_MAX_NODES,
-                                 timeout=timeout, max_edges=edges)
-        else:
-            path = save_steps_html(root, target, max_nodes=max_nodes or DEFAULT_PAGE_MAX_NODES,
-                                   practice=practice, timeout=timeout, max_edges=edges)
-    except DrawingTooLargeError as err:
-        if err.what == "arrows":
-            has, way_out = (
-                (f"{err.count} arrows into its ops", f"Pass --max-edges {err.count} to draw "
-                 "it anyway.")
-                if err.exact else
-                (f"at least {err.count} arrows into its ops (counting stopped there)",
-                 "Draw a smaller expression, or pass a --max-edges as large as the graph's "
-                 "arrows to draw it anyway.")
-            )
-            raise _UsageError(
-                f"--{option} {target}: the graph has {has}, more than the limit of "
-                f"{err.limit} (an input used twice counts twice); dot's layout time grows "
-                f"much faster than the arrows (one sum over 7,000 takes minutes). {way_out}"
-            ) from None
-        has, way_out = (
-            (f"{err.count} Values", f"Pass --max-nodes {err.count} to draw it anyway.")
-            if err.exact else
-            (f"at least {err.count} Values (counting stopped there)",
-             "Draw a smaller expression, or pass a --max-nodes as large as the graph to "
-             "draw it anyway.")
-        )
-        raise _UsageError(
-            f"--{option} {target}: the graph has {has}, more than the limit of "
-            f"{err.limit}; dot needs about a second per 1,000 Values (and much longer "
-            f"beyond). {way_out}"
-        ) from None
-    except DotTimeoutError as err:
-        print(f"scalargrad grad: --{option} {target}: Graphviz's dot did not finish the layout "
-              f"within {err.timeout:g} s and was stopped (nothing was written). Pass "
-              f"--dot-timeout {max(2 * err.timeout, 60):g} to allow more time, or draw a "
-              f"smaller expression.", file=sys.stderr)
-        return 1
-    except (OSError, RuntimeError) as err:  # unwritable path, dot missing or failing
-        print(f"scalargrad grad: --{option} {target}: {err}", file=sys.stderr)
-        return 1
-    print(f"wrote {path}")
-    return 0
-
-
-def _step(args: argparse.Namespace) -> int:
-    root, leaves, name = _build(args)
-    steps = list(backward_steps(root))  # the whole pass, replayed one step at a time
-    if not steps:
-        print(f"{name} is a leaf: there is nothing to step through.")
-        _print_grads(name, leaves, sys.stdout)
-        return 0
-    if args.contributions and not args.practice:
-        raise _UsageError("--contributions goes with --practice")
-    if args.practice:
-        return _practice(steps, name, leaves, args.contributions)
-    if not _stdin_is_a_terminal():
-        for s in steps:
-            _print_step(s, len(steps), sys.stdout)
-        _print_where(steps, sys.stdout)
-        print()
-        _print_grads(name, leaves, sys.stdout)
-        return 0
-    return _interactive(steps, name, leaves)
-
-
-def _stdin_is_a_terminal() -> bool:
-    """True when keys can be read from a terminal; False when stdin is a file, a pipe or closed."""
-    stdin = sys.stdin
-    if stdin is None:  # started with stdin closed (<&-)
-        return False
-    try:
-        return stdin.isatty()
-    except (ValueError, OSError):  # a closed or broken stream
-        return False
-
-
-def _interactive(steps: list[Step], root_name: str, leaves: dict[str, Value]) -> int:
-    """Shows one step per key press: Enter/space/n next, b back, q quit."""
-    import termios
-    import tty
-
-    fd = sys.stdin.fileno()
-    saved = termios.tcgetattr(fd)
-    out = sys.stdout
-    i = 0
-    print(f"{len(steps)} backward steps. Keys: Enter next, b back, q quit.", file=out)
-    _print_where(steps, out)
-    print(file=out)
-    try:
-        tty.setcbreak(fd)
-        _print_step(steps[i], len(steps), out)
-        while True:
-            print("[Enter] next  [b] back  [q] quit ", end="", file=out, flush=True)
-            key = os.read(fd, 1)
-            print(file=out)
-            if key in (b"\r", b"\n", b" ", b"n"):
-                if i + 1 == len(steps):
-                    print("backward done.", file=out)
-                    _print_grads(root_name, leaves, out)
-                    return 0
-                i += 1
-                _print_step(steps[i], len(steps), out)
-            elif key == b"b":
-                if i == 0:
-                    print("(this is the first step)", file=out)
-                else:
-                    i -= 1
-                    _print_step(steps[i], len(steps), out)
-            elif key in (b"q", b"\x04", b""):  # q, Ctrl-D, end of input
-                print("quit.", file=out)
-                return 0
-    except KeyboardInterrupt:
-        print("\ninterrupted.", file=out)
-        return 130
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-        out.flush()
-
-
-def _practice(steps: list[Step], root_name: str, leaves: dict[str, Value],
-              contributions: bool = False) -> int:
-    """Asks for each step's gradient, one line of input per answer; ``r`` reveals, ``q`` quits.
-
-    With ``contributions`` it then asks what the step sends down each input arrow.
-    """
-    out = sys.stdout
-    right = revealed = 0
-
-    def tally() -> str:
-        return f"right {right}, revealed {revealed}, of {len(steps)} steps"
-
-    def ask(item: Question | Send) -> str:
-        """Asks until right, revealed or quit; returns "right", "revealed" or "quit"."""
-        while True:
-            try:
-                typed = input("> ").strip()
-            except (EOFError, RuntimeError):  # end of input, or stdin closed (<&-)
-                typed = "q"
-            if typed.lower() in ("q", "quit"):
-                return "quit"
-            if typed.lower() in ("r", "reveal"):
-                print(f"revealed: {item.prompt[:-1]}{format_number(item.answer)}", file=out)
-                return "revealed"
-            value = read_number(typed)
-            if value is None:
-                shown = typed if len(typed) <= 40 else f"{typed[:40]}… ({len(typed)} characters)"
-                print(f"couldn't read {shown!r} as a number: type a number (e.g. -0.25, "
-                      f"2.5e-3 or 1/4; one sign at most), r to reveal, q to quit", file=out)
-                continue
-            verdict = item.check(value)
-            print(verdict.message, file=out)
-            if verdict.right:
-                return "right"
-            for line in item.working():
-                print(f"    {line}", file=out)
-            print("try again, r to reveal, q to quit", file=out)
-
-    print(f"Practice: {len(steps)} backward steps. For each, type the gradient (a number such "
-          f"as -0.25, 2.5e-3 or 1/4), r to reveal it, q to quit. An answer is right within a "
-          f"relative {REL_TOL:g} or an absolute {ABS_TOL:g} (the absolute only when the "
-          f"exact value is 0).", file=out)
-    _print_where(steps, out)
-    numbers = step_numbers(steps)
-    try:
-        for q in questions(steps):
-            print(f"\nstep {q.number}/{len(steps)}: {q.prompt}", file=out)
-            outcome = ask(q)
-            if outcome == "quit":
-                print(f"quit: {tally()}.", file=out)
-                return 0
-            right += outcome == "right"
-            revealed += outcome == "revealed"
-            for send in q.sends() if contributions else []:
-                print(send.prompt, file=out)
-                if ask(send) == "quit":
-                    print(f"quit: {tally()}.", file=out)
-                    return 0
-            _print_step(q.step, len(steps), out, numbers)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: {tally()}.", file=out)
-        return 130
-    print(f"\nbackward done: {tally()}.", file=out)
-    _print_grads(root_name, leaves, out)
-    return 0
 
 
 # --- scalargrad check --------------------------------------------------------------------
@@ -734,64 +381,3 @@ def _protect_claims(args: list[str]) -> list[str]:
         if a == "--wrt" and out[i + 2].startswith("-"):
             out[i + 2] = " " + out[i + 2]
     return out
-
-
-def _ranges(items: Sequence[str]) -> dict[str, tuple[float, float] | float]:
-    """Parses ``NAME=LO..HI`` and ``NAME=VALUE`` arguments."""
-    ranges: dict[str, tuple[float, float] | float] = {}
-    for item in items:
-        name, eq, text = item.partition("=")
-        name = unicodedata.normalize("NFKC", name.strip())  # as NAME=VALUE and Python read it
-        if not eq or not name.isidentifier():
-            raise _UsageError(f"{item!r} is not NAME=LO..HI or NAME=VALUE (e.g. w=-1..1, y=1)")
-        if "..." in text:  # 1...2: 1..0.2 or 1...2? Neither is what anyone types on purpose
-            raise _UsageError(f"{item!r}: a range is LO..HI with exactly two dots between the "
-                              f"numbers (e.g. {name}=1..2, or {name}=1..0.2)")
-        parts = text.split("..")
-        if len(parts) > 2:
-            raise _UsageError(f"{item!r}: a range is LO..HI with one '..' (e.g. w=-1..1)")
-        try:
-            bounds = [float(p) for p in parts]
-        except ValueError:
-            raise _UsageError(f"{name}={text!r}: not a number or a range LO..HI") from None
-        if not all(math.isfinite(b) for b in bounds):
-            raise _UsageError(f"{name}={text}: the values must be finite numbers")
-        if len(bounds) == 2 and bounds[0] > bounds[1]:
-            raise _UsageError(f"{name}={text}: the range is empty (LO > HI)")
-        if name in ranges:
-            raise _UsageError(f"{name} is given twice")
-        ranges[name] = (bounds[0], bounds[1]) if len(bounds) == 2 else bounds[0]
-    return ranges
-
-
-def _check(args: argparse.Namespace) -> int:
-    expression = parse(args.expr)
-    names = expression.variables
-    uses = f"(variables of {expression.text!r}: {', '.join(names) or 'none'})"
-    ranges = _ranges(args.assignments)
-    for name in ranges:
-        if name not in names:
-            raise _UsageError(f"{name}=...: no such variable {uses}")
-    claims = [(name, parse(text)) for name, text in args.wrt]  # every usage error first
-    for name, claim in claims:
-        if name not in names:
-            raise _UsageError(f"--wrt {name}: no such variable {uses}")
-        foreign = [n for n in claim.variables if n not in names]
-        if foreign:
-            raise _UsageError(f"--wrt {name} {claim.text!r}: the claim uses "
-                              f"{', '.join(foreign)}, which the expression does not have {uses}")
-    seed = pick_seed(args.seed)
-    print(f"f = {expression.text}")
-    status = 0
-    for name, claim in claims:
-        try:
-            result = check_derivative(expression.text, name, claim.text, ranges=ranges,
-                                      examples=args.examples, seed=seed)
-        except (CheckArgumentError, ImportError) as err:
-            raise _UsageError(str(err)) from None
-        print(result.report(), flush=True)
-        if result.verdict == "fails":
-            status = 1
-        elif result.verdict == "inconclusive" and status == 0:
-            status = 2
-    return status

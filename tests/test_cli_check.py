@@ -1,4 +1,4 @@
-"""Tests of ``scalargrad check`` (scalargrad.cli), run as real processes.
+"""Tests of ``scalargrad check`` (scalargrad._cli_check), run as real processes.
 
 The formulas are the notes' derivatives, derived by hand; the wrong ones are
 mistakes students make. Exit status: 0 holds, 1 counterexample, 2 usage error
@@ -203,3 +203,17 @@ def test_a_tiny_range_around_relu_s_kink_does_not_hold_a_wrong_claim() -> None:
     for lo_hi in ("x=-1e-6..1e-6", "x=-1e-300..1e-300"):
         r = run("relu(x)", "--wrt", "x", "1", lo_hi, "--seed", "3")
         assert r.returncode == 1 and "FAILS at x = -" in r.stdout, r.stdout
+
+
+def test_the_command_line_allows_as_many_points_as_the_checker(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # the command line refuses --examples above its limit before importing the checker;
+    # that limit must be the checker's own, neither lower nor higher
+    from scalargrad.cli import main
+    from scalargrad.testing.derivation import MAX_EXAMPLES
+
+    assert main(["check", "x*x", "--wrt", "x", "2*x", "--examples", f"{MAX_EXAMPLES + 1}"]) == 2
+    err = capsys.readouterr().err
+    assert f"--examples: at most {MAX_EXAMPLES:,} points per claim, got {MAX_EXAMPLES + 1:,}" in err
+    assert main(["check", "--help"]) == 0
+    assert f"(default 200, at most {MAX_EXAMPLES:,})" in " ".join(capsys.readouterr().out.split())
