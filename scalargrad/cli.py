@@ -48,7 +48,7 @@ from ._cli_step import run_step
 from .errors import DomainError, ParseError, TooManyPathsError, VariableError
 from .explanations import DEFAULT_MAX_FACTORS
 from .page import DEFAULT_PAGE_MAX_NODES
-from .parse import functions
+from .parse import allowed
 from .viz import ARROWS_PER_VALUE, DEFAULT_MAX_NODES, DRAWING_SUFFIXES
 
 __all__ = ["main"]
@@ -57,8 +57,7 @@ __all__ = ["main"]
 def _epilog() -> str:
     """The help's last paragraph; the functions are the rule table's (with ``--ops``'s)."""
     return (
-        "Expressions use numbers, names, + - * / **, unary -, parentheses and "
-        f"{' '.join(functions())}. Put -- before an expression that starts with \"-\": "
+        f"Expressions use {allowed()}. Put -- before an expression that starts with \"-\": "
         'scalargrad grad -- "-x**2" x=3. Exit status: 0 ok, 1 domain error, 2 usage error.'
     )
 

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from .names import typeset_parts
 from .notation import format_number
-from .rules import RULES, Rule
+from .rules import Rule, written_as
 
 __all__ = [
     "HIGHLIGHT",
@@ -141,7 +141,7 @@ def number_text(x: float) -> str:
 
 def op_symbol(rule: Rule) -> str:
     """An op's symbol in its circle; ``x**2`` shows as ``x.square()`` does, ``²``."""
-    return RULES["square"].symbol if rule.exponent == 2 else rule.symbol
+    return written_as(rule).symbol
 
 
 def _mono(text: str, colour: str = "") -> str:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from .graph import forward_order
 from .notation import LETTERS, MINUS
 from .notation import format_number as _format_number
-from .rules import RULES, Rule
+from .rules import Rule, written_as
 
 if TYPE_CHECKING:
     from .engine import Value
@@ -104,8 +104,7 @@ def typeset_parts(text: str) -> list[tuple[str, str]]:
 
 def expression_text(rule: Rule, inputs: Sequence[str]) -> str:
     """An op node's name from its inputs' names: ``σ(w·a + b)``, ``x²`` (also for ``x**2``)."""
-    if rule.exponent == 2:  # x**2 reads as x.square() does: x²
-        rule = RULES["square"]
+    rule = written_as(rule)
     return rule.render(rule.expr, inputs, minus=MINUS)
 
 

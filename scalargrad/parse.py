@@ -36,7 +36,9 @@ from .errors import ParseError, VariableError
 from .ops import apply_rule
 from .rules import RULES, DomainError, pow_rule
 
-__all__ = ["FUNCTIONS", "ParseError", "ParsedExpression", "VariableError", "functions", "parse"]
+__all__ = [
+    "FUNCTIONS", "ParseError", "ParsedExpression", "VariableError", "allowed", "functions", "parse",
+]
 
 
 def functions() -> tuple[str, ...]:
@@ -49,7 +51,8 @@ FUNCTIONS = functions()
 (:func:`functions` adds the ops of :func:`scalargrad.define_op`)."""
 
 
-def _allowed() -> str:
+def allowed() -> str:
+    """What an expression may use, in words: the error messages and the CLI's help say it."""
     return "numbers, names, + - * / **, unary -, parentheses and " + " ".join(functions())
 
 _BINOPS: dict[type[ast.operator], str] = {
@@ -446,7 +449,7 @@ def _check(top: ast.expr, text: str, names: list[str], in_exponent: bool) -> Non
                 stack.append((arg, exponent))
         else:
             what = _REFUSED.get(type(node), type(node).__name__)
-            raise refuse(node, f"{what} not allowed here (allowed: {_allowed()})")
+            raise refuse(node, f"{what} not allowed here (allowed: {allowed()})")
 
 
 def _op_text(op: ast.AST) -> str:

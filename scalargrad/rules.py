@@ -51,7 +51,9 @@ from .notation import name_precedence as _precedence
 
 forms.install_number_format(format_number)  # the forms print numbers in the one format
 
-__all__ = ["CONSTANT", "RULES", "DomainError", "Rule", "affine_rule", "pow_rule", "rule"]
+__all__ = [
+    "CONSTANT", "RULES", "DomainError", "Rule", "affine_rule", "pow_rule", "rule", "written_as",
+]
 
 Forward = Callable[..., tuple[float, tuple[float, ...]]]
 
@@ -571,3 +573,12 @@ def rule(name: str) -> Rule:
     except KeyError:
         valid = [*sorted(RULES), "affine", "pow"]
         raise KeyError(f"unknown op {name!r} (must be one of {valid})") from None
+
+
+def written_as(r: Rule) -> Rule:
+    """The rule whose notation shows ``r``: ``x**2`` is written as ``x.square()`` is, ``x²``.
+
+    The one place that decides it, for the names in text and the symbols in
+    drawings.
+    """
+    return RULES["square"] if r.exponent == 2 else r
