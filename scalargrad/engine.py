@@ -251,24 +251,27 @@ class Value:
 
     def __add__(self, other: Value | Number) -> Value:
         """``self + other``; ∂/∂self = 1, ∂/∂other = 1."""
-        if other.__class__ is Value:  # the hot path: _node2 inlined
-            try:
-                data, grads = _ADD_FORWARD(self._data, other._data)
-            except DomainError as err:
-                raise DomainError(f"{err} [{_describe((self, other))}]") from None
-            if data - data != 0.0:
-                _not_finite(_ADD, data, (self, other))
-            out = _new(Value)
-            out._data = data
-            out._grad = 0.0
-            out.label = ""
-            out._rule = _ADD
-            out._x = self
-            out._y = other
-            out._gx, out._gy = grads
-            out._n = 0
-            return out
-        return self._binary(_ADD, other, False)
+        if other.__class__ is not Value:
+            if other.__class__ is not float or other - other != 0.0:
+                return self._binary(_ADD, other, False)
+            other = _constant(other)  # a finite float: as _binary makes it, one call less
+        # the hot path: _node2 inlined
+        try:
+            data, grads = _ADD_FORWARD(self._data, other._data)
+        except DomainError as err:
+            raise DomainError(f"{err} [{_describe((self, other))}]") from None
+        if data - data != 0.0:
+            _not_finite(_ADD, data, (self, other))
+        out = _new(Value)
+        out._data = data
+        out._grad = 0.0
+        out.label = ""
+        out._rule = _ADD
+        out._x = self
+        out._y = other
+        out._gx, out._gy = grads
+        out._n = 0
+        return out
 
     def __radd__(self, other: Number) -> Value:
         return self._binary(_ADD, other, True)  # other + self
@@ -284,24 +287,27 @@ class Value:
 
     def __mul__(self, other: Value | Number) -> Value:
         """``self · other``; ∂/∂self = other, ∂/∂other = self."""
-        if other.__class__ is Value:  # the hot path: _node2 inlined
-            try:
-                data, grads = _MUL_FORWARD(self._data, other._data)
-            except DomainError as err:
-                raise DomainError(f"{err} [{_describe((self, other))}]") from None
-            if data - data != 0.0:
-                _not_finite(_MUL, data, (self, other))
-            out = _new(Value)
-            out._data = data
-            out._grad = 0.0
-            out.label = ""
-            out._rule = _MUL
-            out._x = self
-            out._y = other
-            out._gx, out._gy = grads
-            out._n = 0
-            return out
-        return self._binary(_MUL, other, False)
+        if other.__class__ is not Value:
+            if other.__class__ is not float or other - other != 0.0:
+                return self._binary(_MUL, other, False)
+            other = _constant(other)  # a finite float: as _binary makes it, one call less
+        # the hot path: _node2 inlined
+        try:
+            data, grads = _MUL_FORWARD(self._data, other._data)
+        except DomainError as err:
+            raise DomainError(f"{err} [{_describe((self, other))}]") from None
+        if data - data != 0.0:
+            _not_finite(_MUL, data, (self, other))
+        out = _new(Value)
+        out._data = data
+        out._grad = 0.0
+        out.label = ""
+        out._rule = _MUL
+        out._x = self
+        out._y = other
+        out._gx, out._gy = grads
+        out._n = 0
+        return out
 
     def __rmul__(self, other: Number) -> Value:
         return self._binary(_MUL, other, True)  # other * self
@@ -407,10 +413,13 @@ class Value:
         # Pass 1 walks ``nodes`` while appending to it (a breadth-first sweep: the
         # counts do not depend on the order), so the list of every node, kept for
         # setting aside grads and for undoing, is also the work list.
+        # What earlier passes left on a node is set aside as pass 1 finds it (each
+        # node is found once; one scan of every node less) and added back at the end.
         nodes = [self]
-        saved: list[tuple[Value, float]] | None = None
-        emit = nodes.append
+        saved: list[tuple[Value, float]] = [(self, self._grad)] if self._grad else []
+        emit, keep = nodes.append, saved.append
         try:
+            self._grad = 0.0
             # Pass 1: count consumers.
             for v in nodes:
                 y = v._y
@@ -422,6 +431,9 @@ class Value:
                     if k:
                         x._n = k + 1
                     else:
+                        if x._grad:  # set aside before it is counted (see above)
+                            keep((x, x._grad))
+                            x._grad = 0.0
                         x._n = 1
                         emit(x)
                 elif y is _NARY:
@@ -430,6 +442,9 @@ class Value:
                         if k:
                             x._n = k + 1
                         else:
+                            if x._grad:
+                                keep((x, x._grad))
+                                x._grad = 0.0
                             x._n = 1
                             emit(x)
                 else:
@@ -438,18 +453,20 @@ class Value:
                     if k:
                         x._n = k + 1
                     else:
+                        if x._grad:  # set aside (see above)
+                            keep((x, x._grad))
+                            x._grad = 0.0
                         x._n = 1
                         emit(x)
                     k = y._n
                     if k:
                         y._n = k + 1
                     else:
+                        if y._grad:
+                            keep((y, y._grad))
+                            y._grad = 0.0
                         y._n = 1
                         emit(y)
-            # What earlier passes left is set aside and added back at the end.
-            saved = [(v, v._grad) for v in nodes if v._grad]
-            for v, _ in saved:
-                v._grad = 0.0
             # Pass 2: release a node once all its consumers have sent their share.
             self._grad = 1.0
             ready = [self]
@@ -496,9 +513,8 @@ class Value:
         except BaseException:
             for v in nodes:  # leave no count behind, even on KeyboardInterrupt
                 v._n = 0
-                if saved is not None:
-                    v._grad = 0.0
-            for v, before in saved or ():  # and no half-applied pass
+                v._grad = 0.0
+            for v, before in saved:  # and no half-applied pass
                 v._grad = before
             raise
         if saved:
