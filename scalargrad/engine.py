@@ -413,13 +413,10 @@ class Value:
         # Pass 1 walks ``nodes`` while appending to it (a breadth-first sweep: the
         # counts do not depend on the order), so the list of every node, kept for
         # setting aside grads and for undoing, is also the work list.
-        # What earlier passes left on a node is set aside as pass 1 finds it (each
-        # node is found once; one scan of every node less) and added back at the end.
         nodes = [self]
-        saved: list[tuple[Value, float]] = [(self, self._grad)] if self._grad else []
-        emit, keep = nodes.append, saved.append
+        saved: list[tuple[Value, float]] | None = None
+        emit = nodes.append
         try:
-            self._grad = 0.0
             # Pass 1: count consumers.
             for v in nodes:
                 y = v._y
@@ -431,9 +428,6 @@ class Value:
                     if k:
                         x._n = k + 1
                     else:
-                        if x._grad:  # set aside before it is counted (see above)
-                            keep((x, x._grad))
-                            x._grad = 0.0
                         x._n = 1
                         emit(x)
                 elif y is _NARY:
@@ -442,9 +436,6 @@ class Value:
                         if k:
                             x._n = k + 1
                         else:
-                            if x._grad:
-                                keep((x, x._grad))
-                                x._grad = 0.0
                             x._n = 1
                             emit(x)
                 else:
@@ -453,20 +444,18 @@ class Value:
                     if k:
                         x._n = k + 1
                     else:
-                        if x._grad:  # set aside (see above)
-                            keep((x, x._grad))
-                            x._grad = 0.0
                         x._n = 1
                         emit(x)
                     k = y._n
                     if k:
                         y._n = k + 1
                     else:
-                        if y._grad:
-                            keep((y, y._grad))
-                            y._grad = 0.0
                         y._n = 1
                         emit(y)
+            # What earlier passes left is set aside and added back at the end.
+            saved = [(v, v._grad) for v in nodes if v._grad]
+            for v, _ in saved:
+                v._grad = 0.0
             # Pass 2: release a node once all its consumers have sent their share.
             self._grad = 1.0
             ready = [self]
@@ -513,8 +502,9 @@ class Value:
         except BaseException:
             for v in nodes:  # leave no count behind, even on KeyboardInterrupt
                 v._n = 0
-                v._grad = 0.0
-            for v, before in saved:  # and no half-applied pass
+                if saved is not None:
+                    v._grad = 0.0
+            for v, before in saved or ():  # and no half-applied pass
                 v._grad = before
             raise
         if saved:
