@@ -251,24 +251,27 @@ class Value:
 
     def __add__(self, other: Value | Number) -> Value:
         """``self + other``; ∂/∂self = 1, ∂/∂other = 1."""
-        if other.__class__ is Value:  # the hot path: _node2 inlined
-            try:
-                data, grads = _ADD_FORWARD(self._data, other._data)
-            except DomainError as err:
-                raise DomainError(f"{err} [{_describe((self, other))}]") from None
-            if data - data != 0.0:
-                _not_finite(_ADD, data, (self, other))
-            out = _new(Value)
-            out._data = data
-            out._grad = 0.0
-            out.label = ""
-            out._rule = _ADD
-            out._x = self
-            out._y = other
-            out._gx, out._gy = grads
-            out._n = 0
-            return out
-        return self._binary(_ADD, other, False)
+        if other.__class__ is not Value:
+            if other.__class__ is not float or other - other != 0.0:
+                return self._binary(_ADD, other, False)
+            other = _constant(other)  # a finite float: as _binary makes it, one call less
+        # the hot path: _node2 inlined
+        try:
+            data, grads = _ADD_FORWARD(self._data, other._data)
+        except DomainError as err:
+            raise DomainError(f"{err} [{_describe((self, other))}]") from None
+        if data - data != 0.0:
+            _not_finite(_ADD, data, (self, other))
+        out = _new(Value)
+        out._data = data
+        out._grad = 0.0
+        out.label = ""
+        out._rule = _ADD
+        out._x = self
+        out._y = other
+        out._gx, out._gy = grads
+        out._n = 0
+        return out
 
     def __radd__(self, other: Number) -> Value:
         return self._binary(_ADD, other, True)  # other + self
@@ -284,24 +287,27 @@ class Value:
 
     def __mul__(self, other: Value | Number) -> Value:
         """``self · other``; ∂/∂self = other, ∂/∂other = self."""
-        if other.__class__ is Value:  # the hot path: _node2 inlined
-            try:
-                data, grads = _MUL_FORWARD(self._data, other._data)
-            except DomainError as err:
-                raise DomainError(f"{err} [{_describe((self, other))}]") from None
-            if data - data != 0.0:
-                _not_finite(_MUL, data, (self, other))
-            out = _new(Value)
-            out._data = data
-            out._grad = 0.0
-            out.label = ""
-            out._rule = _MUL
-            out._x = self
-            out._y = other
-            out._gx, out._gy = grads
-            out._n = 0
-            return out
-        return self._binary(_MUL, other, False)
+        if other.__class__ is not Value:
+            if other.__class__ is not float or other - other != 0.0:
+                return self._binary(_MUL, other, False)
+            other = _constant(other)  # a finite float: as _binary makes it, one call less
+        # the hot path: _node2 inlined
+        try:
+            data, grads = _MUL_FORWARD(self._data, other._data)
+        except DomainError as err:
+            raise DomainError(f"{err} [{_describe((self, other))}]") from None
+        if data - data != 0.0:
+            _not_finite(_MUL, data, (self, other))
+        out = _new(Value)
+        out._data = data
+        out._grad = 0.0
+        out.label = ""
+        out._rule = _MUL
+        out._x = self
+        out._y = other
+        out._gx, out._gy = grads
+        out._n = 0
+        return out
 
     def __rmul__(self, other: Number) -> Value:
         return self._binary(_MUL, other, True)  # other * self
