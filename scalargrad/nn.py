@@ -421,12 +421,6 @@ def squared_error(
     Returns:
         The cost node, labelled ``C_0`` (``C_k``).
     """
-    if outputs.__class__ is Value and targets.__class__ is float and not half:
-        # one output and a float target, a training loop's usual call: the nodes and
-        # labels of the general case below, without its lists (half the time)
-        cost = (outputs - _leaf(targets, "y", "squared_error: ")).square()
-        cost.label = f"C_{example}"
-        return cost
     outs: list[Value]
     ys: list[Value | Number]
     if outputs.__class__ is Value or isinstance(outputs, Value):
