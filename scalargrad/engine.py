@@ -27,14 +27,17 @@ and from :mod:`scalargrad`.
 
 from __future__ import annotations
 
+import ast
+import linecache
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
 from operator import attrgetter
 from typing import Any, TypeAlias
 
 from .copying import deep_copy, reduce_value, shallow_copy
+from .forms import ATOM, Printed
 from .graph import forward_order, topological_order
 from .names import display_names
 from .rules import CONSTANT, RULES, DomainError, Rule, affine_rule, pow_rule
@@ -55,8 +58,6 @@ _RELU = RULES["relu"]
 _EXP = RULES["exp"]
 _LOG = RULES["log"]
 _SUM = RULES["sum"]
-_ADD_FORWARD = _ADD.forward
-_MUL_FORWARD = _MUL.forward
 
 GRAD_LOCK = threading.RLock()
 """Held by every write of node state shared between graphs: ``backward`` (the grads and the
@@ -81,6 +82,109 @@ def _check_number(data: object, what: str) -> float:
     if not math.isfinite(x):
         raise ValueError(f"{what} must be finite, got {x!r}")
     return x
+
+
+# --- the operators + − ·, written from their rules -------------------------------------
+
+_OPERATOR = '''\
+def make(rule):
+    def {method}(self, other):
+        if other.__class__ is not Value:
+            if other.__class__ is not float or other - other != 0.0:
+                return self._binary(rule, other, False)
+            other = _constant(other)  # a finite float, as _binary makes it: one call less
+{compute}
+        out = _new(Value)
+        out._data = data
+        out._grad = 0.0
+        out.label = ""
+        out._rule = rule
+        out._x = self
+        out._y = other
+        out._gx = {dx}
+        out._gy = {dy}
+        out._n = 0
+        return out
+    return {method}
+'''
+
+_WRITTEN_OUT = '''\
+        a = self._data
+        b = other._data
+        data = {forward}
+        if data - data != 0.0:  # NaN or ±inf: never let one through silently
+            _not_finite(rule, data, (self, other))'''
+
+_CALLED = '''\
+        try:
+            data, (gx, gy) = rule.forward(self._data, other._data)
+        except DomainError as err:
+            raise DomainError(f"{err} [{_describe((self, other))}]") from None
+        if data - data != 0.0:  # NaN or ±inf: never let one through silently
+            _not_finite(rule, data, (self, other))'''
+
+# What a forward form may print as to be written into its operator: float arithmetic
+# that cannot raise (+, −, · and unary minus of the two inputs and numbers).
+_ARITHMETIC = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.Mult, ast.USub,
+               ast.UAdd, ast.Name, ast.Load, ast.Constant)
+
+
+def _written_out(rule: Rule) -> tuple[str, str, str] | None:
+    """``rule``'s forward and two local derivatives as Python over ``a``, ``b``, or None.
+
+    Printed by the forms' printer (the text compiled replay writes) where the
+    forward is plain arithmetic of the inputs that cannot raise (``a * b``)
+    and each derivative is an input or a number (``b``, ``1.0``), so no
+    result needs a check beyond the forward's. Anything else (``div``'s
+    domain check, an op of :func:`~scalargrad.define_op`) is ``None``.
+    """
+    if rule.arity != 2 or rule.own_replay or rule.form is None:
+        return None
+    ab = [Printed("a", ATOM, 0), Printed("b", ATOM, 0)]
+    forward = rule.form.python(ab, None, rule=rule.name).text
+    tree = ast.parse(forward, mode="eval")
+    if not all(isinstance(n, _ARITHMETIC) for n in ast.walk(tree)) or not all(
+            n.id in ("a", "b") for n in ast.walk(tree) if isinstance(n, ast.Name)):
+        return None
+    grads = []
+    for d in rule.derivatives:
+        if d.kind == "num":
+            grads.append(repr(float(d.value)))
+        elif d.kind == "arg":
+            grads.append("ab"[int(d.value)])
+        else:
+            return None
+    return forward, grads[0], grads[1]
+
+
+def _operator(rule: Rule, method: str) -> Callable[[Value, Value | Number], Value]:
+    """``Value.<method>`` (``__add__``, ``__sub__``, ``__mul__``) made from ``rule``.
+
+    The hot path of ``x + y``, ``x − y`` and ``x · y``, generated when the
+    engine is imported from the rule's one definition: where its forms print
+    as plain arithmetic (:func:`_written_out`), that Python is the method's
+    body and the node is built with no call of ``rule.forward`` (which
+    computes the same floats: a test compares the two bit for bit);
+    otherwise the method calls ``rule.forward`` as every other op does. A
+    number operand becomes a constant leaf; any other operand goes to
+    :meth:`Value._binary` (its checks and errors).
+    """
+    found = _written_out(rule)
+    if found is None:
+        compute, dx, dy = _CALLED, "gx", "gy"
+    else:
+        compute, dx, dy = _WRITTEN_OUT.replace("{forward}", found[0]), found[1], found[2]
+    source = (_OPERATOR.replace("{method}", method).replace("{compute}", compute)
+              .replace("{dx}", dx).replace("{dy}", dy))
+    filename = f"<scalargrad: Value.{method}, written from the rule {rule.name!r}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    made: dict[str, Any] = {}
+    exec(compile(source, filename, "exec"), globals(), made)
+    fn = made["make"](rule)
+    x, y = (rule.render(rule.formula(i), ("self", "other")) for i in (0, 1))
+    fn.__doc__ = f"``{rule.render(rule.expr, ('self', 'other'))}``; ∂/∂self = {x}, ∂/∂other = {y}."
+    fn.__qualname__ = f"Value.{method}"
+    return fn  # type: ignore[no-any-return]
 
 
 class Value:
@@ -249,65 +353,17 @@ class Value:
         assert isinstance(other, Value)
         return _node2(rule, other, self) if reflected else _node2(rule, self, other)
 
-    def __add__(self, other: Value | Number) -> Value:
-        """``self + other``; ∂/∂self = 1, ∂/∂other = 1."""
-        if other.__class__ is not Value:
-            if other.__class__ is not float or other - other != 0.0:
-                return self._binary(_ADD, other, False)
-            other = _constant(other)  # a finite float: as _binary makes it, one call less
-        # the hot path: _node2 inlined
-        try:
-            data, grads = _ADD_FORWARD(self._data, other._data)
-        except DomainError as err:
-            raise DomainError(f"{err} [{_describe((self, other))}]") from None
-        if data - data != 0.0:
-            _not_finite(_ADD, data, (self, other))
-        out = _new(Value)
-        out._data = data
-        out._grad = 0.0
-        out.label = ""
-        out._rule = _ADD
-        out._x = self
-        out._y = other
-        out._gx, out._gy = grads
-        out._n = 0
-        return out
+    __add__ = _operator(_ADD, "__add__")
 
     def __radd__(self, other: Number) -> Value:
         return self._binary(_ADD, other, True)  # other + self
 
-    def __sub__(self, other: Value | Number) -> Value:
-        """``self − other``; ∂/∂self = 1, ∂/∂other = −1."""
-        if other.__class__ is Value:
-            return _node2(_SUB, self, other)
-        return self._binary(_SUB, other, False)
+    __sub__ = _operator(_SUB, "__sub__")
 
     def __rsub__(self, other: Number) -> Value:
         return self._binary(_SUB, other, True)  # other - self
 
-    def __mul__(self, other: Value | Number) -> Value:
-        """``self · other``; ∂/∂self = other, ∂/∂other = self."""
-        if other.__class__ is not Value:
-            if other.__class__ is not float or other - other != 0.0:
-                return self._binary(_MUL, other, False)
-            other = _constant(other)  # a finite float: as _binary makes it, one call less
-        # the hot path: _node2 inlined
-        try:
-            data, grads = _MUL_FORWARD(self._data, other._data)
-        except DomainError as err:
-            raise DomainError(f"{err} [{_describe((self, other))}]") from None
-        if data - data != 0.0:
-            _not_finite(_MUL, data, (self, other))
-        out = _new(Value)
-        out._data = data
-        out._grad = 0.0
-        out.label = ""
-        out._rule = _MUL
-        out._x = self
-        out._y = other
-        out._gx, out._gy = grads
-        out._n = 0
-        return out
+    __mul__ = _operator(_MUL, "__mul__")
 
     def __rmul__(self, other: Number) -> Value:
         return self._binary(_MUL, other, True)  # other * self

@@ -487,7 +487,8 @@ def sgd_step(params: Sequence[Value], lr: float) -> None:
         raise ValueError(f"sgd_step: learning rate must be a positive finite number, got {lr!r}")
     lr = float(lr)
     params = list(params)  # checked in full before anything changes
-    new_data = [p.data - lr * p.grad for p in params]
+    new_data = [p._data - lr * p._grad if p.__class__ is Value else p.data - lr * p.grad
+                for p in params]  # (a Value's own slots: what its properties read)
     for p, new in zip(params, new_data):
         if new - new != 0.0:
             raise ValueError(

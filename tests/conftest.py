@@ -42,19 +42,27 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 
 @pytest.fixture
 def patch_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, Forward], None]]:
-    """Replaces a rule's forward in RULES and in the engine's cached rule constants."""
+    """Replaces a rule's forward in RULES, the engine's cached rules and its operators.
+
+    The planted forward is the rule's own (``own_replay``): the operators
+    ``+ − ·`` the engine wrote from the rule's forms are made again from the
+    new rule, so they call the planted forward instead.
+    """
     import scalargrad.engine as engine
     from scalargrad.rules import RULES
 
     def patch(name: str, forward: Forward) -> None:
         old = RULES[name]
-        new = dataclasses.replace(old, forward=forward)
+        new = dataclasses.replace(old, forward=forward, own_replay=True)
         monkeypatch.setitem(RULES, name, new)
         for attr, val in list(vars(engine).items()):  # the engine may cache rules or forwards
             if val is old:
                 monkeypatch.setattr(engine, attr, new)
             elif val is old.forward:
                 monkeypatch.setattr(engine, attr, forward)
+        for method, op in (("__add__", "add"), ("__sub__", "sub"), ("__mul__", "mul")):
+            if op == name:
+                monkeypatch.setattr(engine.Value, method, engine._operator(new, method))
 
     yield patch
 

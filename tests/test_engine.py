@@ -342,6 +342,50 @@ def test_binary(
     assert close(out.local_grads[1], gy)
 
 
+@pytest.mark.parametrize(("name", "fn"), BINARY[:3], ids=[n for n, _ in BINARY[:3]])
+@given(x=ANY_FLOAT, y=ANY_FLOAT)
+@example(x=-0.0, y=0.0)
+@example(x=1e308, y=1e308)
+def test_the_operators_written_from_their_forms_build_what_the_forward_builds(
+    name: str, fn: Callable[[object, object], object], x: float, y: float
+) -> None:
+    """``+ − ·`` are generated from their rules' forms (no call of the rule's forward):
+    the node is the one the forward computes, bit for bit, and its overflow the same error."""
+    from scalargrad.rules import RULES
+
+    try:
+        data, grads = RULES[name].forward(x, y)
+    except DomainError:  # not for + − ·: their forwards compute, the engine refuses inf
+        raise AssertionError("the forward of + − · never refuses") from None
+    for operand in (Value(y), y):
+        if not math.isfinite(data):
+            with pytest.raises(DomainError, match=f"^{name}: result .* is not a finite float"):
+                fn(Value(x), operand)
+            continue
+        out = fn(Value(x), operand)
+        assert isinstance(out, Value)
+        assert math.copysign(1.0, out.data) == math.copysign(1.0, data) and out.data == data
+        assert out.local_grads == grads
+        assert [type(g) for g in out.local_grads] == [float, float]
+
+
+def test_an_operator_is_written_out_only_where_its_forms_are_plain_arithmetic() -> None:
+    import inspect
+
+    from scalargrad import engine
+    from scalargrad.rules import RULES
+
+    for method, op in (("__add__", "+"), ("__sub__", "-"), ("__mul__", "*")):
+        source = inspect.getsource(getattr(Value, method))
+        assert f"data = a {op} b" in source and "rule.forward" not in source
+    # div checks its domain in its forward: an operator made from it calls the forward
+    called = engine._operator(RULES["div"], "__truediv__")
+    assert "rule.forward" in inspect.getsource(called)
+    with pytest.raises(DomainError, match=r"^div: division by zero .*input 0: 'a' = 1.0"):
+        called(Value(1.0, "a"), 0.0)
+    assert called(Value(1.0), Value(4.0)).local_grads == (0.25, -0.0625)
+
+
 @given(xs=st.lists(finite(-1e300, 1e300), min_size=1, max_size=20))
 @example(xs=[0.1] * 10)
 @example(xs=[1e16, 1.0, -1e16])
