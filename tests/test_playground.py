@@ -86,6 +86,35 @@ def test_an_expression_starting_with_minus_takes_options() -> None:
     assert "chain rule for ∂f/∂x" in r["stdout"]
 
 
+def _sigma(t: float) -> float:
+    return 1 / (1 + math.exp(-t))
+
+
+@pytest.mark.parametrize("name", sorted(playground.PRESETS))
+def test_every_preset_gives_the_gradients_of_central_differences(name: str) -> None:
+    expr, *pairs = playground.split_args(playground.PRESETS[name])
+    point = {k: float(v) for k, v in (p.split("=") for p in pairs)}
+    floats = {"square": lambda t: t * t, "sigmoid": _sigma, "tanh": math.tanh}
+
+    def f(at: dict[str, float]) -> float:  # the preset's text as plain floats: the oracle
+        return float(eval(expr, {"__builtins__": {}}, {**floats, **at}))  # our own text
+
+    r = playground.grad(playground.PRESETS[name])
+    assert r["status"] == 0, r["stderr"]
+    assert sorted(r["grads"]) == sorted(point)
+    h = 1e-6
+    for v in point:
+        up, down = {**point, v: point[v] + h}, {**point, v: point[v] - h}
+        assert r["grads"][v] == pytest.approx((f(up) - f(down)) / (2 * h), rel=1e-6, abs=1e-9)
+    if name == "sum_over_j":  # ∂C/∂a_0 = Σ_j 2(a_j − y_j)·σ'(z_j)·w_j0: the notes' sum over j
+        p = point
+        z = [p["w_00"] * p["a_0"] + p["w_01"] * p["a_1"] + p["b_0"],
+             p["w_10"] * p["a_0"] + p["w_11"] * p["a_1"] + p["b_1"]]
+        by_hand = sum(2 * (_sigma(z[j]) - p[f"y_{j}"]) * _sigma(z[j]) * (1 - _sigma(z[j]))
+                      * p[f"w_{j}0"] for j in (0, 1))
+        assert r["grads"]["a_0"] == pytest.approx(by_hand, rel=1e-12)
+
+
 def test_grad_refuses_with_the_clis_messages_never_a_traceback() -> None:
     missing = playground.grad("x*y x=1")
     assert missing["status"] == 2 and "no value for y" in missing["stderr"]
