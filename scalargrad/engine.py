@@ -93,7 +93,11 @@ def make(rule):
             if other.__class__ is not float or other - other != 0.0:
                 return self._binary(rule, other, False)
             other = _constant(other)  # a finite float, as _binary makes it: one call less
-{compute}
+        a = self._data
+        b = other._data
+        data = {forward}
+        if data - data != 0.0:  # NaN or ±inf: never let one through silently
+            _not_finite(rule, data, (self, other))
         out = _new(Value)
         out._data = data
         out._grad = 0.0
@@ -107,21 +111,6 @@ def make(rule):
         return out
     return {method}
 '''
-
-_WRITTEN_OUT = '''\
-        a = self._data
-        b = other._data
-        data = {forward}
-        if data - data != 0.0:  # NaN or ±inf: never let one through silently
-            _not_finite(rule, data, (self, other))'''
-
-_CALLED = '''\
-        try:
-            data, (gx, gy) = rule.forward(self._data, other._data)
-        except DomainError as err:
-            raise DomainError(f"{err} [{_describe((self, other))}]") from None
-        if data - data != 0.0:  # NaN or ±inf: never let one through silently
-            _not_finite(rule, data, (self, other))'''
 
 # What a forward form may print as to be written into its operator: float arithmetic
 # that cannot raise (+, −, · and unary minus of the two inputs and numbers).
@@ -165,25 +154,30 @@ def _operator(rule: Rule, method: str) -> Callable[[Value, Value | Number], Valu
     as plain arithmetic (:func:`_written_out`), that Python is the method's
     body and the node is built with no call of ``rule.forward`` (which
     computes the same floats: a test compares the two bit for bit);
-    otherwise the method calls ``rule.forward`` as every other op does. A
-    number operand becomes a constant leaf; any other operand goes to
-    :meth:`Value._binary` (its checks and errors).
+    otherwise the method builds the node with :func:`_node2`, which calls
+    ``rule.forward`` as every other op does. A number operand becomes a
+    constant leaf; any other operand goes to :meth:`Value._binary` (its
+    checks and errors).
     """
     found = _written_out(rule)
+    fn: Any
     if found is None:
-        compute, dx, dy = _CALLED, "gx", "gy"
+        def fn(self: Value, other: Value | Number) -> Value:
+            if other.__class__ is not Value:
+                return self._binary(rule, other, False)
+            return _node2(rule, self, other)
     else:
-        compute, dx, dy = _WRITTEN_OUT.replace("{forward}", found[0]), found[1], found[2]
-    source = (_OPERATOR.replace("{method}", method).replace("{compute}", compute)
-              .replace("{dx}", dx).replace("{dy}", dy))
-    filename = f"<scalargrad: Value.{method}, written from the rule {rule.name!r}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    made: dict[str, Any] = {}
-    exec(compile(source, filename, "exec"), globals(), made)
-    fn = made["make"](rule)
+        forward, dx, dy = found
+        source = (_OPERATOR.replace("{method}", method).replace("{forward}", forward)
+                  .replace("{dx}", dx).replace("{dy}", dy))
+        filename = f"<scalargrad: Value.{method}, written from the rule {rule.name!r}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        made: dict[str, Any] = {}
+        exec(compile(source, filename, "exec"), globals(), made)  # our own text, from the rule
+        fn = made["make"](rule)
     x, y = (rule.render(rule.formula(i), ("self", "other")) for i in (0, 1))
     fn.__doc__ = f"``{rule.render(rule.expr, ('self', 'other'))}``; ∂/∂self = {x}, ∂/∂other = {y}."
-    fn.__qualname__ = f"Value.{method}"
+    fn.__name__, fn.__qualname__ = method, f"Value.{method}"
     return fn  # type: ignore[no-any-return]
 
 
