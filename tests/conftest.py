@@ -55,11 +55,9 @@ def patch_rule(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, Forwa
         old = RULES[name]
         new = dataclasses.replace(old, forward=forward, own_replay=True)
         monkeypatch.setitem(RULES, name, new)
-        for attr, val in list(vars(engine).items()):  # the engine may cache rules or forwards
+        for attr, val in list(vars(engine).items()):  # the engine caches rules (_MUL, …)
             if val is old:
                 monkeypatch.setattr(engine, attr, new)
-            elif val is old.forward:
-                monkeypatch.setattr(engine, attr, forward)
         for method, op in (("__add__", "add"), ("__sub__", "sub"), ("__mul__", "mul")):
             if op == name:
                 monkeypatch.setattr(engine.Value, method, engine._operator(new, method))
