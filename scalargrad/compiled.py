@@ -21,7 +21,7 @@ from numbers import Real
 from operator import add as _add
 from typing import Any, NamedTuple
 
-from .engine import Value, _check_number
+from .engine import Value, _check_number, _describe_operands
 from .graph import Tape, reverse
 from .rules import CONSTANT, DomainError, Rule
 
@@ -244,13 +244,9 @@ class Compiled:
         return data[-1], tuple(out_grads)
 
     def _describe(self, node: _Node, xs: Sequence[float]) -> str:
-        parts = []
-        for i, (a, x) in enumerate(zip(node.args, xs)):
-            leaf = self._tape[a]
-            name = repr(leaf.label) if leaf.label else (
-                "constant" if leaf.constant else "unlabelled")
-            parts.append(f"input {i}: {name} = {x!r}")
-        return "; ".join(parts)
+        tape = self._tape
+        return _describe_operands((tape[a].label, tape[a].constant, x)
+                                 for a, x in zip(node.args, xs))
 
     def __repr__(self) -> str:
         data = f", data=[{', '.join(self.data_names)}]" if self.data_names else ""

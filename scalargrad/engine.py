@@ -838,10 +838,20 @@ def _constant(x: float) -> Value:
 
 
 def _describe(inputs: Iterable[Value]) -> str:
+    """The operands of a refused op, for its error message (``input 0: 'w' = 0.5; …``)."""
+    return _describe_operands((v.label, v._rule is CONSTANT, v._data) for v in inputs)
+
+
+def _describe_operands(operands: Iterable[tuple[str, bool, float]]) -> str:
+    """``input 0: 'w' = 0.5; input 1: constant = 2.0`` from (label, is constant, value) triples.
+
+    The one wording of an op's operands in a ``DomainError``: the engine's and
+    compiled replay's (:mod:`scalargrad.compiled`, which has no Values).
+    """
     parts = []
-    for i, v in enumerate(inputs):
-        name = repr(v.label) if v.label else ("constant" if v.is_constant else "unlabelled")
-        parts.append(f"input {i}: {name} = {v._data!r}")
+    for i, (label, constant, x) in enumerate(operands):
+        name = repr(label) if label else ("constant" if constant else "unlabelled")
+        parts.append(f"input {i}: {name} = {x!r}")
     return "; ".join(parts)
 
 
